@@ -1,0 +1,116 @@
+'use strict';
+// SDK scenarios, each run in its own node process (see emulator.js#runScenario) so that
+// NODE_EXTRA_CA_CERTS is in place when node starts. Each returns plain JSON: SDK results are
+// flattened with their runtime types (Date, number, ...) so the tests can assert on them.
+
+/** An Error as JSON: name, class chain (for instanceof-style checks), message, own props. */
+function describeError(err) {
+  if (!(err instanceof Object)) return { message: String(err), classes: [] };
+  const classes = [];
+  for (let p = Object.getPrototypeOf(err); p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+    classes.push(p.constructor && p.constructor.name);
+  }
+  const out = { name: err.name, classes, message: err.message };
+  for (const key of Object.keys(err)) {
+    if (key === 'stack') continue;
+    try {
+      out[key] = JSON.parse(JSON.stringify(err[key]));
+    } catch {
+      out[key] = String(err[key]);
+    }
+  }
+  if (err.cause) out.cause = describeError(err.cause);
+  return out;
+}
+
+/** { fields, types }: the object's own fields (Dates as ISO strings) and each one's runtime type. */
+function typed(obj) {
+  const fields = {};
+  const types = {};
+  for (const [key, value] of Object.entries(obj || {})) {
+    if (value instanceof Date) {
+      types[key] = 'Date';
+      fields[key] = value.toISOString();
+    } else {
+      types[key] = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+      fields[key] = value;
+    }
+  }
+  return { fields, types };
+}
+
+/** adal-node: AuthenticationContext(authority, validateAuthority=false).acquireTokenWithClientCredentials */
+function adalClientCredentials({ authority, resource, clientId, clientSecret, calls = 1 }) {
+  const { AuthenticationContext } = require('adal-node');
+  const ctx = new AuthenticationContext(authority, false);
+  const once = () => new Promise((resolve) => {
+    ctx.acquireTokenWithClientCredentials(resource, clientId, clientSecret, (err, response) => {
+      resolve(err
+        ? { error: describeError(err), response: response === undefined ? null : response }
+        : { error: null, response: typed(response) });
+    });
+  });
+  return (async () => {
+    const results = [];
+    for (let i = 0; i < calls; i++) results.push(await once());
+    return results;
+  })();
+}
+
+/** @azure/msal-node: ConfidentialClientApplication(...).acquireTokenByClientCredential */
+async function msalClientCredentials({ authority, knownAuthorities, clientId, clientSecret, scopes, calls = 1 }) {
+  const msal = require('@azure/msal-node');
+  const app = new msal.ConfidentialClientApplication({
+    auth: { clientId, clientSecret, authority, knownAuthorities },
+  });
+  const results = [];
+  for (let i = 0; i < calls; i++) {
+    try {
+      const result = await app.acquireTokenByClientCredential({ scopes });
+      results.push({ error: null, result: typed(result) });
+    } catch (err) {
+      results.push({ error: describeError(err), serverErrorInstance: err instanceof msal.ServerError });
+    }
+  }
+  return results;
+}
+
+async function getTokenResult(credential, scope) {
+  try {
+    const token = await credential.getToken(scope);
+    return { error: null, token: typed(token) };
+  } catch (err) {
+    const identity = require('@azure/identity');
+    return {
+      error: describeError(err),
+      instanceOf: {
+        AuthenticationRequiredError: err instanceof identity.AuthenticationRequiredError,
+        AuthenticationError: err instanceof identity.AuthenticationError,
+        CredentialUnavailableError: err instanceof identity.CredentialUnavailableError,
+      },
+    };
+  }
+}
+
+/** @azure/identity ClientSecretCredential(tenantId, clientId, secret, options).getToken(scope) */
+async function identityClientSecret({ tenantId, clientId, clientSecret, options, scope, calls = 1 }) {
+  const { ClientSecretCredential } = require('@azure/identity');
+  const credential = new ClientSecretCredential(tenantId, clientId, clientSecret, options || {});
+  const results = [];
+  for (let i = 0; i < calls; i++) results.push(await getTokenResult(credential, scope));
+  return results;
+}
+
+/** @azure/identity EnvironmentCredential(options).getToken(scope), configured by the env only. */
+async function identityEnvironment({ options, scope }) {
+  const { EnvironmentCredential } = require('@azure/identity');
+  return [await getTokenResult(new EnvironmentCredential(options || {}), scope)];
+}
+
+module.exports = {
+  describeError,
+  adalClientCredentials,
+  msalClientCredentials,
+  identityClientSecret,
+  identityEnvironment,
+};

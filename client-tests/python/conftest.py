@@ -1,0 +1,158 @@
+"""Fixtures for the real-SDK Python client tests.
+
+* ``emulator`` (session): starts ``azureml-emulator serve --port 0`` in a temp dir and yields the
+  ready-file dict (url, port, ca_bundle, tenant_id, service_principal, env, ...).
+* ``admin`` (session): helper for the /_emulator admin API (clock, reset, health).
+* An autouse fixture points the TLS trust env vars at the emulator's CA bundle for every test.
+  The machine presets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE / SSL_CERT_FILE to the system bundle,
+  which does not contain the emulator CA, so each test must override them.
+* An autouse session guard refuses DNS lookups of anything but loopback names, so an SDK that
+  tries to reach the real cloud (instance discovery, IMDS by name, ...) fails fast and visibly.
+"""
+
+from __future__ import annotations
+
+import socket
+import uuid
+
+import pytest
+
+import emulator_support as emu
+
+# Variables from the outer environment that would change how the SDKs behave.
+_SDK_ENV_VARS = [
+    "AZURE_AUTHORITY_HOST",
+    "AZURE_TENANT_ID",
+    "AZURE_CLIENT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_CLIENT_CERTIFICATE_PATH",
+    "AZURE_CLIENT_CERTIFICATE_PASSWORD",
+    "AZURE_USERNAME",
+    "AZURE_PASSWORD",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "AZURE_REGIONAL_AUTHORITY_NAME",
+    "AZURE_CORE_INSTANCE_DISCOVERY",
+    "ARM_CLOUD_METADATA_URL",
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
+    "MSI_ENDPOINT",
+    "MSI_SECRET",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+]
+
+BLOCKED_LOOKUPS: list[str] = []
+
+
+def _is_loopback_name(host: str) -> bool:
+    return host in ("localhost", "ip6-localhost", "::1") or host.startswith("127.")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def offline_guard():
+    """Refuse DNS for non-loopback hosts: the tests must never leave 127.0.0.1."""
+    real_getaddrinfo = socket.getaddrinfo
+
+    def guarded(host, *args, **kwargs):
+        name = host.decode() if isinstance(host, bytes) else host
+        if name is not None and not _is_loopback_name(name):
+            BLOCKED_LOOKUPS.append(name)
+            raise socket.gaierror(socket.EAI_NONAME, f"client-tests offline guard refused DNS for {name!r}")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    socket.getaddrinfo = guarded
+    try:
+        yield BLOCKED_LOOKUPS
+    finally:
+        socket.getaddrinfo = real_getaddrinfo
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory):
+    """The shared emulator instance for the session: yields its ready-file dict."""
+    failure = None
+    try:
+        process = emu.start_emulator(tmp_path_factory.mktemp("azureml-emulator"))
+    except emu.EmulatorError as exc:
+        failure = str(exc)
+    if failure is not None:
+        # Every test needs it: stop the whole session with one clear message.
+        pytest.exit(f"cannot start the emulator: {failure}", returncode=1)
+    try:
+        yield process.ready
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="session")
+def admin(emulator):
+    return emu.Admin(emulator)
+
+
+@pytest.fixture(autouse=True)
+def emulator_env(request, monkeypatch):
+    """Trust the emulator CA (overriding the machine's presets) and drop outer Azure env vars."""
+    for name in _SDK_ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    if "emulator" not in request.fixturenames:
+        return  # e.g. lifecycle tests that run private instances and set their own env
+    ready = request.getfixturevalue("emulator")
+    bundle = ready["ca_bundle"]
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", bundle)
+    monkeypatch.setenv("CURL_CA_BUNDLE", bundle)
+    monkeypatch.setenv("SSL_CERT_FILE", bundle)
+
+
+@pytest.fixture
+def restore_clock(admin):
+    """For tests that move the emulator clock: put it back (resume + reset) afterwards."""
+    yield admin
+    admin.clock(resume=True)
+    admin.reset()
+
+
+@pytest.fixture(scope="session")
+def world():
+    return emu.load_world()
+
+
+@pytest.fixture(scope="session")
+def sp(emulator):
+    """The default service principal as printed in the ready file."""
+    return emulator["service_principal"]
+
+
+@pytest.fixture(scope="session")
+def tenant_id(emulator):
+    return emulator["tenant_id"]
+
+
+@pytest.fixture(scope="session")
+def url(emulator):
+    return emulator["url"].rstrip("/")
+
+
+@pytest.fixture(scope="session")
+def expired_app(world):
+    app = emu.application(world, "ml-auth-expired")
+    return {"clientId": app["client_id"], "clientSecret": app["secrets"][0]["value"]}
+
+
+@pytest.fixture(scope="session")
+def disabled_app(world):
+    app = emu.application(world, "ml-auth-disabled")
+    return {"clientId": app["client_id"], "clientSecret": app["secrets"][0]["value"]}
+
+
+@pytest.fixture(scope="session")
+def default_app(world):
+    return emu.application(world, "ml-auth")
+
+
+@pytest.fixture
+def unknown_guid():
+    return str(uuid.uuid4())

@@ -1,0 +1,141 @@
+//! RSA-2048 signing keys: generated once per data dir with the `rsa` crate, persisted, and parsed
+//! once into an aws-lc-rs key pair that every token is signed with.
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{KeyPair, RsaKeyPair, RSA_PKCS1_SHA256};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use rsa::pkcs8::EncodePrivateKey;
+use serde_json::{json, Value};
+use sha1::{Digest, Sha1};
+
+use crate::store::StoredKey;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("cannot generate the signing key: {0}")]
+    Generate(String),
+    #[error("the stored signing key is unusable: {0}")]
+    Parse(String),
+}
+
+/// A parsed signing key. `Debug` shows only the kid.
+pub struct SigningKey {
+    /// base64url SHA-1 thumbprint of the key's certificate: AAD uses it as both `kid` and `x5t`.
+    pub kid: String,
+    n: String,
+    e: String,
+    /// The self-signed certificate, base64 DER, for `x5c`.
+    x5c: String,
+    pair: RsaKeyPair,
+    rng: SystemRandom,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SigningKey {
+    /// Generates a new RSA-2048 key and a self-signed certificate for it (its thumbprint is the kid).
+    pub fn generate() -> Result<StoredKey, KeyError> {
+        let gen = |e: &dyn std::fmt::Display| KeyError::Generate(e.to_string());
+        let private = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).map_err(|e| gen(&e))?;
+        let pkcs8 = private
+            .to_pkcs8_der()
+            .map_err(|e| gen(&e))?
+            .as_bytes()
+            .to_vec();
+        let key_der = rustls_pki_types::PrivatePkcs8KeyDer::from(pkcs8.as_slice());
+        let rc_key =
+            rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&key_der, &rcgen::PKCS_RSA_SHA256)
+                .map_err(|e| gen(&e))?;
+        let mut params =
+            rcgen::CertificateParams::new(Vec::<String>::new()).map_err(|e| gen(&e))?;
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "azureml-emulator token signing");
+        params.not_before = time::OffsetDateTime::now_utc() - time::Duration::days(1);
+        params.not_after = time::OffsetDateTime::now_utc() + time::Duration::days(3650);
+        let cert = params.self_signed(&rc_key).map_err(|e| gen(&e))?;
+        let cert_der = cert.der().to_vec();
+        Ok(StoredKey {
+            kid: thumbprint(&cert_der),
+            pkcs8_der: pkcs8,
+            cert_der,
+        })
+    }
+
+    pub fn from_stored(stored: &StoredKey) -> Result<Self, KeyError> {
+        let pair = RsaKeyPair::from_pkcs8(&stored.pkcs8_der)
+            .map_err(|e| KeyError::Parse(e.to_string()))?;
+        let public = pair.public_key();
+        let n = URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero());
+        let e = URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero());
+        Ok(SigningKey {
+            kid: thumbprint(&stored.cert_der),
+            n,
+            e,
+            x5c: STANDARD.encode(&stored.cert_der),
+            pair,
+            rng: SystemRandom::new(),
+        })
+    }
+
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (JWS `RS256`).
+    pub fn sign(&self, message: &[u8]) -> Vec<u8> {
+        let mut signature = vec![0; self.pair.public_modulus_len()];
+        self.pair
+            .sign(&RSA_PKCS1_SHA256, &self.rng, message, &mut signature)
+            .expect("RSA signing with a valid key does not fail");
+        signature
+    }
+
+    /// The key as a JWK; v2 key sets name the issuer, v1 ones do not.
+    pub fn jwk(&self, issuer: Option<&str>) -> Value {
+        let mut jwk = json!({
+            "kty": "RSA",
+            "use": "sig",
+            "kid": self.kid,
+            "x5t": self.kid,
+            "n": self.n,
+            "e": self.e,
+            "x5c": [self.x5c],
+        });
+        if let Some(issuer) = issuer {
+            jwk["issuer"] = Value::String(issuer.to_string());
+        }
+        jwk
+    }
+}
+
+fn thumbprint(cert_der: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(Sha1::digest(cert_der))
+}
+
+/// The published keys: the active one signs; retired ones stay published so tokens they signed
+/// still verify until they expire.
+#[derive(Debug)]
+pub struct KeySet {
+    pub active: SigningKey,
+    pub retired: Vec<SigningKey>,
+}
+
+impl KeySet {
+    pub fn jwks(&self, issuer: Option<&str>) -> Value {
+        let keys: Vec<Value> = std::iter::once(&self.active)
+            .chain(&self.retired)
+            .map(|k| k.jwk(issuer))
+            .collect();
+        json!({ "keys": keys })
+    }
+
+    pub fn find(&self, kid: &str) -> Option<&SigningKey> {
+        std::iter::once(&self.active)
+            .chain(&self.retired)
+            .find(|k| k.kid == kid)
+    }
+}

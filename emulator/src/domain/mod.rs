@@ -1,0 +1,9 @@
+//! The emulated world as plain data: ids, tenants, principals, resources. No actix, no SQL.
+
+pub mod ids;
+pub mod resources;
+pub mod secret;
+pub mod world;
+
+pub use ids::{ClientId, ObjectId, SubscriptionId, TenantId};
+pub use world::World;

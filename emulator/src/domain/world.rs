@@ -1,0 +1,187 @@
+//! The in-memory index of the world: rebuilt from SQLite at start and after every committed change,
+//! so token issuance and lookups never touch the database.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::ids::{ClientId, ObjectId, SubscriptionId, TenantId};
+use super::secret::SecretHash;
+
+/// The default access-token lifetime AAD uses for app tokens.
+pub const DEFAULT_TOKEN_LIFETIME_SECONDS: u32 = 3599;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub display_name: String,
+    /// Verified domains; the first is the default domain.
+    pub domains: Vec<String>,
+    pub token_lifetime_seconds: Option<u32>,
+}
+
+impl Tenant {
+    pub fn default_domain(&self) -> &str {
+        self.domains.first().map(String::as_str).unwrap_or("")
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct User {
+    pub object_id: ObjectId,
+    pub tenant_id: TenantId,
+    pub upn: String,
+    pub display_name: String,
+    #[serde(skip)]
+    pub password: SecretHash,
+    pub enabled: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ClientSecret {
+    pub key_id: Uuid,
+    pub display_name: String,
+    pub hint: String,
+    #[serde(skip)]
+    pub hash: SecretHash,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires: Option<OffsetDateTime>,
+}
+
+/// An application registration together with its service principal in its home tenant.
+#[derive(Clone, Debug, Serialize)]
+pub struct Application {
+    pub client_id: ClientId,
+    /// The service principal's object id (the `oid` of its app tokens).
+    pub object_id: ObjectId,
+    pub tenant_id: TenantId,
+    pub display_name: String,
+    pub enabled: bool,
+    pub token_lifetime_seconds: Option<u32>,
+    pub identifier_uris: Vec<String>,
+    /// Version of access tokens issued *for* this application as a resource (1 or 2).
+    pub access_token_version: u8,
+    pub secrets: Vec<ClientSecret>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Subscription {
+    pub id: SubscriptionId,
+    pub tenant_id: TenantId,
+    pub display_name: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ResourceGroup {
+    pub subscription_id: SubscriptionId,
+    pub name: String,
+    pub location: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Workspace {
+    pub subscription_id: SubscriptionId,
+    pub resource_group: String,
+    pub name: String,
+    pub location: String,
+    pub friendly_name: String,
+    pub workspace_id: Uuid,
+}
+
+/// Everything the emulator knows, indexed for the lookups hot routes make.
+#[derive(Debug, Default, Serialize)]
+pub struct World {
+    pub tenants: Vec<Tenant>,
+    pub users: Vec<User>,
+    pub applications: Vec<Application>,
+    pub subscriptions: Vec<Subscription>,
+    pub resource_groups: Vec<ResourceGroup>,
+    pub workspaces: Vec<Workspace>,
+    #[serde(skip)]
+    tenant_by_id: HashMap<TenantId, usize>,
+    #[serde(skip)]
+    tenant_by_domain: HashMap<String, usize>,
+    #[serde(skip)]
+    app_by_client_id: HashMap<ClientId, usize>,
+}
+
+impl World {
+    /// Builds the indexes over already-validated parts.
+    pub fn new(
+        tenants: Vec<Tenant>,
+        users: Vec<User>,
+        applications: Vec<Application>,
+        subscriptions: Vec<Subscription>,
+        resource_groups: Vec<ResourceGroup>,
+        workspaces: Vec<Workspace>,
+    ) -> Self {
+        let tenant_by_id = tenants.iter().enumerate().map(|(i, t)| (t.id, i)).collect();
+        let tenant_by_domain = tenants
+            .iter()
+            .enumerate()
+            .flat_map(|(i, t)| t.domains.iter().map(move |d| (d.to_ascii_lowercase(), i)))
+            .collect();
+        let app_by_client_id = applications
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.client_id, i))
+            .collect();
+        World {
+            tenants,
+            users,
+            applications,
+            subscriptions,
+            resource_groups,
+            workspaces,
+            tenant_by_id,
+            tenant_by_domain,
+            app_by_client_id,
+        }
+    }
+
+    pub fn tenant(&self, id: TenantId) -> Option<&Tenant> {
+        self.tenant_by_id.get(&id).map(|&i| &self.tenants[i])
+    }
+
+    pub fn tenant_by_domain(&self, domain: &str) -> Option<&Tenant> {
+        self.tenant_by_domain
+            .get(&domain.to_ascii_lowercase())
+            .map(|&i| &self.tenants[i])
+    }
+
+    /// The tenant the default world's clients use when they do not name one (`adfs`, banners).
+    pub fn default_tenant(&self) -> Option<&Tenant> {
+        self.tenants.first()
+    }
+
+    pub fn application(&self, client_id: ClientId) -> Option<&Application> {
+        self.app_by_client_id
+            .get(&client_id)
+            .map(|&i| &self.applications[i])
+    }
+
+    /// Finds an application that can serve as a token audience by one of its identifier URIs
+    /// (compared without a trailing slash, case-insensitively) or `api://{client_id}`.
+    pub fn resource_application(&self, tenant: TenantId, resource: &str) -> Option<&Application> {
+        let wanted = resource.trim_end_matches('/');
+        if let Ok(id) = wanted.trim_start_matches("api://").parse::<ClientId>() {
+            if let Some(app) = self.application(id) {
+                return Some(app);
+            }
+        }
+        self.applications.iter().find(|a| {
+            a.tenant_id == tenant
+                && a.identifier_uris
+                    .iter()
+                    .any(|u| u.trim_end_matches('/').eq_ignore_ascii_case(wanted))
+        })
+    }
+
+    pub fn subscriptions_of(&self, tenant: TenantId) -> impl Iterator<Item = &Subscription> {
+        self.subscriptions
+            .iter()
+            .filter(move |s| s.tenant_id == tenant)
+    }
+}

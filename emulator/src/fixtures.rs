@@ -1,0 +1,298 @@
+//! World files (TOML): parsed, validated, and turned into rows for the store.
+//!
+//! `fixtures/default.toml` documents the schema; it is also compiled into the binary so
+//! `serve` works from any directory.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use crate::domain::ids::parse_guid;
+use crate::domain::{ClientId, ObjectId, SubscriptionId, TenantId};
+
+/// The world `serve` starts with unless `--fixtures` names another file.
+pub const DEFAULT_WORLD: &str = include_str!("../../fixtures/default.toml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum FixtureError {
+    #[error("cannot read fixtures file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("fixtures are not valid TOML for the world schema: {0}")]
+    Parse(#[from] toml::de::Error),
+    #[error("fixtures are inconsistent: {0}")]
+    Invalid(String),
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorldSpec {
+    #[serde(default)]
+    pub tenants: Vec<TenantSpec>,
+    #[serde(default)]
+    pub users: Vec<UserSpec>,
+    #[serde(default)]
+    pub applications: Vec<ApplicationSpec>,
+    #[serde(default)]
+    pub subscriptions: Vec<SubscriptionSpec>,
+    #[serde(default)]
+    pub resource_groups: Vec<ResourceGroupSpec>,
+    #[serde(default)]
+    pub workspaces: Vec<WorkspaceSpec>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSpec {
+    pub id: TenantId,
+    pub display_name: String,
+    #[serde(default)]
+    pub domains: Vec<String>,
+    pub token_lifetime_seconds: Option<u32>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserSpec {
+    pub tenant: Option<String>,
+    pub object_id: ObjectId,
+    pub upn: String,
+    pub display_name: String,
+    pub password: String,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicationSpec {
+    pub tenant: Option<String>,
+    pub display_name: String,
+    pub client_id: ClientId,
+    pub object_id: ObjectId,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    pub token_lifetime_seconds: Option<u32>,
+    #[serde(default)]
+    pub identifier_uris: Vec<String>,
+    #[serde(default = "v1")]
+    pub access_token_version: u8,
+    #[serde(default)]
+    pub secrets: Vec<SecretSpec>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretSpec {
+    pub value: String,
+    #[serde(default)]
+    pub display_name: String,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub expires: Option<OffsetDateTime>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionSpec {
+    pub id: SubscriptionId,
+    pub display_name: String,
+    pub tenant: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceGroupSpec {
+    pub subscription: SubscriptionId,
+    pub name: String,
+    pub location: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspaceSpec {
+    pub subscription: SubscriptionId,
+    pub resource_group: String,
+    pub name: String,
+    pub location: String,
+    pub friendly_name: Option<String>,
+    pub workspace_id: Option<uuid::Uuid>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn v1() -> u8 {
+    1
+}
+
+impl WorldSpec {
+    pub fn from_file(path: &Path) -> Result<Self, FixtureError> {
+        let text = std::fs::read_to_string(path).map_err(|source| FixtureError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text)
+    }
+
+    pub fn default_world() -> Self {
+        Self::parse(DEFAULT_WORLD).expect("the compiled-in default world is valid")
+    }
+
+    /// Parses and checks cross-references, so a bad file fails at start with a clear message.
+    pub fn parse(text: &str) -> Result<Self, FixtureError> {
+        let spec: WorldSpec = toml::from_str(text)?;
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    /// Resolves an optional tenant reference (id or domain) to a tenant id; absent means the first tenant.
+    pub fn tenant_ref(&self, reference: Option<&str>) -> Result<TenantId, FixtureError> {
+        let found = match reference {
+            None => self.tenants.first(),
+            Some(r) => self.tenants.iter().find(|t| {
+                parse_guid(r).map(TenantId).ok() == Some(t.id)
+                    || t.domains.iter().any(|d| d.eq_ignore_ascii_case(r))
+            }),
+        };
+        found.map(|t| t.id).ok_or_else(|| {
+            FixtureError::Invalid(format!(
+                "unknown tenant {:?}",
+                reference.unwrap_or("(first)")
+            ))
+        })
+    }
+
+    fn validate(&self) -> Result<(), FixtureError> {
+        let invalid = |m: String| Err(FixtureError::Invalid(m));
+        if self.tenants.is_empty() {
+            return invalid("at least one [[tenants]] entry is required".into());
+        }
+        unique(self.tenants.iter().map(|t| t.id.to_string()), "tenant id")?;
+        unique(
+            self.tenants
+                .iter()
+                .flat_map(|t| t.domains.iter().map(|d| d.to_ascii_lowercase())),
+            "tenant domain",
+        )?;
+        unique(
+            self.users.iter().map(|u| u.upn.to_ascii_lowercase()),
+            "user upn",
+        )?;
+        unique(
+            self.users
+                .iter()
+                .map(|u| u.object_id.to_string())
+                .chain(self.applications.iter().map(|a| a.object_id.to_string())),
+            "object id",
+        )?;
+        unique(
+            self.applications.iter().map(|a| a.client_id.to_string()),
+            "application client_id",
+        )?;
+        unique(
+            self.subscriptions.iter().map(|s| s.id.to_string()),
+            "subscription id",
+        )?;
+        for u in &self.users {
+            self.tenant_ref(u.tenant.as_deref())?;
+        }
+        for a in &self.applications {
+            self.tenant_ref(a.tenant.as_deref())?;
+            if !matches!(a.access_token_version, 1 | 2) {
+                return invalid(format!(
+                    "application {}: access_token_version must be 1 or 2",
+                    a.display_name
+                ));
+            }
+            if a.secrets.iter().any(|s| s.value.is_empty()) {
+                return invalid(format!(
+                    "application {}: a secret value is empty",
+                    a.display_name
+                ));
+            }
+        }
+        for s in &self.subscriptions {
+            self.tenant_ref(s.tenant.as_deref())?;
+        }
+        for rg in &self.resource_groups {
+            if !self.subscriptions.iter().any(|s| s.id == rg.subscription) {
+                return invalid(format!(
+                    "resource group {}: unknown subscription {}",
+                    rg.name, rg.subscription
+                ));
+            }
+        }
+        for ws in &self.workspaces {
+            let has_rg = self.resource_groups.iter().any(|rg| {
+                rg.subscription == ws.subscription
+                    && rg.name.eq_ignore_ascii_case(&ws.resource_group)
+            });
+            if !has_rg {
+                return invalid(format!(
+                    "workspace {}: unknown resource group {} in subscription {}",
+                    ws.name, ws.resource_group, ws.subscription
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The first application: the "default service principal" printed at start and exported by `env`.
+    pub fn default_service_principal(&self) -> Option<(&ApplicationSpec, &SecretSpec)> {
+        let app = self.applications.first()?;
+        Some((app, app.secrets.first()?))
+    }
+}
+
+fn unique(items: impl Iterator<Item = String>, what: &str) -> Result<(), FixtureError> {
+    let mut seen = HashSet::new();
+    for item in items {
+        if !seen.insert(item.clone()) {
+            return Err(FixtureError::Invalid(format!("duplicate {what} {item}")));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_world_parses_and_names_the_documented_principal() {
+        let spec = WorldSpec::default_world();
+        let (app, secret) = spec.default_service_principal().unwrap();
+        assert_eq!(app.display_name, "ml-auth");
+        assert!(!secret.value.is_empty());
+        assert_eq!(spec.workspaces[0].name, "ml-example");
+        assert_eq!(spec.users.len(), 3);
+    }
+
+    #[test]
+    fn unknown_keys_and_dangling_references_are_rejected() {
+        assert!(matches!(
+            WorldSpec::parse("[[tenants]]\nid='x'"),
+            Err(FixtureError::Parse(_))
+        ));
+        let dangling = r#"
+            [[tenants]]
+            id = "8f3c2a1e-5b4d-4c6e-9a7b-0d1e2f3a4b5c"
+            display_name = "T"
+            [[resource_groups]]
+            subscription = "0b1f6471-1bf0-4dda-aec3-cb9272f09590"
+            name = "rg"
+            location = "eastus"
+        "#;
+        let err = WorldSpec::parse(dangling).unwrap_err().to_string();
+        assert!(err.contains("unknown subscription"), "{err}");
+        assert!(WorldSpec::parse("")
+            .unwrap_err()
+            .to_string()
+            .contains("at least one"));
+    }
+}

@@ -1,0 +1,268 @@
+//! The Entra ID (Azure AD) surface: OIDC discovery, JWKS, instance discovery and the token endpoints.
+//! Mounted at the root and under `/adfs` (MSAL treats `https://host/adfs/...` authorities as known
+//! and skips instance discovery, which is what lets unmodified azureml-core and azure-identity in).
+
+use std::collections::HashMap;
+
+use actix_web::web::{self, Bytes, Data, Path};
+use actix_web::{HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{client_request_id, origin};
+use crate::authority::grants::{
+    self, Endpoint, GrantContext, Issued, TenantSelector, TokenRequest,
+};
+use crate::error::{AadError, AadFailure};
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/.well-known/openid-configuration",
+        web::get().to(openid_v1),
+    )
+    .route(
+        "/{tenant}/.well-known/openid-configuration",
+        web::get().to(openid_v1),
+    )
+    .route(
+        "/{tenant}/v2.0/.well-known/openid-configuration",
+        web::get().to(openid_v2),
+    )
+    .route("/{tenant}/discovery/keys", web::get().to(keys_v1))
+    .route("/{tenant}/discovery/v2.0/keys", web::get().to(keys_v2))
+    .route(
+        "/{tenant}/discovery/instance",
+        web::get().to(instance_discovery),
+    )
+    .route("/{tenant}/oauth2/token", web::post().to(token_v1))
+    .route("/{tenant}/oauth2/v2.0/token", web::post().to(token_v2));
+}
+
+/// Where a request landed: the origin and mount prefix URLs are built from, and the tenant segment.
+struct Site {
+    base: String,
+    /// `""` or `"/adfs"`.
+    prefix: &'static str,
+    /// The tenant path segment as sent (`adfs` for the bare `/adfs/.well-known/...` document).
+    tenant: String,
+}
+
+impl Site {
+    fn of(req: &HttpRequest) -> Self {
+        let adfs = req.path().starts_with("/adfs/");
+        Site {
+            base: origin(&req.connection_info()),
+            prefix: if adfs { "/adfs" } else { "" },
+            tenant: req.match_info().get("tenant").unwrap_or("adfs").to_string(),
+        }
+    }
+
+    fn url(&self, tenant: &str, path: &str) -> String {
+        format!("{}{}/{tenant}/{path}", self.base, self.prefix)
+    }
+}
+
+fn fail(state: &AppState, req: &HttpRequest, error: AadError) -> AadFailure {
+    error.render_at(state.clock.now(), client_request_id(req))
+}
+
+/// The tenant as URLs name it (its GUID, or `common`/`organizations`) and the issuer's tenant part.
+fn tenant_names(selector: TenantSelector<'_>) -> (String, String) {
+    match selector {
+        TenantSelector::Tenant(t) => (t.id.to_string(), t.id.to_string()),
+        TenantSelector::Multi(name) => (name.to_string(), "{tenantid}".to_string()),
+    }
+}
+
+fn resolve(
+    state: &AppState,
+    req: &HttpRequest,
+    site: &Site,
+) -> Result<(String, String), AadFailure> {
+    let world = state.world();
+    grants::resolve_tenant(&world, &site.tenant)
+        .map(tenant_names)
+        .map_err(|e| fail(state, req, e.at_discovery()))
+}
+
+async fn openid_v2(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AadFailure> {
+    let site = Site::of(&req);
+    let (t, issuer_tid) = resolve(&state, &req, &site)?;
+    let mut doc = discovery_common(&site, &t, "oauth2/v2.0");
+    doc["jwks_uri"] = json!(site.url(&t, "discovery/v2.0/keys"));
+    doc["issuer"] = json!(format!(
+        "https://login.microsoftonline.com/{issuer_tid}/v2.0"
+    ));
+    doc["userinfo_endpoint"] = json!("https://graph.microsoft.com/oidc/userinfo");
+    doc["scopes_supported"] = json!(["openid", "profile", "email", "offline_access"]);
+    Ok(HttpResponse::Ok().json(doc))
+}
+
+async fn openid_v1(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AadFailure> {
+    let site = Site::of(&req);
+    let (t, issuer_tid) = resolve(&state, &req, &site)?;
+    let mut doc = discovery_common(&site, &t, "oauth2");
+    doc["jwks_uri"] = json!(site.url("common", "discovery/keys"));
+    doc["issuer"] = json!(format!("https://sts.windows.net/{issuer_tid}/"));
+    doc["userinfo_endpoint"] = json!(site.url(&t, "openid/userinfo"));
+    if !site.prefix.is_empty() {
+        // MSAL reads `/adfs/{tenant}/.well-known/openid-configuration` and posts v2-style requests
+        // (`scope=`) to whatever token endpoint it names, so under /adfs it names the v2 endpoint.
+        doc["token_endpoint"] = json!(site.url(&t, "oauth2/v2.0/token"));
+    }
+    Ok(HttpResponse::Ok().json(doc))
+}
+
+fn discovery_common(site: &Site, t: &str, oauth: &str) -> Value {
+    json!({
+        "token_endpoint": site.url(t, &format!("{oauth}/token")),
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+        "authorization_endpoint": site.url(t, &format!("{oauth}/authorize")),
+        "device_authorization_endpoint": site.url(t, &format!("{oauth}/devicecode")),
+        "end_session_endpoint": site.url(t, &format!("{oauth}/logout")),
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "response_types_supported": ["code", "id_token", "code id_token", "token id_token", "token"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "claims_supported": ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name",
+            "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce",
+            "preferred_username", "name", "tid", "ver", "at_hash", "c_hash", "email"],
+        "request_uri_parameter_supported": false,
+        "http_logout_supported": true,
+        "frontchannel_logout_supported": true,
+        "kerberos_endpoint": site.url(t, "kerberos"),
+        "tenant_region_scope": "NA",
+        "cloud_instance_name": "microsoftonline.com",
+        "cloud_graph_host_name": "graph.windows.net",
+        "msgraph_host": "graph.microsoft.com",
+        "rbac_url": "https://pas.windows.net"
+    })
+}
+
+async fn keys_v1(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AadFailure> {
+    resolve(&state, &req, &Site::of(&req))?;
+    Ok(HttpResponse::Ok().json(state.keys.jwks(None)))
+}
+
+async fn keys_v2(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AadFailure> {
+    let (_, issuer_tid) = resolve(&state, &req, &Site::of(&req))?;
+    let issuer = format!("https://login.microsoftonline.com/{issuer_tid}/v2.0");
+    Ok(HttpResponse::Ok().json(state.keys.jwks(Some(&issuer))))
+}
+
+#[derive(Deserialize)]
+struct InstanceQuery {
+    authorization_endpoint: Option<String>,
+}
+
+/// Instance discovery points clients back at this emulator for whatever tenant they named.
+async fn instance_discovery(req: HttpRequest, query: web::Query<InstanceQuery>) -> HttpResponse {
+    let site = Site::of(&req);
+    let endpoint = query.authorization_endpoint.as_deref().unwrap_or_default();
+    let after_scheme = endpoint
+        .split_once("://")
+        .map_or(endpoint, |(_, rest)| rest);
+    let mut segments = after_scheme.split('/').skip(1);
+    let tenant = segments
+        .next()
+        .filter(|t| !t.is_empty())
+        .unwrap_or("common");
+    let version = if endpoint.contains("/v2.0/") {
+        "v2.0/"
+    } else {
+        ""
+    };
+    let host = req.connection_info().host().to_string();
+    HttpResponse::Ok().json(json!({
+        "tenant_discovery_endpoint": site.url(tenant, &format!("{version}.well-known/openid-configuration")),
+        "api-version": "1.1",
+        "metadata": [{"preferred_network": host, "preferred_cache": host, "aliases": [host]}]
+    }))
+}
+
+async fn token_v1(
+    state: Data<AppState>,
+    req: HttpRequest,
+    tenant: Path<String>,
+    body: Bytes,
+) -> Result<HttpResponse, AadFailure> {
+    let issued = token(&state, &req, &tenant, &body, Endpoint::V1)?;
+    Ok(no_store(&req).json(json!({
+        "token_type": "Bearer",
+        "expires_in": issued.expires_in.to_string(),
+        "ext_expires_in": issued.expires_in.to_string(),
+        "expires_on": issued.expires_on.to_string(),
+        "not_before": issued.not_before.to_string(),
+        "resource": issued.resource,
+        "access_token": issued.access_token,
+    })))
+}
+
+async fn token_v2(
+    state: Data<AppState>,
+    req: HttpRequest,
+    tenant: Path<String>,
+    body: Bytes,
+) -> Result<HttpResponse, AadFailure> {
+    let issued = token(&state, &req, &tenant, &body, Endpoint::V2)?;
+    Ok(no_store(&req).json(json!({
+        "token_type": "Bearer",
+        "scope": issued.scope,
+        "expires_in": issued.expires_in,
+        "ext_expires_in": issued.expires_in,
+        "access_token": issued.access_token,
+    })))
+}
+
+/// Reads the form (anything else reads as an empty form, which AAD reports as a missing
+/// `grant_type`) and runs the grant against a snapshot of the world.
+fn token(
+    state: &AppState,
+    req: &HttpRequest,
+    tenant: &str,
+    body: &[u8],
+    endpoint: Endpoint,
+) -> Result<Issued, AadFailure> {
+    let is_form = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
+    let form: HashMap<String, String> = if is_form {
+        serde_urlencoded::from_bytes(body).unwrap_or_default()
+    } else {
+        HashMap::new()
+    };
+    let world = state.world();
+    let own_origin = origin(&req.connection_info());
+    let ctx = GrantContext {
+        world: &world,
+        keys: &state.keys,
+        now: state.clock.now(),
+        own_origin: &own_origin,
+    };
+    let authorization = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok());
+    let request = TokenRequest {
+        form: &form,
+        authorization,
+    };
+    grants::token(&ctx, endpoint, tenant, &request).map_err(|e| fail(state, req, e))
+}
+
+fn no_store(req: &HttpRequest) -> actix_web::HttpResponseBuilder {
+    let mut builder = HttpResponse::Ok();
+    builder
+        .insert_header(("Cache-Control", "no-store, no-cache"))
+        .insert_header(("Pragma", "no-cache"));
+    if let Some(id) = client_request_id(req) {
+        builder.insert_header(("client-request-id", id.to_string()));
+    }
+    builder
+}

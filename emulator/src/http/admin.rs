@@ -1,0 +1,114 @@
+//! The emulator-control API under `/_emulator`: health, reset, world, clock, info.
+//! Loopback clients only, unless an admin key is configured and presented.
+
+use actix_web::web::{self, Data, Json};
+use actix_web::{HttpRequest, HttpResponse};
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime};
+
+use crate::error::AdminError;
+use crate::state::AppState;
+
+/// The header carrying the admin key for non-loopback clients.
+pub const ADMIN_KEY_HEADER: &str = "x-emulator-admin-key";
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    // A malformed body gets the API's own error shape, not actix's plain-text message.
+    cfg.app_data(web::JsonConfig::default().error_handler(|err, _| {
+        AdminError::BadRequest(format!("invalid JSON body: {err}")).into()
+    }))
+    .route("/health", web::get().to(health))
+    .route("/info", web::get().to(info))
+    .route("/world", web::get().to(world))
+    .route("/reset", web::post().to(reset))
+    .route("/clock", web::get().to(clock_show))
+    .route("/clock", web::post().to(clock_move));
+}
+
+fn authorize(state: &AppState, req: &HttpRequest) -> Result<(), AdminError> {
+    let loopback = req.peer_addr().is_some_and(|a| a.ip().is_loopback());
+    let presented = req.headers().get(ADMIN_KEY_HEADER).map(|v| v.as_bytes());
+    let key_ok = match (&state.admin_key, presented) {
+        (Some(key), Some(given)) => bool::from(key.as_bytes().ct_eq(given)),
+        _ => false,
+    };
+    if loopback || key_ok {
+        Ok(())
+    } else {
+        Err(AdminError::Forbidden)
+    }
+}
+
+/// Deliberately trivial: benchmarks use it as the baseline cost of a request.
+async fn health(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AdminError> {
+    authorize(&state, &req)?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"status": "Healthy"})))
+}
+
+async fn info(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AdminError> {
+    authorize(&state, &req)?;
+    Ok(HttpResponse::Ok().json(&state.info))
+}
+
+async fn world(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AdminError> {
+    authorize(&state, &req)?;
+    Ok(HttpResponse::Ok().json(&*state.world()))
+}
+
+async fn reset(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AdminError> {
+    authorize(&state, &req)?;
+    let s = state.clone();
+    web::block(move || s.reset())
+        .await
+        .map_err(|e| AdminError::Internal(e.to_string()))?
+        .map_err(|e| AdminError::Internal(e.to_string()))?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"status": "reset"})))
+}
+
+async fn clock_show(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AdminError> {
+    authorize(&state, &req)?;
+    Ok(HttpResponse::Ok().json(state.clock.state()))
+}
+
+/// Exactly one of the fields moves the clock.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockMove {
+    advance_seconds: Option<i64>,
+    freeze: Option<bool>,
+    set: Option<String>,
+    resume: Option<bool>,
+}
+
+async fn clock_move(
+    state: Data<AppState>,
+    req: HttpRequest,
+    body: Json<ClockMove>,
+) -> Result<HttpResponse, AdminError> {
+    authorize(&state, &req)?;
+    let clock = &state.clock;
+    match body.into_inner() {
+        ClockMove { advance_seconds: Some(n), freeze: None, set: None, resume: None } => {
+            let by = Duration::checked_seconds_f64(n as f64)
+                .filter(|d| d.whole_days().abs() < 365 * 100)
+                .ok_or_else(|| AdminError::BadRequest(format!("advance_seconds {n} is out of range")))?;
+            clock.advance(by);
+        }
+        ClockMove { advance_seconds: None, freeze: Some(true), set: None, resume: None } => clock.freeze(),
+        ClockMove { advance_seconds: None, freeze: None, set: Some(at), resume: None } => {
+            let at = OffsetDateTime::parse(&at, &Rfc3339)
+                .map_err(|e| AdminError::BadRequest(format!("set: '{at}' is not an RFC 3339 time: {e}")))?;
+            clock.set(at);
+        }
+        ClockMove { advance_seconds: None, freeze: None, set: None, resume: Some(true) } => clock.resume(),
+        _ => {
+            return Err(AdminError::BadRequest(
+                "send exactly one of {\"advance_seconds\": N}, {\"freeze\": true}, {\"set\": \"RFC 3339\"}, {\"resume\": true}".into(),
+            ))
+        }
+    }
+    tracing::info!(state = ?clock.state(), "clock moved");
+    Ok(HttpResponse::Ok().json(clock.state()))
+}

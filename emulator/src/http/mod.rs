@@ -1,0 +1,32 @@
+//! The HTTP surfaces on one HTTPS origin, told apart by path. [`configure`] is the one route table,
+//! used by the server and therefore by every test.
+
+pub mod aad;
+pub mod admin;
+pub mod metadata;
+
+use actix_web::dev::ConnectionInfo;
+use actix_web::{web, HttpRequest};
+
+/// Registers every route. AAD routes are mounted twice: at the root and under `/adfs`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::scope("/_emulator").configure(admin::routes))
+        .route("/metadata/endpoints", web::get().to(metadata::endpoints))
+        .service(web::scope("/adfs").configure(aad::routes))
+        .configure(aad::routes);
+}
+
+/// `scheme://host[:port]` of the request: every URL the emulator hands out is built from it, so the
+/// same code serves clients that reach it as 127.0.0.1, localhost, or a proxied Azure hostname.
+pub fn origin(info: &ConnectionInfo) -> String {
+    format!("{}://{}", info.scheme(), info.host())
+}
+
+/// The request's `client-request-id` (MSAL, ADAL) or `x-ms-client-request-id` (azure-core).
+pub fn client_request_id(req: &HttpRequest) -> Option<&str> {
+    let headers = req.headers();
+    headers
+        .get("client-request-id")
+        .or_else(|| headers.get("x-ms-client-request-id"))
+        .and_then(|v| v.to_str().ok())
+}

@@ -1,0 +1,322 @@
+//! Starting and stopping an emulator: storage, keys, TLS, the world, and the HTTPS listener on its
+//! own thread and actix system, so several emulators can run in one process.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use actix_web::middleware::{NormalizePath, TrailingSlash};
+use actix_web::{web, App, HttpServer};
+use time::format_description::well_known::Rfc3339;
+
+use crate::authority::{KeyError, KeySet, SigningKey};
+use crate::clock::Clock;
+use crate::fixtures::{FixtureError, WorldSpec};
+use crate::info::{env_map, ReadyInfo, ServicePrincipalInfo};
+use crate::state::AppState;
+use crate::store::{Store, StoreError};
+use crate::tls::{self, TlsError};
+
+/// Where state lives.
+#[derive(Clone, Debug)]
+pub enum Storage {
+    /// SQLite in memory; TLS files in a temporary dir removed at stop.
+    InMemory,
+    /// SQLite file, signing keys and certificates in this directory (created if missing).
+    Dir(PathBuf),
+}
+
+/// Everything `Emulator::start` needs. `Config::default()` is a throwaway emulator on a free port.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub host: IpAddr,
+    /// 0 picks a free port.
+    pub port: u16,
+    pub storage: Storage,
+    /// The world file; `None` is the compiled-in default world.
+    pub fixtures: Option<PathBuf>,
+    /// The user's own certificate chain and key (PEM) instead of the generated ones.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Lets non-loopback clients use `/_emulator` when they present it.
+    pub admin_key: Option<String>,
+    pub workers: usize,
+    /// The clock to use; tests may share one with the emulator.
+    pub clock: Clock,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 0,
+            storage: Storage::InMemory,
+            fixtures: None,
+            tls: None,
+            admin_key: None,
+            workers: std::thread::available_parallelism()
+                .map_or(2, |n| n.get())
+                .min(4),
+            clock: Clock::system(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Fixtures(#[from] FixtureError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error("cannot use directory {path}: {source}")]
+    Dir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the server thread failed to start: {0}")]
+    Thread(String),
+}
+
+/// Entry point for in-process use (tests) and for `serve`.
+pub struct Emulator;
+
+impl Emulator {
+    pub fn start(config: Config) -> Result<Running, StartError> {
+        let spec = match &config.fixtures {
+            Some(path) => WorldSpec::from_file(path)?,
+            None => WorldSpec::default_world(),
+        };
+        let (dir, temp) = match &config.storage {
+            Storage::Dir(d) => {
+                std::fs::create_dir_all(d).map_err(|source| dir_err(d, source))?;
+                (d.clone(), None)
+            }
+            Storage::InMemory => {
+                let t = tempfile::Builder::new()
+                    .prefix("azureml-emulator-")
+                    .tempdir()
+                    .map_err(|source| dir_err(&std::env::temp_dir(), source))?;
+                (t.path().to_path_buf(), Some(t))
+            }
+        };
+        let user_tls = config.tls.as_ref().map(|(c, k)| (c.as_path(), k.as_path()));
+        let tls = tls::prepare(&dir, user_tls)?;
+        let store = match config.storage {
+            Storage::InMemory => Store::open_in_memory()?,
+            Storage::Dir(_) => Store::open(&dir)?,
+        };
+        if store.is_empty()? {
+            store.replace_world(&spec)?;
+        }
+        let keys = load_keys(&store)?;
+
+        let addr = SocketAddr::new(config.host, config.port);
+        let listener =
+            TcpListener::bind(addr).map_err(|source| StartError::Bind { addr, source })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| StartError::Bind { addr, source })?;
+        let url = format!("https://{}", display_host(local));
+        let info = ready_info(&spec, &url, local.port(), &dir, temp.is_some(), &tls);
+        let state = web::Data::new(AppState::new(
+            config.clock.clone(),
+            store,
+            keys,
+            spec,
+            info,
+            config.admin_key.clone(),
+        )?);
+        let (stop_tx, thread) = spawn_server(
+            listener,
+            tls.server_config.clone(),
+            state.clone(),
+            config.workers,
+        )?;
+        tracing::info!(%url, "listening");
+        Ok(Running {
+            url,
+            port: local.port(),
+            state,
+            stop_tx: Some(stop_tx),
+            thread: Some(thread),
+            _temp: temp,
+        })
+    }
+}
+
+fn dir_err(path: &Path, source: std::io::Error) -> StartError {
+    StartError::Dir {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Clients reach the default listener as 127.0.0.1; a wildcard bind is still announced that way.
+fn display_host(addr: SocketAddr) -> String {
+    match addr.ip() {
+        ip if ip.is_unspecified() => format!("127.0.0.1:{}", addr.port()),
+        IpAddr::V6(ip) => format!("[{ip}]:{}", addr.port()),
+        IpAddr::V4(ip) => format!("{ip}:{}", addr.port()),
+    }
+}
+
+/// The active signing key from the store, generated and stored on first start.
+fn load_keys(store: &Store) -> Result<KeySet, StartError> {
+    let stored = match store.active_signing_key()? {
+        Some(k) => k,
+        None => {
+            let k = SigningKey::generate()?;
+            let created = time::OffsetDateTime::now_utc()
+                .format(&Rfc3339)
+                .expect("formattable timestamp");
+            store.insert_signing_key(&k, &created)?;
+            k
+        }
+    };
+    Ok(KeySet {
+        active: SigningKey::from_stored(&stored)?,
+        retired: Vec::new(),
+    })
+}
+
+fn ready_info(
+    spec: &WorldSpec,
+    url: &str,
+    port: u16,
+    dir: &Path,
+    in_memory: bool,
+    tls: &tls::TlsMaterial,
+) -> ReadyInfo {
+    let tenant = &spec.tenants[0];
+    let subscription_id = spec
+        .subscriptions
+        .first()
+        .map(|s| s.id.to_string())
+        .unwrap_or_default();
+    let sp = spec
+        .default_service_principal()
+        .map(|(app, secret)| ServicePrincipalInfo {
+            client_id: app.client_id.to_string(),
+            client_secret: secret.value.clone(),
+            tenant_id: spec
+                .tenant_ref(app.tenant.as_deref())
+                .map(|t| t.to_string())
+                .unwrap_or_else(|_| tenant.id.to_string()),
+            subscription_id: subscription_id.clone(),
+        });
+    let tenant_id = tenant.id.to_string();
+    ReadyInfo {
+        env: env_map(url, &tls.ca_cert, &tls.ca_bundle, &tenant_id, sp.as_ref()),
+        url: url.to_string(),
+        port,
+        pid: std::process::id(),
+        data_dir: dir.to_path_buf(),
+        in_memory,
+        ca_cert: tls.ca_cert.clone(),
+        ca_bundle: tls.ca_bundle.clone(),
+        tenant_id,
+        tenant_domain: tenant.domains.first().cloned().unwrap_or_default(),
+        subscription_id,
+        service_principal: sp,
+    }
+}
+
+type StopSender = tokio::sync::oneshot::Sender<()>;
+
+fn spawn_server(
+    listener: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    state: web::Data<AppState>,
+    workers: usize,
+) -> Result<(StopSender, JoinHandle<()>), StartError> {
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
+    let thread = std::thread::Builder::new()
+        .name("azureml-emulator".into())
+        .spawn(move || {
+            let system = actix_web::rt::System::new();
+            system.block_on(async move {
+                let server = HttpServer::new(move || {
+                    App::new()
+                        .app_data(state.clone())
+                        .wrap(NormalizePath::new(TrailingSlash::MergeOnly))
+                        .configure(crate::http::configure)
+                })
+                .workers(workers.max(1))
+                .disable_signals()
+                .shutdown_timeout(2)
+                .listen_rustls_0_23(listener, (*tls).clone());
+                let server = match server {
+                    Ok(s) => s.run(),
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                let handle = server.handle();
+                actix_web::rt::spawn(async move {
+                    let _ = stop_rx.await;
+                    handle.stop(true).await;
+                });
+                let _ = ready_tx.send(Ok(()));
+                if let Err(e) = server.await {
+                    tracing::error!(error = %e, "server stopped with an error");
+                }
+            });
+        })
+        .map_err(|e| StartError::Thread(e.to_string()))?;
+    match ready_rx.recv() {
+        Ok(Ok(())) => Ok((stop_tx, thread)),
+        Ok(Err(e)) => Err(StartError::Thread(e)),
+        Err(_) => Err(StartError::Thread("server thread exited".into())),
+    }
+}
+
+/// A running emulator. Dropping it stops the server.
+pub struct Running {
+    pub url: String,
+    pub port: u16,
+    state: web::Data<AppState>,
+    stop_tx: Option<StopSender>,
+    thread: Option<JoinHandle<()>>,
+    _temp: Option<tempfile::TempDir>,
+}
+
+impl Running {
+    pub fn info(&self) -> &ReadyInfo {
+        &self.state.info
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.state.clock
+    }
+
+    /// Stops accepting, finishes in-flight requests (2 s at most) and joins the server thread.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(tx) = self.stop_tx.take() {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

@@ -1,0 +1,356 @@
+//! Seeding the world from fixtures and reading it back into the in-memory index.
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{Store, StoreError, StoreResult};
+use crate::domain::secret::{hint, SecretHash};
+use crate::domain::world::{
+    Application, ClientSecret, ResourceGroup, Subscription, Tenant, User, Workspace,
+};
+use crate::domain::World;
+use crate::fixtures::WorldSpec;
+
+impl Store {
+    /// True when no world has been written yet (a fresh data dir).
+    pub fn is_empty(&self) -> StoreResult<bool> {
+        let conn = self.conn();
+        let any: Option<String> = conn
+            .query_row("SELECT id FROM tenants LIMIT 1", [], |r| r.get(0))
+            .optional()?;
+        Ok(any.is_none())
+    }
+
+    /// Replaces the whole world with the one `spec` declares, in one transaction: either the new
+    /// world is complete or the old one is untouched. Secrets are hashed on the way in.
+    pub fn replace_world(&self, spec: &WorldSpec) -> StoreResult<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute_batch(
+            "DELETE FROM workspaces; DELETE FROM resource_groups; DELETE FROM subscriptions;
+             DELETE FROM client_secrets; DELETE FROM applications; DELETE FROM users;
+             DELETE FROM tenant_domains; DELETE FROM tenants;",
+        )?;
+        insert_world(&tx, spec)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn load_world(&self) -> StoreResult<World> {
+        let conn = self.conn();
+        Ok(World::new(
+            tenants(&conn)?,
+            users(&conn)?,
+            applications(&conn)?,
+            subscriptions(&conn)?,
+            resource_groups(&conn)?,
+            workspaces(&conn)?,
+        ))
+    }
+}
+
+fn bad(what: &str) -> impl Fn(uuid::Error) -> StoreError + '_ {
+    move |e| StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+fn insert_world(tx: &Transaction<'_>, spec: &WorldSpec) -> StoreResult<()> {
+    let tenant_of = |r: Option<&str>| {
+        spec.tenant_ref(r)
+            .map(|t| t.to_string())
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
+    };
+    for (i, t) in spec.tenants.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO tenants (id, display_name, token_lifetime_seconds, position) VALUES (?1, ?2, ?3, ?4)",
+            params![t.id.to_string(), t.display_name, t.token_lifetime_seconds, i],
+        )?;
+        for (j, d) in t.domains.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO tenant_domains (domain, tenant_id, position) VALUES (?1, ?2, ?3)",
+                params![d, t.id.to_string(), j],
+            )?;
+        }
+    }
+    for u in &spec.users {
+        let pw = SecretHash::new(&u.password);
+        tx.execute(
+            "INSERT INTO users (object_id, tenant_id, upn, display_name, password_salt, password_hash, enabled)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![u.object_id.to_string(), tenant_of(u.tenant.as_deref())?, u.upn, u.display_name,
+                    &pw.salt[..], &pw.hash[..], u.enabled],
+        )?;
+    }
+    for (i, a) in spec.applications.iter().enumerate() {
+        let uris = serde_json::to_string(&a.identifier_uris).expect("strings serialise");
+        tx.execute(
+            "INSERT INTO applications (client_id, object_id, tenant_id, display_name, enabled,
+                 token_lifetime_seconds, identifier_uris, access_token_version, position)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                a.client_id.to_string(),
+                a.object_id.to_string(),
+                tenant_of(a.tenant.as_deref())?,
+                a.display_name,
+                a.enabled,
+                a.token_lifetime_seconds,
+                uris,
+                a.access_token_version,
+                i
+            ],
+        )?;
+        for s in &a.secrets {
+            let h = SecretHash::new(&s.value);
+            let expires = s
+                .expires
+                .map(|e| e.format(&Rfc3339).expect("valid timestamp"));
+            tx.execute(
+                "INSERT INTO client_secrets (key_id, client_id, display_name, hint, salt, hash, expires)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![Uuid::new_v4().to_string(), a.client_id.to_string(), s.display_name,
+                        hint(&s.value), &h.salt[..], &h.hash[..], expires],
+            )?;
+        }
+    }
+    for s in &spec.subscriptions {
+        tx.execute(
+            "INSERT INTO subscriptions (id, tenant_id, display_name) VALUES (?1, ?2, ?3)",
+            params![
+                s.id.to_string(),
+                tenant_of(s.tenant.as_deref())?,
+                s.display_name
+            ],
+        )?;
+    }
+    for rg in &spec.resource_groups {
+        tx.execute(
+            "INSERT INTO resource_groups (subscription_id, name, location) VALUES (?1, ?2, ?3)",
+            params![rg.subscription.to_string(), rg.name, rg.location],
+        )?;
+    }
+    for ws in &spec.workspaces {
+        let rg: String = tx.query_row(
+            "SELECT name FROM resource_groups WHERE subscription_id = ?1 AND name = ?2",
+            params![ws.subscription.to_string(), ws.resource_group],
+            |r| r.get(0),
+        )?;
+        tx.execute(
+            "INSERT INTO workspaces (subscription_id, resource_group, name, location, friendly_name, workspace_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![ws.subscription.to_string(), rg, ws.name, ws.location,
+                    ws.friendly_name.clone().unwrap_or_else(|| ws.name.clone()),
+                    ws.workspace_id.unwrap_or_else(Uuid::new_v4).to_string()],
+        )?;
+    }
+    Ok(())
+}
+
+fn tenants(conn: &Connection) -> StoreResult<Vec<Tenant>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, display_name, token_lifetime_seconds FROM tenants ORDER BY position",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, display_name, token_lifetime_seconds) = row?;
+        let mut dom = conn.prepare_cached(
+            "SELECT domain FROM tenant_domains WHERE tenant_id = ?1 ORDER BY position",
+        )?;
+        let domains = dom
+            .query_map([&id], |r| r.get(0))?
+            .collect::<Result<Vec<String>, _>>()?;
+        out.push(Tenant {
+            id: id.parse().map_err(bad("tenant id"))?,
+            display_name,
+            domains,
+            token_lifetime_seconds,
+        });
+    }
+    Ok(out)
+}
+
+fn users(conn: &Connection) -> StoreResult<Vec<User>> {
+    let mut stmt = conn.prepare(
+        "SELECT object_id, tenant_id, upn, display_name, password_salt, password_hash, enabled FROM users ORDER BY rowid",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get::<_, Vec<u8>>(4)?,
+            r.get::<_, Vec<u8>>(5)?,
+            r.get(6)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (oid, tid, upn, display_name, salt, hash, enabled) = row?;
+        Ok(User {
+            object_id: oid.parse().map_err(bad("user object id"))?,
+            tenant_id: tid.parse().map_err(bad("user tenant id"))?,
+            upn,
+            display_name,
+            password: SecretHash::from_parts(&salt, &hash)
+                .ok_or_else(|| StoreError::Corrupt("password hash length".into()))?,
+            enabled,
+        })
+    })
+    .collect()
+}
+
+fn applications(conn: &Connection) -> StoreResult<Vec<Application>> {
+    let mut stmt = conn.prepare(
+        "SELECT client_id, object_id, tenant_id, display_name, enabled, token_lifetime_seconds,
+                identifier_uris, access_token_version FROM applications ORDER BY position",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+            r.get::<_, String>(6)?,
+            r.get(7)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (cid, oid, tid, display_name, enabled, lifetime, uris, version) = row?;
+        let identifier_uris = serde_json::from_str(&uris)
+            .map_err(|e| StoreError::Corrupt(format!("identifier_uris: {e}")))?;
+        out.push(Application {
+            secrets: secrets(conn, &cid)?,
+            client_id: cid.parse().map_err(bad("client id"))?,
+            object_id: oid.parse().map_err(bad("object id"))?,
+            tenant_id: tid.parse().map_err(bad("tenant id"))?,
+            display_name,
+            enabled,
+            token_lifetime_seconds: lifetime,
+            identifier_uris,
+            access_token_version: version,
+        });
+    }
+    Ok(out)
+}
+
+fn secrets(conn: &Connection, client_id: &str) -> StoreResult<Vec<ClientSecret>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT key_id, display_name, hint, salt, hash, expires FROM client_secrets WHERE client_id = ?1 ORDER BY rowid",
+    )?;
+    let rows = stmt.query_map([client_id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get::<_, Vec<u8>>(3)?,
+            r.get::<_, Vec<u8>>(4)?,
+            r.get::<_, Option<String>>(5)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (key_id, display_name, hint, salt, hash, expires) = row?;
+        Ok(ClientSecret {
+            key_id: key_id.parse().map_err(bad("secret key id"))?,
+            display_name,
+            hint,
+            hash: SecretHash::from_parts(&salt, &hash)
+                .ok_or_else(|| StoreError::Corrupt("secret hash length".into()))?,
+            expires: expires
+                .map(|e| OffsetDateTime::parse(&e, &Rfc3339))
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(format!("secret expiry: {e}")))?,
+        })
+    })
+    .collect()
+}
+
+fn subscriptions(conn: &Connection) -> StoreResult<Vec<Subscription>> {
+    let mut stmt =
+        conn.prepare("SELECT id, tenant_id, display_name FROM subscriptions ORDER BY rowid")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?))
+    })?;
+    rows.map(|row| {
+        let (id, tid, display_name) = row?;
+        Ok(Subscription {
+            id: id.parse().map_err(bad("subscription id"))?,
+            tenant_id: tid.parse().map_err(bad("subscription tenant"))?,
+            display_name,
+        })
+    })
+    .collect()
+}
+
+fn resource_groups(conn: &Connection) -> StoreResult<Vec<ResourceGroup>> {
+    let mut stmt =
+        conn.prepare("SELECT subscription_id, name, location FROM resource_groups ORDER BY rowid")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))?;
+    rows.map(|row| {
+        let (sub, name, location) = row?;
+        Ok(ResourceGroup {
+            subscription_id: sub.parse().map_err(bad("resource group subscription"))?,
+            name,
+            location,
+        })
+    })
+    .collect()
+}
+
+fn workspaces(conn: &Connection) -> StoreResult<Vec<Workspace>> {
+    let mut stmt = conn.prepare(
+        "SELECT subscription_id, resource_group, name, location, friendly_name, workspace_id FROM workspaces ORDER BY rowid",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get::<_, String>(5)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (sub, resource_group, name, location, friendly_name, wid) = row?;
+        Ok(Workspace {
+            subscription_id: sub.parse().map_err(bad("workspace subscription"))?,
+            resource_group,
+            name,
+            location,
+            friendly_name,
+            workspace_id: wid.parse().map_err(bad("workspace id"))?,
+        })
+    })
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_world_round_trips_through_sqlite() {
+        let store = Store::open_in_memory().unwrap();
+        assert!(store.is_empty().unwrap());
+        let spec = WorldSpec::default_world();
+        store.replace_world(&spec).unwrap();
+        let world = store.load_world().unwrap();
+        assert_eq!(world.tenants.len(), spec.tenants.len());
+        let app = world.application(spec.applications[0].client_id).unwrap();
+        assert_eq!(app.display_name, "ml-auth");
+        assert!(app.secrets[0]
+            .hash
+            .matches(&spec.applications[0].secrets[0].value));
+        assert!(world.tenant_by_domain("CONTOSO.onmicrosoft.com").is_some());
+        // Replacing again leaves exactly one copy.
+        store.replace_world(&spec).unwrap();
+        assert_eq!(
+            store.load_world().unwrap().applications.len(),
+            spec.applications.len()
+        );
+    }
+}
