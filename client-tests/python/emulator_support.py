@@ -88,14 +88,19 @@ def start_emulator(workdir: Path, *extra_args: str, in_memory: bool = False) -> 
     """Start `azureml-emulator serve --port 0` and wait (bounded) for its ready file."""
     binary = require_binary()
     workdir = Path(workdir)
-    data_dir = workdir / "data"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    ready_file = data_dir / "ready.json"
     stdout_path = workdir / "emulator.stdout.log"
     stderr_path = workdir / "emulator.stderr.log"
-    args = [str(binary), "serve", "--port", "0", "--data-dir", str(data_dir), "--ready-file", str(ready_file)]
+    args = [str(binary), "serve", "--port", "0"]
     if in_memory:
+        # --in-memory and --data-dir are mutually exclusive.
+        ready_file = workdir / "ready.json"
         args.append("--in-memory")
+    else:
+        data_dir = workdir / "data"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        ready_file = data_dir / "ready.json"
+        args += ["--data-dir", str(data_dir)]
+    args += ["--ready-file", str(ready_file)]
     args.extend(extra_args)
     with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
         proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=workdir)

@@ -98,3 +98,13 @@ def test_unknown_scope(url, tenant_id, sp):
     )
     with pytest.raises(ClientAuthenticationError, match="AADSTS500011"):
         cred.get_token(emu.UNKNOWN_SCOPE)
+
+
+def test_authority_kwarg_without_disabling_instance_discovery_fails_offline(url, tenant_id, sp, offline_guard):
+    # authority=<url> alone is not enough: msal's instance discovery goes to login.microsoftonline.com.
+    # (AZURE_AUTHORITY_HOST=<url>/adfs avoids it, see test_env_authority_host_adfs_trick.)
+    seen = len(offline_guard)
+    cred = ClientSecretCredential(tenant_id, sp["clientId"], sp["clientSecret"], authority=url)
+    with pytest.raises(ClientAuthenticationError, match="login.microsoftonline.com"):
+        cred.get_token(emu.ARM_SCOPE)
+    assert "login.microsoftonline.com" in offline_guard[seen:]

@@ -8,6 +8,7 @@ import time
 import jwt
 import msal
 import pytest
+import requests
 
 import emulator_support as emu
 
@@ -170,4 +171,17 @@ def test_unknown_tenant(url, sp, unknown_guid):
     assert isinstance(cause, ValueError)
     assert "HTTP status: 400" in str(cause)
     assert "AADSTS90002" in str(cause)
-    assert "invalid_request" in str(cause)
+    # Like real AAD, the discovery document answers `invalid_tenant` (the token endpoint says
+    # `invalid_request` for the same AADSTS90002).
+    assert '"error":"invalid_tenant"' in str(cause).replace(" ", "")
+
+
+def test_instance_discovery_left_on_goes_to_the_public_cloud(url, tenant_id, sp, offline_guard):
+    # Without instance_discovery=False (or validate_authority=False) msal asks
+    # login.microsoftonline.com about our host in the constructor; offline that is a ConnectionError.
+    seen = len(offline_guard)
+    with pytest.raises(requests.exceptions.ConnectionError, match="login.microsoftonline.com"):
+        msal.ConfidentialClientApplication(
+            sp["clientId"], client_credential=sp["clientSecret"], authority=f"{url}/{tenant_id}"
+        )
+    assert "login.microsoftonline.com" in offline_guard[seen:]

@@ -54,6 +54,9 @@ def test_openid_configuration(emulator, prefix, kind, version):
     base = emulator["url"].rstrip("/")
     assert doc["token_endpoint"].startswith(base + "/"), doc["token_endpoint"]
     assert doc["jwks_uri"].startswith(base + "/"), doc["jwks_uri"]
+    jwks = requests.get(doc["jwks_uri"], verify=emulator["ca_bundle"], timeout=30)
+    assert jwks.status_code == 200, (doc["jwks_uri"], jwks.text)
+    assert jwks.json()["keys"]
     if version == "v2.0":
         assert doc["token_endpoint"].endswith("/oauth2/v2.0/token"), doc["token_endpoint"]
     elif prefix == "":
@@ -70,7 +73,8 @@ def test_openid_configuration_unknown_tenant(emulator, unknown_guid, prefix, ver
     resp = _get(emulator, f"{prefix}/{unknown_guid}{version_part}/.well-known/openid-configuration")
     assert resp.status_code == 400, resp.text
     body = resp.json()
-    assert body["error"] == "invalid_request"
+    # Real AAD answers a discovery document request for an unknown tenant with `invalid_tenant`.
+    assert body["error"] == "invalid_tenant"
     assert body["error_codes"] == [90002]
     assert body["error_description"].startswith("AADSTS90002:")
 

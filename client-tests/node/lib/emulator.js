@@ -66,13 +66,21 @@ function readText(file) {
 async function startEmulator({ inMemory = false } = {}) {
   const bin = requireBinary();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'azureml-emulator-node-'));
-  const dataDir = path.join(dir, 'data');
-  fs.mkdirSync(dataDir);
-  const readyFile = path.join(dataDir, 'ready.json');
   const stderrFile = path.join(dir, 'emulator.stderr.log');
   const stdoutFile = path.join(dir, 'emulator.stdout.log');
-  const args = ['serve', '--port', '0', '--data-dir', dataDir, '--ready-file', readyFile];
-  if (inMemory) args.push('--in-memory');
+  const args = ['serve', '--port', '0'];
+  let readyFile;
+  if (inMemory) {
+    // --in-memory and --data-dir are mutually exclusive.
+    readyFile = path.join(dir, 'ready.json');
+    args.push('--in-memory');
+  } else {
+    const dataDir = path.join(dir, 'data');
+    fs.mkdirSync(dataDir);
+    readyFile = path.join(dataDir, 'ready.json');
+    args.push('--data-dir', dataDir);
+  }
+  args.push('--ready-file', readyFile);
   const out = fs.openSync(stdoutFile, 'w');
   const err = fs.openSync(stderrFile, 'w');
   const child = spawn(bin, args, { cwd: dir, stdio: ['ignore', out, err] });

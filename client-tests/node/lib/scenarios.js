@@ -60,9 +60,11 @@ function adalClientCredentials({ authority, resource, clientId, clientSecret, ca
 /** @azure/msal-node: ConfidentialClientApplication(...).acquireTokenByClientCredential */
 async function msalClientCredentials({ authority, knownAuthorities, clientId, clientSecret, scopes, calls = 1 }) {
   const msal = require('@azure/msal-node');
-  const app = new msal.ConfidentialClientApplication({
-    auth: { clientId, clientSecret, authority, knownAuthorities },
-  });
+  const auth = { clientId, clientSecret, authority };
+  // Only set knownAuthorities when given: an explicit `undefined` overrides msal's default []
+  // and breaks its authority resolution in a way no real caller would hit.
+  if (knownAuthorities !== undefined) auth.knownAuthorities = knownAuthorities;
+  const app = new msal.ConfidentialClientApplication({ auth });
   const results = [];
   for (let i = 0; i < calls; i++) {
     try {

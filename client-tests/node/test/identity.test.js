@@ -68,6 +68,8 @@ describe('@azure/identity ClientSecretCredential', () => {
     );
     const [r] = out.value;
     assert.ok(r.error, `expected a failure, got ${JSON.stringify(r)}`);
+    assert.equal(r.error.name, 'CredentialUnavailableError');
+    assert.match(r.error.message, /endpoints_resolution_error/);
     assert.ok(out.blockedLookups.includes('login.microsoftonline.com'), JSON.stringify(out.blockedLookups));
   });
 

@@ -1,0 +1,187 @@
+//! The real binary: serve with a ready file, env, clock, clean shutdown.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::helpers::agent_trusting;
+
+const BIN: &str = env!("CARGO_BIN_EXE_azureml-emulator");
+
+fn wait_for(path: &Path, child: &mut Child) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            return serde_json::from_str(&text).expect("ready file is complete JSON");
+        }
+        assert!(child.try_wait().unwrap().is_none(), "serve exited early");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("no ready file");
+}
+
+fn run(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .env_remove("AZUREML_EMULATOR_URL")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn serve_writes_ready_file_env_and_clock_work_and_sigterm_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let ready_path = dir.path().join("ready.json");
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--ready-file",
+            ready_path.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let ready = wait_for(&ready_path, &mut child);
+    let url = ready["url"].as_str().unwrap().to_string();
+    for key in [
+        "port",
+        "pid",
+        "data_dir",
+        "ca_cert",
+        "ca_bundle",
+        "tenant_id",
+        "subscription_id",
+        "service_principal",
+        "env",
+    ] {
+        assert!(!ready[key].is_null(), "{key} missing from ready file");
+    }
+    assert_eq!(ready["pid"], child.id());
+    assert_eq!(
+        ready["service_principal"]["clientSecret"],
+        "ml-auth-dev-secret~emulator.0000"
+    );
+    assert_eq!(
+        ready["env"]["ARM_CLOUD_METADATA_URL"],
+        format!("{url}/metadata/endpoints")
+    );
+    assert!(data.join("ready.json").exists());
+
+    let agent = agent_trusting(Path::new(ready["ca_cert"].as_str().unwrap()));
+    assert_eq!(
+        agent
+            .get(format!("{url}/_emulator/health"))
+            .call()
+            .unwrap()
+            .status(),
+        200
+    );
+
+    let d = data.to_str().unwrap();
+    let (ok, out, err) = run(&["env", "--data-dir", d]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains(&format!("export AZURE_AUTHORITY_HOST='{url}/adfs'")),
+        "{out}"
+    );
+    let (ok, out, _) = run(&["env", "--data-dir", d, "--format", "json"]);
+    assert!(ok);
+    let env: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(env, ready["env"]);
+    let (ok, out, _) = run(&["env", "--url", &url, "--data-dir", d, "--format", "dotenv"]);
+    assert!(ok);
+    assert!(
+        out.contains("AZURE_CLIENT_ID='6a1b7c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d'"),
+        "{out}"
+    );
+    let (ok, out, _) = run(&["env", "--data-dir", d, "--format", "powershell"]);
+    assert!(
+        ok && out.contains("$env:AZURE_TENANT_ID = '8f3c2a1e-5b4d-4c6e-9a7b-0d1e2f3a4b5c'"),
+        "{out}"
+    );
+
+    let (ok, out, err) = run(&["clock", "--data-dir", d, "advance", "1h"]);
+    assert!(ok, "{err}");
+    let state: Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        (state["offset_seconds"].as_i64().unwrap() - 3600).abs() <= 1,
+        "{state}"
+    );
+    let (ok, out, _) = run(&["clock", "--data-dir", d, "freeze"]);
+    assert!(ok && out.contains("\"frozen\": true"));
+    let (ok, out, _) = run(&[
+        "clock",
+        "--url",
+        &url,
+        "--data-dir",
+        d,
+        "set",
+        "2030-01-01T00:00:00Z",
+    ]);
+    assert!(ok && out.contains("2030-01-01T00:00:00Z"), "{out}");
+    let (ok, out, _) = run(&["clock", "--data-dir", d, "resume"]);
+    assert!(ok && out.contains("\"offset_seconds\": 0"), "{out}");
+    let (ok, _, err) = run(&["clock", "--data-dir", d, "advance", "soon"]);
+    assert!(!ok && err.contains("cannot read duration"), "{err}");
+    let (ok, out, _) = run(&["clock", "--data-dir", d, "show"]);
+    assert!(ok && out.contains("\"frozen\": false"));
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let exit = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "clean exit: {exit:?}");
+    assert!(
+        !ready_path.exists() && !data.join("ready.json").exists(),
+        "ready files removed at shutdown"
+    );
+    let mut banner = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut banner).unwrap();
+    assert!(
+        banner.starts_with(&format!("azureml-emulator listening on {url}\n")),
+        "{banner}"
+    );
+    assert!(banner.contains("clientSecret ml-auth-dev-secret~emulator.0000"));
+}
+
+#[test]
+fn cli_verbs_without_a_running_emulator_fail_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let (ok, _, err) = run(&["clock", "--data-dir", d, "show"]);
+    assert!(!ok);
+    assert!(err.contains("no running emulator found"), "{err}");
+    let (ok, _, err) = run(&["env", "--data-dir", d]);
+    assert!(!ok && err.contains("no running emulator found"), "{err}");
+    let (ok, _, err) = run(&[
+        "serve",
+        "--fixtures",
+        "/nonexistent.toml",
+        "--in-memory",
+        "--port",
+        "0",
+    ]);
+    assert!(!ok && err.contains("cannot read fixtures file"), "{err}");
+}

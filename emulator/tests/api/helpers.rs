@@ -1,0 +1,196 @@
+//! `TestApp`: an emulator on port 0 with its own temp dir, plus an HTTPS client that trusts its CA.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use azureml_emulator::{Config, Emulator, Running, Storage};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde_json::Value;
+
+pub const TENANT: &str = "8f3c2a1e-5b4d-4c6e-9a7b-0d1e2f3a4b5c";
+pub const DOMAIN: &str = "contoso.onmicrosoft.com";
+pub const CLIENT: &str = "6a1b7c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d";
+pub const SECRET: &str = "ml-auth-dev-secret~emulator.0000";
+pub const SECRET2: &str = "ml-auth-dev-secret~emulator.0001";
+pub const SP_OBJECT: &str = "5e2f1a0b-6c7d-4e8f-9a0b-1c2d3e4f5a6b";
+pub const EXPIRED_CLIENT: &str = "6a1b7c2d-3e4f-4a5b-8c6d-000000000e01";
+pub const EXPIRED_SECRET: &str = "expired-dev-secret~emulator.0000";
+pub const DISABLED_CLIENT: &str = "6a1b7c2d-3e4f-4a5b-8c6d-000000000d01";
+pub const DISABLED_SECRET: &str = "disabled-dev-secret~emulator.0000";
+pub const ARM: &str = "https://management.azure.com/";
+
+pub struct TestApp {
+    pub running: Running,
+    pub url: String,
+    pub agent: ureq::Agent,
+    _temp: Option<tempfile::TempDir>,
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+    pub headers: ureq::http::HeaderMap,
+}
+
+impl TestApp {
+    /// A throwaway emulator with the default world, in memory.
+    pub fn spawn() -> Self {
+        Self::with_config(Config {
+            workers: 1,
+            ..Config::default()
+        })
+    }
+
+    /// An emulator persisting to `dir`.
+    pub fn in_dir(dir: &Path) -> Self {
+        Self::with_config(Config {
+            workers: 1,
+            storage: Storage::Dir(dir.to_path_buf()),
+            ..Config::default()
+        })
+    }
+
+    /// An emulator with the given world file (in memory).
+    pub fn with_world(toml: &str) -> Self {
+        let temp = tempfile::tempdir().unwrap();
+        let path = temp.path().join("world.toml");
+        std::fs::write(&path, toml).unwrap();
+        let mut app = Self::with_config(Config {
+            workers: 1,
+            fixtures: Some(path),
+            ..Config::default()
+        });
+        app._temp = Some(temp);
+        app
+    }
+
+    pub fn with_config(config: Config) -> Self {
+        let running = Emulator::start(config).expect("emulator starts");
+        let info = running.info().clone();
+        TestApp {
+            url: running.url.clone(),
+            agent: agent_trusting(&info.ca_cert),
+            running,
+            _temp: None,
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Reply {
+        read(self.agent.get(format!("{}{path}", self.url)).call())
+    }
+
+    pub fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Reply {
+        let form: Vec<(&str, &str)> = form.to_vec();
+        read(
+            self.agent
+                .post(format!("{}{path}", self.url))
+                .send_form(form),
+        )
+    }
+
+    pub fn post_json(&self, path: &str, body: Value) -> Reply {
+        read(
+            self.agent
+                .post(format!("{}{path}", self.url))
+                .send_json(body),
+        )
+    }
+
+    /// Client-credentials on the v2 endpoint of the default tenant.
+    pub fn token_v2(&self, client: &str, secret: &str, scope: &str) -> Reply {
+        self.post_form(
+            &format!("/{TENANT}/oauth2/v2.0/token"),
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", client),
+                ("client_secret", secret),
+                ("scope", scope),
+            ],
+        )
+    }
+
+    /// Client-credentials on the v1 endpoint of the default tenant.
+    pub fn token_v1(&self, client: &str, secret: &str, resource: &str) -> Reply {
+        self.post_form(
+            &format!("/{TENANT}/oauth2/token"),
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", client),
+                ("client_secret", secret),
+                ("resource", resource),
+            ],
+        )
+    }
+}
+
+pub fn agent_trusting(ca: &Path) -> ureq::Agent {
+    let pem = std::fs::read(ca).unwrap();
+    let certs: Vec<_> = ureq::tls::parse_pem(&pem)
+        .filter_map(|i| match i {
+            Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+            _ => None,
+        })
+        .collect();
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::Specific(Arc::new(certs)))
+        .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        .build();
+    ureq::Agent::config_builder()
+        .tls_config(tls)
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(20)))
+        .build()
+        .into()
+}
+
+fn read(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
+    let mut response = response.expect("request completes");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.body_mut().read_to_string().unwrap();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    Reply {
+        status,
+        body,
+        headers,
+    }
+}
+
+/// Decodes a JWT segment without verifying anything.
+pub fn segment(token: &str, index: usize) -> Value {
+    let part = token.split('.').nth(index).expect("three segments");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+}
+
+pub fn claims(token: &str) -> Value {
+    segment(token, 1)
+}
+
+/// Asserts the AAD error shape and returns the body for further checks.
+pub fn assert_aad_error(reply: &Reply, status: u16, error: &str, code: u64) -> Value {
+    assert_eq!(reply.status, status, "body: {}", reply.body);
+    let b = &reply.body;
+    assert_eq!(b["error"], error, "body: {b}");
+    assert_eq!(b["error_codes"], serde_json::json!([code]), "body: {b}");
+    let description = b["error_description"].as_str().unwrap();
+    assert!(
+        description.starts_with(&format!("AADSTS{code}: ")),
+        "{description}"
+    );
+    assert!(description.contains("\r\nTrace ID: "), "{description}");
+    assert!(
+        description.contains("\r\nCorrelation ID: "),
+        "{description}"
+    );
+    assert!(description.contains("\r\nTimestamp: "), "{description}");
+    for key in ["timestamp", "trace_id", "correlation_id", "error_uri"] {
+        assert!(b[key].is_string(), "{key} missing in {b}");
+    }
+    b.clone()
+}
