@@ -68,7 +68,7 @@ impl AppClaims {
             iat: now - SKEW_SECONDS,
             nbf: now - SKEW_SECONDS,
             exp: now + lifetime,
-            aio: random_b64(42),
+            aio: random_b64::<42>(),
             appid: v1.then(|| client_id.clone()),
             appidacr: v1.then_some("1"),
             azp: (!v1).then(|| client_id.clone()),
@@ -76,17 +76,18 @@ impl AppClaims {
             idp: v1.then(|| v1_issuer(tenant)),
             idtyp: "app",
             oid: client.object_id.to_string(),
-            rh: format!("0.{}", random_b64(48)),
+            rh: format!("0.{}", random_b64::<48>()),
             sub: client.object_id.to_string(),
             tid: tenant.id.to_string(),
-            uti: random_b64(16),
+            uti: random_b64::<16>(),
             ver: if v1 { "1.0" } else { "2.0" },
         }
     }
 }
 
-/// `n` random bytes, base64url: the opaque `aio`, `rh` and `uti` values (they make every token unique).
-fn random_b64(n: usize) -> String {
-    let bytes: Vec<u8> = (0..n).map(|_| rand::random::<u8>()).collect();
+/// `N` random bytes, base64url: the opaque `aio`, `rh` and `uti` values (they make every token unique).
+fn random_b64<const N: usize>() -> String {
+    let mut bytes = [0u8; N];
+    rand::Rng::fill(&mut rand::thread_rng(), &mut bytes[..]);
     URL_SAFE_NO_PAD.encode(bytes)
 }

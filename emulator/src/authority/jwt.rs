@@ -17,18 +17,23 @@ pub struct Header<'a> {
     pub kid: &'a str,
 }
 
-/// Serialises and signs `claims` as a compact JWT.
-pub fn encode(key: &SigningKey, with_x5t: bool, claims: &impl Serialize) -> String {
+/// The encoded JOSE header of `key`'s tokens, with or without `x5t`.
+pub fn encoded_header(key_id: &str, with_x5t: bool) -> String {
     let header = Header {
         typ: "JWT",
         alg: "RS256",
-        x5t: with_x5t.then_some(key.kid.as_str()),
-        kid: &key.kid,
+        x5t: with_x5t.then_some(key_id),
+        kid: key_id,
     };
-    let header_json = serde_json::to_vec(&header).expect("header serialises");
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).expect("header serialises"))
+}
+
+/// Serialises and signs `claims` as a compact JWT.
+pub fn encode(key: &SigningKey, with_x5t: bool, claims: &impl Serialize) -> String {
+    let header = key.encoded_header(with_x5t);
     let claims_json = serde_json::to_vec(claims).expect("claims serialise");
-    let mut token = String::with_capacity(64 + claims_json.len() * 4 / 3 + 350);
-    URL_SAFE_NO_PAD.encode_string(header_json, &mut token);
+    let mut token = String::with_capacity(header.len() + claims_json.len() * 4 / 3 + 350);
+    token.push_str(header);
     token.push('.');
     URL_SAFE_NO_PAD.encode_string(claims_json, &mut token);
     let signature = key.sign(token.as_bytes());

@@ -27,6 +27,8 @@ pub struct SigningKey {
     e: String,
     /// The self-signed certificate, base64 DER, for `x5c`.
     x5c: String,
+    /// The encoded JOSE headers (v1 with `x5t`, v2 without), built once.
+    headers: [String; 2],
     pair: RsaKeyPair,
     rng: SystemRandom,
 }
@@ -75,14 +77,23 @@ impl SigningKey {
         let public = pair.public_key();
         let n = URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero());
         let e = URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero());
+        let kid = thumbprint(&stored.cert_der);
         Ok(SigningKey {
-            kid: thumbprint(&stored.cert_der),
+            headers: [
+                super::jwt::encoded_header(&kid, false),
+                super::jwt::encoded_header(&kid, true),
+            ],
+            kid,
             n,
             e,
             x5c: STANDARD.encode(&stored.cert_der),
             pair,
             rng: SystemRandom::new(),
         })
+    }
+
+    pub fn encoded_header(&self, with_x5t: bool) -> &str {
+        &self.headers[usize::from(with_x5t)]
     }
 
     /// RSASSA-PKCS1-v1_5 with SHA-256 (JWS `RS256`).

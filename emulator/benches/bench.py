@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""Benchmarks of azureml-emulator, reported as ratios against baselines measured in the same run.
+
+    python3 emulator/benches/bench.py            # builds the release binary, runs every scenario
+
+Absolute requests/s are noise on a shared machine, so the figures that matter are:
+  tokens ratio   client-credentials tokens per CPU-second of the emulator process (utime+stime from
+                 /proc before and after a wrk run over HTTPS keep-alive, 32 connections), divided by
+                 `openssl speed -seconds 3 rsa2048` single-core signs/s measured in the same run.
+  cold start     time from spawning `serve` on an existing data dir to its first answered request.
+  idle RSS       VmRSS of the emulator after start, before any load.
+Needs wrk (Debian: apt-get install wrk) and openssl on PATH. Stdlib only otherwise.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("AZUREML_EMULATOR_BIN", os.path.join(ROOT, "target", "release", "azureml-emulator"))
+TENANT = "8f3c2a1e-5b4d-4c6e-9a7b-0d1e2f3a4b5c"
+CLIENT = "6a1b7c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d"
+SECRET = "ml-auth-dev-secret~emulator.0000"
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    # utime and stime are fields 14 and 15 of the whole line (11 and 12 after the command name).
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+
+
+def health_ok(port, ctx):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as raw:
+            with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+                s.sendall(b"GET /_emulator/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                return s.recv(64).startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False
+
+
+class Emulator:
+    def __init__(self, data_dir, port):
+        self.port = port
+        self.url = f"https://127.0.0.1:{port}"
+        self.proc = subprocess.Popen(
+            [BIN, "serve", "--port", str(port), "--data-dir", data_dir],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+
+    def wait_ready(self, ctx, timeout=30):
+        start = time.perf_counter()
+        while not health_ok(self.port, ctx):
+            if self.proc.poll() is not None or time.perf_counter() - start > timeout:
+                raise SystemExit("emulator did not start")
+            time.sleep(0.001)
+        return time.perf_counter() - start
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=15)
+
+
+def openssl_signs_per_second():
+    out = subprocess.run(["openssl", "speed", "-seconds", "3", "rsa2048"], capture_output=True, text=True).stdout
+    row = re.search(r"^rsa 2048 bits\s+\S+s\s+\S+s\s+([\d.]+)", out, re.M)
+    return float(row.group(1))
+
+
+def wrk(url, path, body, seconds, connections=32, threads=2):
+    script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
+    script.write('wrk.method = "POST"\n')
+    script.write(f"wrk.body = {json.dumps(body)}\n")
+    script.write('wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n')
+    script.close()
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name, url + path],
+        capture_output=True, text=True,
+    ).stdout
+    os.unlink(script.name)
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    p99 = re.search(r"99%\s+(\S+)", out)
+    return total - (int(bad.group(1)) if bad else 0), total, p99.group(1) if p99 else "?"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=10, help="length of each load run")
+    parser.add_argument("--no-build", action="store_true", help="use the existing release binary")
+    args = parser.parse_args()
+    for tool in ("wrk", "openssl"):
+        if not shutil.which(tool):
+            raise SystemExit(f"{tool} is required (Debian: apt-get install {tool})")
+    if not args.no_build:
+        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+
+    data_dir = tempfile.mkdtemp(prefix="azureml-emulator-bench-")
+    ctx = ssl.create_default_context(cafile=None)
+    results = {}
+    try:
+        # First start creates the keys, certificates and database; the measured start reuses them.
+        port = free_port()
+        first = Emulator(data_dir, port)
+        first.wait_ready(ssl._create_unverified_context())
+        first.stop()
+        ctx = ssl.create_default_context(cafile=os.path.join(data_dir, "ca.pem"))
+
+        port = free_port()
+        emu = Emulator(data_dir, port)
+        results["cold_start_ms"] = round(emu.wait_ready(ctx) * 1000, 1)
+        time.sleep(1)
+        results["idle_rss_mib"] = round(rss_kib(emu.proc.pid) / 1024, 1)
+
+        signs = openssl_signs_per_second()
+        results["openssl_rsa2048_signs_per_s"] = signs
+
+        body = (f"grant_type=client_credentials&client_id={CLIENT}&client_secret={SECRET}"
+                "&scope=https%3A%2F%2Fmanagement.azure.com%2F.default")
+        path = f"/{TENANT}/oauth2/v2.0/token"
+        wrk(emu.url, path, body, 2)  # warm-up
+        before = cpu_seconds(emu.proc.pid)
+        ok, total, p99 = wrk(emu.url, path, body, args.seconds)
+        cpu = cpu_seconds(emu.proc.pid) - before
+        results["tokens_issued"] = ok
+        results["tokens_failed"] = total - ok
+        results["token_p99"] = p99
+        results["emulator_cpu_s"] = round(cpu, 2)
+        results["tokens_per_cpu_s"] = round(ok / cpu, 1)
+        results["tokens_ratio_vs_openssl"] = round(ok / cpu / signs, 3)
+        results["rss_after_load_mib"] = round(rss_kib(emu.proc.pid) / 1024, 1)
+        emu.stop()
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+    print(json.dumps(results, indent=2))
+    goals = [
+        ("tokens_ratio_vs_openssl", results["tokens_ratio_vs_openssl"] >= 0.75, ">= 0.75"),
+        ("cold_start_ms", results["cold_start_ms"] <= 50, "<= 50"),
+        ("idle_rss_mib", results["idle_rss_mib"] <= 15, "<= 15"),
+    ]
+    for name, met, goal in goals:
+        print(f"{name:28} {results[name]!s:>10}  goal {goal:8} {'met' if met else 'NOT met'}")
+    if results["tokens_failed"]:
+        print(f"warning: {results['tokens_failed']} token requests failed", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
