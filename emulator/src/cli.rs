@@ -200,11 +200,7 @@ fn stop(running: Running) {
 fn print_banner(info: &ReadyInfo, in_memory: bool) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "azureml-emulator listening on {}", info.url)?;
-    writeln!(
-        out,
-        "  tenant:            {} ({})",
-        info.tenant_id, info.tenant_domain
-    )?;
+    writeln!(out, "  tenant:            {} ({})", info.tenant_id, info.tenant_domain)?;
     writeln!(out, "  subscription:      {}", info.subscription_id)?;
     if let Some(sp) = &info.service_principal {
         writeln!(
@@ -219,10 +215,7 @@ fn print_banner(info: &ReadyInfo, in_memory: bool) -> std::io::Result<()> {
     } else {
         format!("--data-dir {}", info.data_dir.display())
     };
-    writeln!(
-        out,
-        "  point SDKs at it:  eval \"$(azureml-emulator env {target})\""
-    )?;
+    writeln!(out, "  point SDKs at it:  eval \"$(azureml-emulator env {target})\"")?;
     out.flush()
 }
 
@@ -232,10 +225,7 @@ fn write_ready(path: &Path, info: &ReadyInfo) -> std::io::Result<()> {
         std::fs::create_dir_all(parent)?;
     }
     let tmp = path.with_extension("json.tmp");
-    std::fs::write(
-        &tmp,
-        serde_json::to_vec_pretty(info).expect("ready info serialises"),
-    )?;
+    std::fs::write(&tmp, serde_json::to_vec_pretty(info).expect("ready info serialises"))?;
     std::fs::rename(tmp, path)
 }
 
@@ -262,14 +252,12 @@ fn wait_for_signal() {
 
 fn env(args: EnvArgs) -> Result<(), CliError> {
     let t = &args.target;
-    let from_file =
-        t.url.is_none() && std::env::var("AZUREML_EMULATOR_URL").map_or(true, |u| u.is_empty());
+    let from_file = t.url.is_none() && std::env::var("AZUREML_EMULATOR_URL").map_or(true, |u| u.is_empty());
     let info: ReadyInfo = if from_file {
         read_ready(&t.data_dir.join("ready.json"))
             .map_err(|_| ClientError::NotFound(t.data_dir.display().to_string()))?
     } else {
-        AdminClient::locate(t.url.clone(), &t.data_dir, t.ca_cert.clone())?
-            .get("/_emulator/info")?
+        AdminClient::locate(t.url.clone(), &t.data_dir, t.ca_cert.clone())?.get("/_emulator/info")?
     };
     print!("{}", render_env(&info.env, args.format));
     Ok(())
@@ -283,11 +271,8 @@ fn clock(args: ClockArgs) -> Result<(), CliError> {
         ClockAction::Freeze => Some(json!({"freeze": true})),
         ClockAction::Resume => Some(json!({"resume": true})),
         ClockAction::Advance { by } => {
-            let d = parse_duration(by).ok_or_else(|| {
-                CliError::Usage(format!(
-                    "cannot read duration '{by}': use 90, 90s, 15m, 1h or 2d"
-                ))
-            })?;
+            let d = parse_duration(by)
+                .ok_or_else(|| CliError::Usage(format!("cannot read duration '{by}': use 90, 90s, 15m, 1h or 2d")))?;
             Some(json!({"advance_seconds": d.whole_seconds()}))
         }
         ClockAction::Set { at } => Some(json!({"set": at})),
@@ -297,11 +282,7 @@ fn clock(args: ClockArgs) -> Result<(), CliError> {
         Some(b) => client.post("/_emulator/clock", &b)?,
     };
     // Round-trip through the typed state so the output shape is the API's.
-    let _: ClockState =
-        serde_json::from_value(state.clone()).map_err(|e| CliError::Usage(e.to_string()))?;
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&state).expect("json serialises")
-    );
+    let _: ClockState = serde_json::from_value(state.clone()).map_err(|e| CliError::Usage(e.to_string()))?;
+    println!("{}", serde_json::to_string_pretty(&state).expect("json serialises"));
     Ok(())
 }

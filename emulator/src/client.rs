@@ -17,18 +17,12 @@ pub enum ClientError {
     NotFound(String),
     #[error("cannot read {path}: {reason}")]
     File { path: String, reason: String },
-    #[error(
-        "cannot verify {url}: no CA certificate known; pass --ca-cert (the emulator's ca.pem)"
-    )]
+    #[error("cannot verify {url}: no CA certificate known; pass --ca-cert (the emulator's ca.pem)")]
     NoCa { url: String },
     #[error("request to {url} failed: {reason}")]
     Http { url: String, reason: String },
     #[error("{url} answered {status}: {body}")]
-    Status {
-        url: String,
-        status: u16,
-        body: String,
-    },
+    Status { url: String, status: u16, body: String },
 }
 
 /// Reads a ready file written by `serve`.
@@ -48,18 +42,10 @@ pub struct AdminClient {
 
 impl AdminClient {
     /// Locates the emulator as described in the module docs.
-    pub fn locate(
-        url: Option<String>,
-        data_dir: &Path,
-        ca_cert: Option<PathBuf>,
-    ) -> Result<Self, ClientError> {
+    pub fn locate(url: Option<String>, data_dir: &Path, ca_cert: Option<PathBuf>) -> Result<Self, ClientError> {
         let ready = read_ready(&data_dir.join("ready.json")).ok();
         let url = url
-            .or_else(|| {
-                std::env::var("AZUREML_EMULATOR_URL")
-                    .ok()
-                    .filter(|u| !u.is_empty())
-            })
+            .or_else(|| std::env::var("AZUREML_EMULATOR_URL").ok().filter(|u| !u.is_empty()))
             .or_else(|| ready.as_ref().map(|r| r.url.clone()))
             .ok_or_else(|| ClientError::NotFound(data_dir.display().to_string()))?;
         let url = url.trim_end_matches('/').to_string();
@@ -84,11 +70,7 @@ impl AdminClient {
         Self::read(url, response)
     }
 
-    pub fn post<T: DeserializeOwned>(
-        &self,
-        path: &str,
-        body: &impl Serialize,
-    ) -> Result<T, ClientError> {
+    pub fn post<T: DeserializeOwned>(&self, path: &str, body: &impl Serialize) -> Result<T, ClientError> {
         let url = format!("{}{path}", self.url);
         let response = self.agent.post(&url).send_json(body);
         Self::read(url, response)
@@ -104,10 +86,7 @@ impl AdminClient {
         };
         let mut response = response.map_err(|e| http(e.to_string()))?;
         let status = response.status().as_u16();
-        let body = response
-            .body_mut()
-            .read_to_string()
-            .map_err(|e| http(e.to_string()))?;
+        let body = response.body_mut().read_to_string().map_err(|e| http(e.to_string()))?;
         if status >= 400 {
             return Err(ClientError::Status { url, status, body });
         }

@@ -38,9 +38,7 @@ impl Default for Clock {
 impl Clock {
     pub fn system() -> Self {
         Clock {
-            mode: Arc::new(Mutex::new(Mode::Running {
-                offset: Duration::ZERO,
-            })),
+            mode: Arc::new(Mutex::new(Mode::Running { offset: Duration::ZERO })),
         }
     }
 
@@ -50,6 +48,7 @@ impl Clock {
 
     pub fn now(&self) -> OffsetDateTime {
         match *self.mode() {
+            // `set`/`advance` keep the clock within LIMITS, so this cannot overflow for centuries.
             Mode::Running { offset } => OffsetDateTime::now_utc() + offset,
             Mode::Frozen { at } => at,
         }
@@ -60,15 +59,17 @@ impl Clock {
         self.now().unix_timestamp()
     }
 
-    /// Moves the clock forward (or back, with a negative amount), frozen or not.
-    pub fn advance(&self, by: Duration) {
+    /// Moves the clock forward (or back, with a negative amount), frozen or not. Refuses to leave
+    /// the years 1971–9000, so every later computation stays in range.
+    pub fn advance(&self, by: Duration) -> Result<(), OutOfRange> {
+        let target = self.now().checked_add(by).ok_or(OutOfRange)?;
+        check_range(target)?;
         let mut mode = self.mode();
         *mode = match *mode {
-            Mode::Running { offset } => Mode::Running {
-                offset: offset + by,
-            },
+            Mode::Running { offset } => Mode::Running { offset: offset + by },
             Mode::Frozen { at } => Mode::Frozen { at: at + by },
         };
+        Ok(())
     }
 
     pub fn freeze(&self) {
@@ -77,7 +78,8 @@ impl Clock {
     }
 
     /// Sets the current time; a frozen clock stays frozen at the new instant.
-    pub fn set(&self, at: OffsetDateTime) {
+    pub fn set(&self, at: OffsetDateTime) -> Result<(), OutOfRange> {
+        check_range(at)?;
         let mut mode = self.mode();
         *mode = match *mode {
             Mode::Frozen { .. } => Mode::Frozen { at },
@@ -85,13 +87,12 @@ impl Clock {
                 offset: at - OffsetDateTime::now_utc(),
             },
         };
+        Ok(())
     }
 
     /// Back to system time: no offset, not frozen.
     pub fn resume(&self) {
-        *self.mode() = Mode::Running {
-            offset: Duration::ZERO,
-        };
+        *self.mode() = Mode::Running { offset: Duration::ZERO };
     }
 
     pub fn state(&self) -> ClockState {
@@ -109,6 +110,19 @@ impl Clock {
     }
 }
 
+/// A clock move that would leave the supported years.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the clock must stay between 1971 and 9000")]
+pub struct OutOfRange;
+
+fn check_range(at: OffsetDateTime) -> Result<(), OutOfRange> {
+    if (1971..=9000).contains(&at.year()) {
+        Ok(())
+    } else {
+        Err(OutOfRange)
+    }
+}
+
 /// Parses `90`, `90s`, `15m`, `1h`, `2d` (optionally negative) into a duration: the CLI's `clock advance` argument.
 pub fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
@@ -116,9 +130,7 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         Some(rest) => (true, rest),
         None => (false, text),
     };
-    let split = body
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(body.len());
+    let split = body.find(|c: char| !c.is_ascii_digit()).unwrap_or(body.len());
     let (digits, unit) = body.split_at(split);
     let n: i64 = digits.parse().ok()?;
     let seconds = match unit {
@@ -139,7 +151,7 @@ mod tests {
     fn advance_freeze_set_resume() {
         let clock = Clock::system();
         let before = clock.unix();
-        clock.advance(Duration::hours(1));
+        clock.advance(Duration::hours(1)).unwrap();
         assert!((clock.unix() - before - 3600).abs() <= 1);
         clock.freeze();
         let frozen = clock.now();
@@ -147,8 +159,14 @@ mod tests {
         assert_eq!(clock.now(), frozen);
         assert!(clock.state().frozen);
         let target = time::macros::datetime!(2030-01-01 00:00 UTC);
-        clock.set(target);
+        clock.set(target).unwrap();
         assert_eq!(clock.now(), target);
+        assert_eq!(
+            clock.set(time::macros::datetime!(9999-12-31 23:00 UTC)),
+            Err(OutOfRange)
+        );
+        assert_eq!(clock.advance(Duration::days(365 * 8000)), Err(OutOfRange));
+        assert_eq!(clock.now(), target, "a refused move changes nothing");
         clock.resume();
         let state = clock.state();
         assert!(!state.frozen);
@@ -159,7 +177,7 @@ mod tests {
     fn clones_share_time() {
         let a = Clock::system();
         let b = a.clone();
-        a.advance(Duration::days(1));
+        a.advance(Duration::days(1)).unwrap();
         assert!(b.state().offset_seconds >= 86_399);
     }
 

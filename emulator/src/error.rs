@@ -40,9 +40,12 @@ impl AadError {
     }
 
     pub fn malformed_tenant(tenant: &str) -> Self {
-        aad("invalid_request", 900023, 400, format!(
-            "Specified tenant identifier '{tenant}' is neither a valid DNS name, nor a valid external domain."
-        ))
+        aad(
+            "invalid_request",
+            900023,
+            400,
+            format!("Specified tenant identifier '{tenant}' is neither a valid DNS name, nor a valid external domain."),
+        )
     }
 
     pub fn missing_parameter(name: &str) -> Self {
@@ -73,8 +76,12 @@ impl AadError {
     }
 
     pub fn missing_client_credential() -> Self {
-        aad("invalid_client", 7000218, 401,
-            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.".into())
+        aad(
+            "invalid_client",
+            7000218,
+            401,
+            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.".into(),
+        )
     }
 
     pub fn disabled_application(app: &Application) -> Self {
@@ -82,10 +89,7 @@ impl AadError {
             "unauthorized_client",
             7000112,
             400,
-            format!(
-                "Application '{}'({}) is disabled.",
-                app.client_id, app.display_name
-            ),
+            format!("Application '{}'({}) is disabled.", app.client_id, app.display_name),
         )
     }
 
@@ -99,9 +103,12 @@ impl AadError {
     }
 
     pub fn invalid_scope(scope: &str) -> Self {
-        aad("invalid_scope", 70011, 400, format!(
-            "The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid."
-        ))
+        aad(
+            "invalid_scope",
+            70011,
+            400,
+            format!("The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid."),
+        )
     }
 
     pub fn resource_parameter_not_supported() -> Self {
@@ -128,10 +135,8 @@ impl AadError {
     }
 
     /// Attaches what the wire shape needs besides the error itself.
-    pub fn render_at(self, now: OffsetDateTime, correlation_id: Option<&str>) -> AadFailure {
-        let correlation_id = correlation_id
-            .and_then(|c| Uuid::parse_str(c).ok())
-            .unwrap_or_else(Uuid::new_v4);
+    pub fn render_at(self, now: OffsetDateTime, correlation_id: Option<Uuid>) -> AadFailure {
+        let correlation_id = correlation_id.unwrap_or_else(Uuid::new_v4);
         AadFailure {
             error: self,
             timestamp: aad_timestamp(now),
@@ -214,8 +219,7 @@ impl ResponseError for AdminError {
         if let AdminError::Internal(cause) = self {
             tracing::error!(%cause, "admin request failed");
         }
-        HttpResponse::build(self.status_code())
-            .json(json!({"error": {"code": code, "message": self.to_string()}}))
+        HttpResponse::build(self.status_code()).json(json!({"error": {"code": code, "message": self.to_string()}}))
     }
 }
 
@@ -227,12 +231,254 @@ mod tests {
     fn description_carries_trace_correlation_and_timestamp() {
         let now = time::macros::datetime!(2026-11-28 19:02:44 UTC);
         let corr = "0f0e0d0c-0b0a-4909-8807-060504030201";
-        let failure = AadError::missing_parameter("grant_type").render_at(now, Some(corr));
+        let failure = AadError::missing_parameter("grant_type").render_at(now, Some(corr.parse().unwrap()));
         assert_eq!(failure.timestamp, "2026-11-28 19:02:44Z");
         assert_eq!(failure.correlation_id.to_string(), corr);
         assert_eq!(failure.status_code(), StatusCode::BAD_REQUEST);
-        // A correlation id that is not a GUID is replaced, not echoed.
-        let other = AadError::missing_parameter("x").render_at(now, Some("<script>"));
-        assert_ne!(other.correlation_id.to_string(), "<script>");
+        assert_ne!(
+            AadError::missing_parameter("x")
+                .render_at(now, None)
+                .correlation_id
+                .to_string(),
+            corr
+        );
+    }
+}
+
+/// An ARM error: `{"error":{"code","message"}}` with its status, and on 401 the
+/// `WWW-Authenticate: Bearer authorization_uri=…, error="invalid_token", error_description=…` challenge.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ArmError {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+    /// The `WWW-Authenticate` value, for 401s.
+    pub challenge: Option<String>,
+}
+
+fn arm(status: u16, code: &'static str, message: String) -> ArmError {
+    ArmError {
+        status,
+        code,
+        message,
+        challenge: None,
+    }
+}
+
+/// The audiences ARM accepts, as its error message lists them.
+pub const ARM_AUDIENCES: [&str; 4] = [
+    "https://management.core.windows.net/",
+    "https://management.core.windows.net",
+    "https://management.azure.com/",
+    "https://management.azure.com",
+];
+
+/// .NET's `M/d/yyyy h:mm:ss tt`, which ARM uses in ExpiredAuthenticationToken.
+pub fn dotnet_time(t: OffsetDateTime) -> String {
+    let (h, ampm) = match t.hour() {
+        0 => (12, "AM"),
+        h @ 1..=11 => (h, "AM"),
+        12 => (12, "PM"),
+        h => (h - 12, "PM"),
+    };
+    format!(
+        "{}/{}/{} {}:{:02}:{:02} {}",
+        u8::from(t.month()),
+        t.day(),
+        t.year(),
+        h,
+        t.minute(),
+        t.second(),
+        ampm
+    )
+}
+
+impl ArmError {
+    /// 401 with a challenge naming the authority to get a token from.
+    fn unauthenticated(code: &'static str, message: String, authorization_uri: &str, description: &str) -> Self {
+        ArmError {
+            status: 401,
+            code,
+            message,
+            challenge: Some(format!(
+                "Bearer authorization_uri=\"{authorization_uri}\", error=\"invalid_token\", error_description=\"{description}\""
+            )),
+        }
+    }
+
+    pub fn missing_authorization(authorization_uri: &str) -> Self {
+        Self::unauthenticated(
+            "AuthenticationFailed",
+            "Authentication failed. The 'Authorization' header is missing.".into(),
+            authorization_uri,
+            "The authentication failed because of missing 'Authorization' header.",
+        )
+    }
+
+    pub fn malformed_authorization(authorization_uri: &str) -> Self {
+        Self::unauthenticated(
+            "AuthenticationFailedInvalidHeader",
+            "Authentication failed. The 'Authorization' header is provided in an invalid format.".into(),
+            authorization_uri,
+            "The authentication failed because of an invalid 'Authorization' header.",
+        )
+    }
+
+    pub fn invalid_token(authorization_uri: &str) -> Self {
+        Self::unauthenticated(
+            "InvalidAuthenticationToken",
+            "The access token is invalid.".into(),
+            authorization_uri,
+            "The access token is invalid.",
+        )
+    }
+
+    pub fn wrong_audience(aud: &str, authorization_uri: &str) -> Self {
+        let allowed = ARM_AUDIENCES
+            .iter()
+            .map(|a| format!("'{a}'"))
+            .collect::<Vec<_>>()
+            .join(",");
+        Self::unauthenticated(
+            "InvalidAuthenticationTokenAudience",
+            format!(
+                "The access token has been obtained for wrong audience or resource '{aud}'. It should exactly match with one of the allowed audiences {allowed}."
+            ),
+            authorization_uri,
+            "The access token has been obtained for wrong audience or resource.",
+        )
+    }
+
+    pub fn wrong_tenant(token_issuer: &str, tenant: &str, authorization_uri: &str) -> Self {
+        Self::unauthenticated(
+            "InvalidAuthenticationTokenTenant",
+            format!(
+                "The access token is from the wrong issuer '{token_issuer}'. It must match the tenant 'https://sts.windows.net/{tenant}/' associated with this subscription. Please use the authority (URL) 'https://login.windows.net/{tenant}' to get the token. Note, if the subscription is transferred to another tenant there is no impact to the services, but information about new tenant could take time to propagate (up to an hour). If you just transferred your subscription and see this error message, please try back later."
+            ),
+            authorization_uri,
+            "The access token is from the wrong issuer.",
+        )
+    }
+
+    pub fn expired(exp: OffsetDateTime, now: OffsetDateTime, authorization_uri: &str) -> Self {
+        Self::unauthenticated(
+            "ExpiredAuthenticationToken",
+            format!(
+                "The access token expiry UTC time '{}' is earlier than current UTC time '{}'.",
+                dotnet_time(exp),
+                dotnet_time(now)
+            ),
+            authorization_uri,
+            "The access token has expired.",
+        )
+    }
+
+    pub fn not_yet_valid(authorization_uri: &str) -> Self {
+        Self::unauthenticated(
+            "InvalidAuthenticationToken",
+            "The access token is not yet valid.".into(),
+            authorization_uri,
+            "The access token is not yet valid.",
+        )
+    }
+
+    pub fn authorization_failed(client: &str, object_id: &str, action: &str, scope: &str) -> Self {
+        arm(403, "AuthorizationFailed", format!(
+            "The client '{client}' with object id '{object_id}' does not have authorization to perform action '{action}' over scope '{scope}' or the scope is invalid. If access was recently granted, please refresh your credentials."
+        ))
+    }
+
+    pub fn missing_api_version() -> Self {
+        arm(
+            400,
+            "MissingApiVersionParameter",
+            "The api-version query parameter (?api-version=) is required for all requests.".into(),
+        )
+    }
+
+    pub fn invalid_api_version(version: &str, supported: &str) -> Self {
+        arm(
+            400,
+            "InvalidApiVersionParameter",
+            format!("The api-version '{version}' is invalid. The supported versions are '{supported}'."),
+        )
+    }
+
+    pub fn subscription_not_found(sub: &str) -> Self {
+        arm(
+            404,
+            "SubscriptionNotFound",
+            format!("The subscription '{sub}' could not be found."),
+        )
+    }
+
+    pub fn resource_group_not_found(rg: &str) -> Self {
+        arm(
+            404,
+            "ResourceGroupNotFound",
+            format!("Resource group '{rg}' could not be found."),
+        )
+    }
+
+    pub fn resource_not_found(resource_type: &str, name: &str, rg: &str) -> Self {
+        arm(404, "ResourceNotFound", format!(
+            "The Resource '{resource_type}/{name}' under resource group '{rg}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix"
+        ))
+    }
+
+    pub fn path_not_found(path: &str) -> Self {
+        arm(
+            404,
+            "NotFound",
+            format!("The requested path '{path}' does not name an emulated ARM resource or collection."),
+        )
+    }
+
+    pub fn method_not_allowed(method: &str, path: &str) -> Self {
+        arm(
+            405,
+            "MethodNotAllowed",
+            format!("The HTTP method '{method}' is not supported at '{path}'."),
+        )
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        arm(400, code, message.into())
+    }
+
+    pub fn invalid_content(reason: impl std::fmt::Display) -> Self {
+        arm(
+            400,
+            "InvalidRequestContent",
+            format!("The request content was invalid and could not be deserialized: '{reason}'."),
+        )
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        arm(409, code, message.into())
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(%cause, "ARM request failed");
+        arm(
+            500,
+            "InternalServerError",
+            "The emulator failed to process the request; see its log.".into(),
+        )
+    }
+}
+
+impl ResponseError for ArmError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut builder = HttpResponse::build(self.status_code());
+        if let Some(challenge) = &self.challenge {
+            builder.insert_header(("WWW-Authenticate", challenge.as_str()));
+        }
+        builder.json(json!({"error": {"code": self.code, "message": self.message}}))
     }
 }

@@ -10,7 +10,12 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use crate::domain::ids::parse_guid;
+use crate::domain::rbac::{PrincipalType, RoleAssignment};
+use crate::domain::scope::Scope;
 use crate::domain::{ClientId, ObjectId, SubscriptionId, TenantId};
+
+/// Creation and update time recorded for everything declared in a world file.
+pub const FIXTURE_TIME: &str = "2024-01-01T00:00:00.0000000Z";
 
 /// The world `serve` starts with unless `--fixtures` names another file.
 pub const DEFAULT_WORLD: &str = include_str!("../../fixtures/default.toml");
@@ -18,10 +23,7 @@ pub const DEFAULT_WORLD: &str = include_str!("../../fixtures/default.toml");
 #[derive(Debug, thiserror::Error)]
 pub enum FixtureError {
     #[error("cannot read fixtures file {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
     #[error("fixtures are not valid TOML for the world schema: {0}")]
     Parse(#[from] toml::de::Error),
     #[error("fixtures are inconsistent: {0}")]
@@ -43,6 +45,46 @@ pub struct WorldSpec {
     pub resource_groups: Vec<ResourceGroupSpec>,
     #[serde(default)]
     pub workspaces: Vec<WorkspaceSpec>,
+    #[serde(default)]
+    pub role_definitions: Vec<RoleDefinitionSpec>,
+    #[serde(default)]
+    pub role_assignments: Vec<RoleAssignmentSpec>,
+}
+
+/// A custom role. Built-in roles (Owner, Contributor, Reader, …) need no declaration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleDefinitionSpec {
+    pub id: uuid::Uuid,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub actions: Vec<String>,
+    #[serde(default)]
+    pub not_actions: Vec<String>,
+    #[serde(default)]
+    pub data_actions: Vec<String>,
+    #[serde(default)]
+    pub not_data_actions: Vec<String>,
+    #[serde(default = "root_scope")]
+    pub assignable_scopes: Vec<String>,
+}
+
+fn root_scope() -> Vec<String> {
+    vec!["/".into()]
+}
+
+/// `principal`: a user's UPN, an application's display name or client id, or an object id.
+/// `role`: a role name or GUID. `name`: the assignment's GUID (derived from the rest when absent).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleAssignmentSpec {
+    pub principal: String,
+    pub role: String,
+    pub scope: String,
+    pub name: Option<uuid::Uuid>,
+    pub description: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -155,16 +197,12 @@ impl WorldSpec {
         let found = match reference {
             None => self.tenants.first(),
             Some(r) => self.tenants.iter().find(|t| {
-                parse_guid(r).map(TenantId).ok() == Some(t.id)
-                    || t.domains.iter().any(|d| d.eq_ignore_ascii_case(r))
+                parse_guid(r).map(TenantId).ok() == Some(t.id) || t.domains.iter().any(|d| d.eq_ignore_ascii_case(r))
             }),
         };
-        found.map(|t| t.id).ok_or_else(|| {
-            FixtureError::Invalid(format!(
-                "unknown tenant {:?}",
-                reference.unwrap_or("(first)")
-            ))
-        })
+        found
+            .map(|t| t.id)
+            .ok_or_else(|| FixtureError::Invalid(format!("unknown tenant {:?}", reference.unwrap_or("(first)"))))
     }
 
     fn validate(&self) -> Result<(), FixtureError> {
@@ -179,10 +217,7 @@ impl WorldSpec {
                 .flat_map(|t| t.domains.iter().map(|d| d.to_ascii_lowercase())),
             "tenant domain",
         )?;
-        unique(
-            self.users.iter().map(|u| u.upn.to_ascii_lowercase()),
-            "user upn",
-        )?;
+        unique(self.users.iter().map(|u| u.upn.to_ascii_lowercase()), "user upn")?;
         unique(
             self.users
                 .iter()
@@ -194,10 +229,7 @@ impl WorldSpec {
             self.applications.iter().map(|a| a.client_id.to_string()),
             "application client_id",
         )?;
-        unique(
-            self.subscriptions.iter().map(|s| s.id.to_string()),
-            "subscription id",
-        )?;
+        unique(self.subscriptions.iter().map(|s| s.id.to_string()), "subscription id")?;
         for u in &self.users {
             self.tenant_ref(u.tenant.as_deref())?;
         }
@@ -210,10 +242,7 @@ impl WorldSpec {
                 ));
             }
             if a.secrets.iter().any(|s| s.value.is_empty()) {
-                return invalid(format!(
-                    "application {}: a secret value is empty",
-                    a.display_name
-                ));
+                return invalid(format!("application {}: a secret value is empty", a.display_name));
             }
         }
         for s in &self.subscriptions {
@@ -228,10 +257,10 @@ impl WorldSpec {
             }
         }
         for ws in &self.workspaces {
-            let has_rg = self.resource_groups.iter().any(|rg| {
-                rg.subscription == ws.subscription
-                    && rg.name.eq_ignore_ascii_case(&ws.resource_group)
-            });
+            let has_rg = self
+                .resource_groups
+                .iter()
+                .any(|rg| rg.subscription == ws.subscription && rg.name.eq_ignore_ascii_case(&ws.resource_group));
             if !has_rg {
                 return invalid(format!(
                     "workspace {}: unknown resource group {} in subscription {}",
@@ -239,7 +268,98 @@ impl WorldSpec {
                 ));
             }
         }
+        for r in &self.role_definitions {
+            if crate::domain::rbac::builtin_roles()
+                .iter()
+                .any(|b| b.id == r.id || b.name.eq_ignore_ascii_case(&r.name))
+            {
+                return invalid(format!("role definition {}: clashes with a built-in role", r.name));
+            }
+            for s in &r.assignable_scopes {
+                Scope::parse(s).map_err(|e| FixtureError::Invalid(format!("role definition {}: {e}", r.name)))?;
+            }
+        }
+        unique(
+            self.role_definitions.iter().map(|r| r.id.to_string()),
+            "role definition id",
+        )?;
+        let mut seen = HashSet::new();
+        for a in &self.role_assignments {
+            let resolved = self.resolve_assignment(a)?;
+            if !seen.insert((
+                resolved.scope.key().to_string(),
+                resolved.role_definition,
+                resolved.principal_id,
+            )) {
+                return invalid(format!(
+                    "duplicate role assignment of {} to {} at {}",
+                    a.role, a.principal, a.scope
+                ));
+            }
+        }
+        unique(
+            self.role_assignments
+                .iter()
+                .filter_map(|a| self.resolve_assignment(a).ok())
+                .map(|a| a.name.to_string()),
+            "role assignment name",
+        )?;
         Ok(())
+    }
+
+    /// Resolves a declared assignment's principal, role and scope.
+    pub fn resolve_assignment(&self, a: &RoleAssignmentSpec) -> Result<RoleAssignment, FixtureError> {
+        let invalid = |m: String| {
+            FixtureError::Invalid(format!(
+                "role assignment {} / {} / {}: {m}",
+                a.principal, a.role, a.scope
+            ))
+        };
+        let scope = Scope::parse(&a.scope).map_err(|e| invalid(e.to_string()))?;
+        let (principal_id, principal_type) = self
+            .principal(&a.principal)
+            .ok_or_else(|| invalid("unknown principal".into()))?;
+        let role_definition = self.role_id(&a.role).ok_or_else(|| invalid("unknown role".into()))?;
+        let name = a.name.unwrap_or_else(|| {
+            let seed = format!("{}|{}|{}", scope.key(), role_definition, principal_id);
+            uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, seed.as_bytes())
+        });
+        Ok(RoleAssignment {
+            name,
+            scope,
+            role_definition,
+            principal_id,
+            principal_type,
+            description: a.description.clone(),
+            created_on: FIXTURE_TIME.into(),
+            updated_on: FIXTURE_TIME.into(),
+            created_by: None,
+        })
+    }
+
+    fn principal(&self, reference: &str) -> Option<(ObjectId, PrincipalType)> {
+        let by_id = parse_guid(reference).ok();
+        if let Some(u) = self
+            .users
+            .iter()
+            .find(|u| u.upn.eq_ignore_ascii_case(reference) || Some(u.object_id.0) == by_id)
+        {
+            return Some((u.object_id, PrincipalType::User));
+        }
+        self.applications
+            .iter()
+            .find(|a| a.display_name == reference || Some(a.client_id.0) == by_id || Some(a.object_id.0) == by_id)
+            .map(|a| (a.object_id, PrincipalType::ServicePrincipal))
+    }
+
+    fn role_id(&self, reference: &str) -> Option<uuid::Uuid> {
+        let by_id = parse_guid(reference).ok();
+        crate::domain::rbac::builtin_roles()
+            .into_iter()
+            .map(|r| (r.id, r.name))
+            .chain(self.role_definitions.iter().map(|r| (r.id, r.name.clone())))
+            .find(|(id, name)| Some(*id) == by_id || name.eq_ignore_ascii_case(reference))
+            .map(|(id, _)| id)
     }
 
     /// The first application: the "default service principal" printed at start and exported by `env`.
@@ -290,9 +410,6 @@ mod tests {
         "#;
         let err = WorldSpec::parse(dangling).unwrap_err().to_string();
         assert!(err.contains("unknown subscription"), "{err}");
-        assert!(WorldSpec::parse("")
-            .unwrap_err()
-            .to_string()
-            .contains("at least one"));
+        assert!(WorldSpec::parse("").unwrap_err().to_string().contains("at least one"));
     }
 }

@@ -52,10 +52,7 @@ pub fn env_map(
     env.insert("NODE_EXTRA_CA_CERTS".into(), ca_cert.display().to_string());
     // `/adfs` makes MSAL (and so azure-identity and azureml-core) skip instance discovery.
     env.insert("AZURE_AUTHORITY_HOST".into(), format!("{url}/adfs"));
-    env.insert(
-        "ARM_CLOUD_METADATA_URL".into(),
-        format!("{url}/metadata/endpoints"),
-    );
+    env.insert("ARM_CLOUD_METADATA_URL".into(), format!("{url}/metadata/endpoints"));
     env.insert("AZURE_CORE_INSTANCE_DISCOVERY".into(), "false".into());
     env.insert("AZUREML_EMULATOR_URL".into(), url.to_string());
     env.insert("AZURE_TENANT_ID".into(), tenant_id.to_string());
@@ -83,10 +80,7 @@ pub fn render_env(env: &BTreeMap<String, String>, format: EnvFormat) -> String {
             .iter()
             .map(|(k, v)| format!("export {k}={}\n", sh_quote(v)))
             .collect(),
-        EnvFormat::Dotenv => env
-            .iter()
-            .map(|(k, v)| format!("{k}={}\n", sh_quote(v)))
-            .collect(),
+        EnvFormat::Dotenv => env.iter().map(|(k, v)| format!("{k}={}\n", sh_quote(v))).collect(),
         EnvFormat::Powershell => env
             .iter()
             .map(|(k, v)| format!("$env:{k} = '{}'\n", v.replace('\'', "''")))
@@ -106,16 +100,9 @@ mod tests {
     fn every_format_quotes_safely() {
         let mut env = BTreeMap::new();
         env.insert("A".to_string(), "it's ~ $HOME".to_string());
-        assert_eq!(
-            render_env(&env, EnvFormat::Sh),
-            "export A='it'\\''s ~ $HOME'\n"
-        );
-        assert_eq!(
-            render_env(&env, EnvFormat::Powershell),
-            "$env:A = 'it''s ~ $HOME'\n"
-        );
-        let json: BTreeMap<String, String> =
-            serde_json::from_str(&render_env(&env, EnvFormat::Json)).unwrap();
+        assert_eq!(render_env(&env, EnvFormat::Sh), "export A='it'\\''s ~ $HOME'\n");
+        assert_eq!(render_env(&env, EnvFormat::Powershell), "$env:A = 'it''s ~ $HOME'\n");
+        let json: BTreeMap<String, String> = serde_json::from_str(&render_env(&env, EnvFormat::Json)).unwrap();
         assert_eq!(json, env);
     }
 }

@@ -14,7 +14,7 @@ use crate::authority::{KeyError, KeySet, SigningKey};
 use crate::clock::Clock;
 use crate::fixtures::{FixtureError, WorldSpec};
 use crate::info::{env_map, ReadyInfo, ServicePrincipalInfo};
-use crate::state::AppState;
+use crate::state::{AppState, RbacMode};
 use crate::store::{Store, StoreError};
 use crate::tls::{self, TlsError};
 
@@ -43,6 +43,7 @@ pub struct Config {
     pub workers: usize,
     /// The clock to use; tests may share one with the emulator.
     pub clock: Clock,
+    pub rbac_mode: RbacMode,
 }
 
 impl Default for Config {
@@ -54,10 +55,9 @@ impl Default for Config {
             fixtures: None,
             tls: None,
             admin_key: None,
-            workers: std::thread::available_parallelism()
-                .map_or(2, |n| n.get())
-                .min(4),
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()).min(4),
             clock: Clock::system(),
+            rbac_mode: RbacMode::Enforce,
         }
     }
 }
@@ -73,15 +73,9 @@ pub enum StartError {
     #[error(transparent)]
     Tls(#[from] TlsError),
     #[error("cannot use directory {path}: {source}")]
-    Dir {
-        path: String,
-        source: std::io::Error,
-    },
+    Dir { path: String, source: std::io::Error },
     #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+    Bind { addr: SocketAddr, source: std::io::Error },
     #[error("the server thread failed to start: {0}")]
     Thread(String),
 }
@@ -120,8 +114,7 @@ impl Emulator {
         let keys = load_keys(&store)?;
 
         let addr = SocketAddr::new(config.host, config.port);
-        let listener =
-            TcpListener::bind(addr).map_err(|source| StartError::Bind { addr, source })?;
+        let listener = TcpListener::bind(addr).map_err(|source| StartError::Bind { addr, source })?;
         let local = listener
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
@@ -134,13 +127,9 @@ impl Emulator {
             spec,
             info,
             config.admin_key.clone(),
+            config.rbac_mode,
         )?);
-        let (stop_tx, thread) = spawn_server(
-            listener,
-            tls.server_config.clone(),
-            state.clone(),
-            config.workers,
-        )?;
+        let (stop_tx, thread) = spawn_server(listener, tls.server_config.clone(), state.clone(), config.workers)?;
         tracing::info!(%url, "listening");
         Ok(Running {
             url,
@@ -197,11 +186,7 @@ fn ready_info(
     tls: &tls::TlsMaterial,
 ) -> ReadyInfo {
     let tenant = &spec.tenants[0];
-    let subscription_id = spec
-        .subscriptions
-        .first()
-        .map(|s| s.id.to_string())
-        .unwrap_or_default();
+    let subscription_id = spec.subscriptions.first().map(|s| s.id.to_string()).unwrap_or_default();
     let sp = spec
         .default_service_principal()
         .map(|(app, secret)| ServicePrincipalInfo {
@@ -298,6 +283,10 @@ impl Running {
 
     pub fn clock(&self) -> &Clock {
         &self.state.clock
+    }
+
+    pub fn rbac_mode(&self) -> RbacMode {
+        self.state.rbac_mode
     }
 
     /// Stops accepting, finishes in-flight requests (2 s at most) and joins the server thread.

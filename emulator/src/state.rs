@@ -3,8 +3,15 @@
 
 use std::sync::{Arc, RwLock};
 
+use std::collections::VecDeque;
+use std::sync::{Mutex, RwLockReadGuard, RwLockWriteGuard};
+
+use serde::Serialize;
+
+use crate::authority::verify::TokenCache;
 use crate::authority::KeySet;
 use crate::clock::Clock;
+use crate::domain::rbac::Rbac;
 use crate::domain::World;
 use crate::fixtures::WorldSpec;
 use crate::info::ReadyInfo;
@@ -20,8 +27,36 @@ pub struct AppState {
     pub info: ReadyInfo,
     /// With a key set, non-loopback clients may use the control API by presenting it.
     pub admin_key: Option<String>,
+    pub rbac_mode: RbacMode,
+    /// Verified access tokens, so hot routes skip the RSA work on repeat tokens.
+    pub tokens: TokenCache,
     world: RwLock<Arc<World>>,
+    rbac: RwLock<Rbac>,
+    journal: Mutex<VecDeque<JournalEntry>>,
 }
+
+/// Whether RBAC denials are enforced or only recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum RbacMode {
+    #[default]
+    Enforce,
+    /// Allow everything, but journal what would have been denied.
+    LogOnly,
+}
+
+/// A decision worth recording: in log-only mode, each request that enforcement would have denied.
+#[derive(Clone, Debug, Serialize)]
+pub struct JournalEntry {
+    pub time: String,
+    pub kind: &'static str,
+    pub principal: String,
+    pub action: String,
+    pub scope: String,
+}
+
+/// Entries kept in the journal; the oldest go first.
+const JOURNAL_CAPACITY: usize = 1000;
 
 impl AppState {
     pub fn new(
@@ -31,8 +66,10 @@ impl AppState {
         spec: WorldSpec,
         info: ReadyInfo,
         admin_key: Option<String>,
+        rbac_mode: RbacMode,
     ) -> StoreResult<Self> {
         let world = RwLock::new(Arc::new(store.load_world()?));
+        let (roles, assignments) = store.load_rbac()?;
         Ok(AppState {
             clock,
             store,
@@ -40,8 +77,39 @@ impl AppState {
             spec,
             info,
             admin_key,
+            rbac_mode,
+            tokens: TokenCache::new(16_384),
             world,
+            rbac: RwLock::new(Rbac::new(roles, assignments)),
+            journal: Mutex::new(VecDeque::new()),
         })
+    }
+
+    pub fn rbac(&self) -> RwLockReadGuard<'_, Rbac> {
+        self.rbac.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// For writers: change the database first, then this, while holding the guard, so readers
+    /// never see a change the database does not have.
+    pub fn rbac_mut(&self) -> RwLockWriteGuard<'_, Rbac> {
+        self.rbac.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn record(&self, entry: JournalEntry) {
+        let mut journal = self.journal.lock().unwrap_or_else(|e| e.into_inner());
+        if journal.len() == JOURNAL_CAPACITY {
+            journal.pop_front();
+        }
+        journal.push_back(entry);
+    }
+
+    pub fn journal(&self) -> Vec<JournalEntry> {
+        self.journal
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
     }
 
     /// A snapshot of the world; cheap (an `Arc` clone), consistent for the whole request.
@@ -58,7 +126,11 @@ impl AppState {
 
     /// Back to the world loaded at start: the database first (one transaction), then the index.
     pub fn reset(&self) -> StoreResult<()> {
+        let mut rbac = self.rbac_mut();
         self.store.replace_world(&self.spec)?;
+        let (roles, assignments) = self.store.load_rbac()?;
+        *rbac = Rbac::new(roles, assignments);
+        self.tokens.clear();
         self.reload_world()
     }
 }

@@ -49,22 +49,12 @@ pub fn v2_issuer(tenant: &Tenant) -> String {
 
 impl AppClaims {
     /// Claims for `client` (authenticated with a secret: `appidacr`/`azpacr` "1") calling `audience`.
-    pub fn new(
-        tenant: &Tenant,
-        client: &Application,
-        audience: &Audience,
-        now: i64,
-        lifetime: i64,
-    ) -> Self {
+    pub fn new(tenant: &Tenant, client: &Application, audience: &Audience, now: i64, lifetime: i64) -> Self {
         let v1 = audience.version == 1;
         let client_id = client.client_id.to_string();
         AppClaims {
             aud: audience.aud.clone(),
-            iss: if v1 {
-                v1_issuer(tenant)
-            } else {
-                v2_issuer(tenant)
-            },
+            iss: if v1 { v1_issuer(tenant) } else { v2_issuer(tenant) },
             iat: now - SKEW_SECONDS,
             nbf: now - SKEW_SECONDS,
             exp: now + lifetime,

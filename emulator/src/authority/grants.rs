@@ -91,15 +91,11 @@ pub struct TokenRequest<'a> {
 
 impl TokenRequest<'_> {
     fn param(&self, name: &str) -> Option<&str> {
-        self.form
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
+        self.form.get(name).map(String::as_str).filter(|v| !v.is_empty())
     }
 
     fn required(&self, name: &str) -> Result<&str, AadError> {
-        self.param(name)
-            .ok_or_else(|| AadError::missing_parameter(name))
+        self.param(name).ok_or_else(|| AadError::missing_parameter(name))
     }
 
     /// `client_id` and secret from the form, or from `Authorization: Basic` (urlencoded id:secret).
@@ -189,16 +185,14 @@ fn find_client<'w>(
         .and_then(|id| world.application(ClientId(id)));
     match (app, tenant) {
         (Some(app), TenantSelector::Tenant(t)) if app.tenant_id == t.id => Ok(app),
-        (Some(app), TenantSelector::Multi(_)) => Ok(app),
+        // Client credentials have no personal-account (`consumers`) form.
+        (Some(app), TenantSelector::Multi(name)) if name != "consumers" => Ok(app),
         _ => Err(AadError::unknown_client(client_id, tenant_segment)),
     }
 }
 
 /// The resource named by `resource=` (v1) or derived from `scope=` (v2), plus the scope to echo.
-fn requested_resource(
-    endpoint: Endpoint,
-    request: &TokenRequest<'_>,
-) -> Result<(String, String), AadError> {
+fn requested_resource(endpoint: Endpoint, request: &TokenRequest<'_>) -> Result<(String, String), AadError> {
     match endpoint {
         Endpoint::V1 => {
             let resource = request.required("resource")?;
@@ -209,8 +203,7 @@ fn requested_resource(
                 return Err(AadError::resource_parameter_not_supported());
             }
             let scope = request.required("scope")?;
-            let resource = resources::resource_from_scope(scope)
-                .map_err(|_| AadError::invalid_scope(scope))?;
+            let resource = resources::resource_from_scope(scope).map_err(|_| AadError::invalid_scope(scope))?;
             Ok((resource, scope.to_string()))
         }
     }
@@ -267,10 +260,7 @@ mod tests {
     #[test]
     fn basic_credentials_are_url_decoded() {
         let header = format!("Basic {}", STANDARD.encode("my%20app:s%3Acret"));
-        assert_eq!(
-            parse_basic(&header),
-            Some(("my app".into(), "s:cret".into()))
-        );
+        assert_eq!(parse_basic(&header), Some(("my app".into(), "s:cret".into())));
         assert_eq!(parse_basic("Bearer x"), None);
     }
 

@@ -2,7 +2,7 @@
 //! once into an aws-lc-rs key pair that every token is signed with.
 
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{KeyPair, RsaKeyPair, RSA_PKCS1_SHA256};
+use aws_lc_rs::signature::{KeyPair, RsaKeyPair, UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use rsa::pkcs8::EncodePrivateKey;
@@ -30,6 +30,8 @@ pub struct SigningKey {
     /// The encoded JOSE headers (v1 with `x5t`, v2 without), built once.
     headers: [String; 2],
     pair: RsaKeyPair,
+    /// PKCS#1 RSAPublicKey DER, for verification.
+    public_der: Vec<u8>,
     rng: SystemRandom,
 }
 
@@ -46,17 +48,11 @@ impl SigningKey {
     pub fn generate() -> Result<StoredKey, KeyError> {
         let gen = |e: &dyn std::fmt::Display| KeyError::Generate(e.to_string());
         let private = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).map_err(|e| gen(&e))?;
-        let pkcs8 = private
-            .to_pkcs8_der()
-            .map_err(|e| gen(&e))?
-            .as_bytes()
-            .to_vec();
+        let pkcs8 = private.to_pkcs8_der().map_err(|e| gen(&e))?.as_bytes().to_vec();
         let key_der = rustls_pki_types::PrivatePkcs8KeyDer::from(pkcs8.as_slice());
         let rc_key =
-            rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&key_der, &rcgen::PKCS_RSA_SHA256)
-                .map_err(|e| gen(&e))?;
-        let mut params =
-            rcgen::CertificateParams::new(Vec::<String>::new()).map_err(|e| gen(&e))?;
+            rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&key_der, &rcgen::PKCS_RSA_SHA256).map_err(|e| gen(&e))?;
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(|e| gen(&e))?;
         params
             .distinguished_name
             .push(rcgen::DnType::CommonName, "azureml-emulator token signing");
@@ -72,9 +68,9 @@ impl SigningKey {
     }
 
     pub fn from_stored(stored: &StoredKey) -> Result<Self, KeyError> {
-        let pair = RsaKeyPair::from_pkcs8(&stored.pkcs8_der)
-            .map_err(|e| KeyError::Parse(e.to_string()))?;
+        let pair = RsaKeyPair::from_pkcs8(&stored.pkcs8_der).map_err(|e| KeyError::Parse(e.to_string()))?;
         let public = pair.public_key();
+        let public_der = public.as_ref().to_vec();
         let n = URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero());
         let e = URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero());
         let kid = thumbprint(&stored.cert_der);
@@ -88,6 +84,7 @@ impl SigningKey {
             e,
             x5c: STANDARD.encode(&stored.cert_der),
             pair,
+            public_der,
             rng: SystemRandom::new(),
         })
     }
@@ -103,6 +100,13 @@ impl SigningKey {
             .sign(&RSA_PKCS1_SHA256, &self.rng, message, &mut signature)
             .expect("RSA signing with a valid key does not fail");
         signature
+    }
+
+    /// Verifies an RS256 signature made with this key.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &self.public_der)
+            .verify(message, signature)
+            .is_ok()
     }
 
     /// The key as a JWK; v2 key sets name the issuer, v1 ones do not.

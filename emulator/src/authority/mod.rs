@@ -5,5 +5,6 @@ pub mod claims;
 pub mod grants;
 pub mod jwt;
 pub mod keys;
+pub mod verify;
 
 pub use keys::{KeyError, KeySet, SigningKey};

@@ -1,7 +1,9 @@
 //! The emulated world as plain data: ids, tenants, principals, resources. No actix, no SQL.
 
 pub mod ids;
+pub mod rbac;
 pub mod resources;
+pub mod scope;
 pub mod secret;
 pub mod world;
 

@@ -56,12 +56,7 @@ pub fn resource_from_scope(scope: &str) -> Result<String, ScopeError> {
 /// Resolves a requested resource to an audience, or `None` when no such resource principal exists.
 /// `own_origin` is this emulator's base URL (e.g. `https://127.0.0.1:8443`): azure-ai-ml asks for a
 /// token for the cloud's `resourceManager`, which is the emulator itself.
-pub fn resolve(
-    world: &World,
-    tenant: TenantId,
-    resource: &str,
-    own_origin: &str,
-) -> Option<Audience> {
+pub fn resolve(world: &World, tenant: TenantId, resource: &str, own_origin: &str) -> Option<Audience> {
     let bare = resource.trim_end_matches('/');
     let first_party = FIRST_PARTY.iter().any(|r| r.eq_ignore_ascii_case(bare))
         || bare.eq_ignore_ascii_case(own_origin.trim_end_matches('/'));
@@ -72,11 +67,7 @@ pub fn resolve(
         });
     }
     let app = world.resource_application(tenant, resource)?;
-    Some(audience_for_app(
-        app.client_id,
-        app.access_token_version,
-        resource,
-    ))
+    Some(audience_for_app(app.client_id, app.access_token_version, resource))
 }
 
 fn audience_for_app(client_id: ClientId, version: u8, requested: &str) -> Audience {

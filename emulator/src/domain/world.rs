@@ -73,11 +73,15 @@ pub struct Subscription {
     pub display_name: String,
 }
 
+/// Free-form ARM tags.
+pub type Tags = serde_json::Map<String, serde_json::Value>;
+
 #[derive(Clone, Debug, Serialize)]
 pub struct ResourceGroup {
     pub subscription_id: SubscriptionId,
     pub name: String,
     pub location: String,
+    pub tags: Tags,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -88,6 +92,13 @@ pub struct Workspace {
     pub location: String,
     pub friendly_name: String,
     pub workspace_id: Uuid,
+    pub description: String,
+    pub tags: Tags,
+    pub sku: String,
+    /// RFC 3339 creation time.
+    pub created: String,
+    /// Linked resource ids: `storageAccount`, `keyVault`, `applicationInsights`, `containerRegistry`.
+    pub linked: Tags,
 }
 
 /// Everything the emulator knows, indexed for the lookups hot routes make.
@@ -123,11 +134,7 @@ impl World {
             .enumerate()
             .flat_map(|(i, t)| t.domains.iter().map(move |d| (d.to_ascii_lowercase(), i)))
             .collect();
-        let app_by_client_id = applications
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (a.client_id, i))
-            .collect();
+        let app_by_client_id = applications.iter().enumerate().map(|(i, a)| (a.client_id, i)).collect();
         World {
             tenants,
             users,
@@ -157,9 +164,7 @@ impl World {
     }
 
     pub fn application(&self, client_id: ClientId) -> Option<&Application> {
-        self.app_by_client_id
-            .get(&client_id)
-            .map(|&i| &self.applications[i])
+        self.app_by_client_id.get(&client_id).map(|&i| &self.applications[i])
     }
 
     /// Finds an application that can serve as a token audience by one of its identifier URIs
@@ -167,7 +172,7 @@ impl World {
     pub fn resource_application(&self, tenant: TenantId, resource: &str) -> Option<&Application> {
         let wanted = resource.trim_end_matches('/');
         if let Ok(id) = wanted.trim_start_matches("api://").parse::<ClientId>() {
-            if let Some(app) = self.application(id) {
+            if let Some(app) = self.application(id).filter(|a| a.tenant_id == tenant) {
                 return Some(app);
             }
         }
@@ -179,9 +184,35 @@ impl World {
         })
     }
 
-    pub fn subscriptions_of(&self, tenant: TenantId) -> impl Iterator<Item = &Subscription> {
-        self.subscriptions
+    pub fn subscription(&self, id: SubscriptionId) -> Option<&Subscription> {
+        self.subscriptions.iter().find(|s| s.id == id)
+    }
+
+    pub fn resource_group(&self, sub: SubscriptionId, name: &str) -> Option<&ResourceGroup> {
+        self.resource_groups
             .iter()
-            .filter(move |s| s.tenant_id == tenant)
+            .find(|rg| rg.subscription_id == sub && rg.name.eq_ignore_ascii_case(name))
+    }
+
+    pub fn workspace(&self, sub: SubscriptionId, rg: &str, name: &str) -> Option<&Workspace> {
+        self.workspaces.iter().find(|w| {
+            w.subscription_id == sub && w.resource_group.eq_ignore_ascii_case(rg) && w.name.eq_ignore_ascii_case(name)
+        })
+    }
+
+    /// A user or service principal by object id: its display label for error messages
+    /// (UPN for users, object id for service principals, as ARM prints them) and kind.
+    pub fn principal(&self, oid: ObjectId) -> Option<(String, super::rbac::PrincipalType)> {
+        if let Some(u) = self.users.iter().find(|u| u.object_id == oid) {
+            return Some((u.upn.clone(), super::rbac::PrincipalType::User));
+        }
+        self.applications
+            .iter()
+            .find(|a| a.object_id == oid)
+            .map(|a| (a.object_id.to_string(), super::rbac::PrincipalType::ServicePrincipal))
+    }
+
+    pub fn subscriptions_of(&self, tenant: TenantId) -> impl Iterator<Item = &Subscription> {
+        self.subscriptions.iter().filter(move |s| s.tenant_id == tenant)
     }
 }

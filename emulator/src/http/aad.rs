@@ -10,33 +10,22 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{client_request_id, origin};
-use crate::authority::grants::{
-    self, Endpoint, GrantContext, Issued, TenantSelector, TokenRequest,
-};
+use crate::authority::grants::{self, Endpoint, GrantContext, Issued, TenantSelector, TokenRequest};
 use crate::error::{AadError, AadFailure};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/.well-known/openid-configuration",
-        web::get().to(openid_v1),
-    )
-    .route(
-        "/{tenant}/.well-known/openid-configuration",
-        web::get().to(openid_v1),
-    )
-    .route(
-        "/{tenant}/v2.0/.well-known/openid-configuration",
-        web::get().to(openid_v2),
-    )
-    .route("/{tenant}/discovery/keys", web::get().to(keys_v1))
-    .route("/{tenant}/discovery/v2.0/keys", web::get().to(keys_v2))
-    .route(
-        "/{tenant}/discovery/instance",
-        web::get().to(instance_discovery),
-    )
-    .route("/{tenant}/oauth2/token", web::post().to(token_v1))
-    .route("/{tenant}/oauth2/v2.0/token", web::post().to(token_v2));
+    cfg.route("/.well-known/openid-configuration", web::get().to(openid_v1))
+        .route("/{tenant}/.well-known/openid-configuration", web::get().to(openid_v1))
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            web::get().to(openid_v2),
+        )
+        .route("/{tenant}/discovery/keys", web::get().to(keys_v1))
+        .route("/{tenant}/discovery/v2.0/keys", web::get().to(keys_v2))
+        .route("/{tenant}/discovery/instance", web::get().to(instance_discovery))
+        .route("/{tenant}/oauth2/token", web::post().to(token_v1))
+        .route("/{tenant}/oauth2/v2.0/token", web::post().to(token_v2));
 }
 
 /// Where a request landed: the origin and mount prefix URLs are built from, and the tenant segment.
@@ -75,11 +64,7 @@ fn tenant_names(selector: TenantSelector<'_>) -> (String, String) {
     }
 }
 
-fn resolve(
-    state: &AppState,
-    req: &HttpRequest,
-    site: &Site,
-) -> Result<(String, String), AadFailure> {
+fn resolve(state: &AppState, req: &HttpRequest, site: &Site) -> Result<(String, String), AadFailure> {
     let world = state.world();
     grants::resolve_tenant(&world, &site.tenant)
         .map(tenant_names)
@@ -91,9 +76,7 @@ async fn openid_v2(state: Data<AppState>, req: HttpRequest) -> Result<HttpRespon
     let (t, issuer_tid) = resolve(&state, &req, &site)?;
     let mut doc = discovery_common(&site, &t, "oauth2/v2.0");
     doc["jwks_uri"] = json!(site.url(&t, "discovery/v2.0/keys"));
-    doc["issuer"] = json!(format!(
-        "https://login.microsoftonline.com/{issuer_tid}/v2.0"
-    ));
+    doc["issuer"] = json!(format!("https://login.microsoftonline.com/{issuer_tid}/v2.0"));
     doc["userinfo_endpoint"] = json!("https://graph.microsoft.com/oidc/userinfo");
     doc["scopes_supported"] = json!(["openid", "profile", "email", "offline_access"]);
     Ok(HttpResponse::Ok().json(doc))
@@ -160,19 +143,10 @@ struct InstanceQuery {
 async fn instance_discovery(req: HttpRequest, query: web::Query<InstanceQuery>) -> HttpResponse {
     let site = Site::of(&req);
     let endpoint = query.authorization_endpoint.as_deref().unwrap_or_default();
-    let after_scheme = endpoint
-        .split_once("://")
-        .map_or(endpoint, |(_, rest)| rest);
+    let after_scheme = endpoint.split_once("://").map_or(endpoint, |(_, rest)| rest);
     let mut segments = after_scheme.split('/').skip(1);
-    let tenant = segments
-        .next()
-        .filter(|t| !t.is_empty())
-        .unwrap_or("common");
-    let version = if endpoint.contains("/v2.0/") {
-        "v2.0/"
-    } else {
-        ""
-    };
+    let tenant = segments.next().filter(|t| !t.is_empty()).unwrap_or("common");
+    let version = if endpoint.contains("/v2.0/") { "v2.0/" } else { "" };
     let host = req.connection_info().host().to_string();
     HttpResponse::Ok().json(json!({
         "tenant_discovery_endpoint": site.url(tenant, &format!("{version}.well-known/openid-configuration")),
@@ -228,10 +202,7 @@ fn token(
         .headers()
         .get("content-type")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-        });
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
     let form: HashMap<String, String> = if is_form {
         serde_urlencoded::from_bytes(body).unwrap_or_default()
     } else {
@@ -245,10 +216,7 @@ fn token(
         now: state.clock.now(),
         own_origin: &own_origin,
     };
-    let authorization = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok());
+    let authorization = req.headers().get("authorization").and_then(|v| v.to_str().ok());
     let request = TokenRequest {
         form: &form,
         authorization,

@@ -23,10 +23,7 @@ const SINGLE_CLOUD_SINCE: &str = "2022-09-01";
 pub async fn endpoints(req: HttpRequest, query: web::Query<Query>) -> HttpResponse {
     let base = origin(&req.connection_info());
     // ISO dates compare correctly as strings.
-    let single = query
-        .api_version
-        .as_deref()
-        .is_some_and(|v| v >= SINGLE_CLOUD_SINCE);
+    let single = query.api_version.as_deref().is_some_and(|v| v >= SINGLE_CLOUD_SINCE);
     let body = if single {
         // az builds the authority as `{loginEndpoint}/{tenant}`: `/adfs/{tenant}` skips instance discovery.
         cloud("Emulator", &base, &format!("{base}/adfs"))
@@ -36,10 +33,7 @@ pub async fn endpoints(req: HttpRequest, query: web::Query<Query>) -> HttpRespon
         // azure-ai-ml picks the first entry whose resourceManager matches the metadata URL, while
         // azureml-core looks its default cloud up by the name `AzureCloud`.
         let login = format!("{base}/adfs/aad");
-        json!([
-            cloud("Emulator", &base, &login),
-            cloud("AzureCloud", &base, &login)
-        ])
+        json!([cloud("Emulator", &base, &login), cloud("AzureCloud", &base, &login)])
     };
     HttpResponse::Ok().json(body)
 }

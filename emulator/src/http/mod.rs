@@ -3,6 +3,8 @@
 
 pub mod aad;
 pub mod admin;
+pub mod arm;
+pub mod discovery;
 pub mod metadata;
 
 use actix_web::dev::ConnectionInfo;
@@ -12,6 +14,8 @@ use actix_web::{web, HttpRequest};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::scope("/_emulator").configure(admin::routes))
         .route("/metadata/endpoints", web::get().to(metadata::endpoints))
+        .route("/discovery", web::get().to(discovery::workspace_discovery))
+        .configure(arm::routes)
         .service(web::scope("/adfs").configure(aad::routes))
         .configure(aad::routes);
 }
@@ -22,11 +26,13 @@ pub fn origin(info: &ConnectionInfo) -> String {
     format!("{}://{}", info.scheme(), info.host())
 }
 
-/// The request's `client-request-id` (MSAL, ADAL) or `x-ms-client-request-id` (azure-core).
-pub fn client_request_id(req: &HttpRequest) -> Option<&str> {
+/// The request's `client-request-id` (MSAL, ADAL) or `x-ms-client-request-id` (azure-core), when it
+/// is a GUID: only then is it echoed back.
+pub fn client_request_id(req: &HttpRequest) -> Option<uuid::Uuid> {
     let headers = req.headers();
     headers
         .get("client-request-id")
         .or_else(|| headers.get("x-ms-client-request-id"))
         .and_then(|v| v.to_str().ok())
+        .and_then(|v| uuid::Uuid::parse_str(v).ok())
 }

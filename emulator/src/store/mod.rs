@@ -2,6 +2,8 @@
 //! SQL stays in this folder; callers get domain types.
 
 mod keys;
+mod rbac;
+mod resources;
 mod world;
 
 use std::path::Path;
@@ -11,6 +13,7 @@ use rusqlite::Connection;
 use rusqlite_migration::{Migrations, M};
 
 pub use keys::StoredKey;
+pub use resources::default_links;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -25,7 +28,10 @@ pub enum StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("../../migrations/0001_world.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("../../migrations/0001_world.sql")),
+        M::up(include_str!("../../migrations/0002_rbac.sql")),
+    ])
 }
 
 /// The database handle. Writes are rare (reset, admin changes), so one connection behind a mutex
@@ -51,9 +57,7 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrations().to_latest(&mut conn)?;
-        Ok(Store {
-            conn: Mutex::new(conn),
-        })
+        Ok(Store { conn: Mutex::new(conn) })
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {

@@ -7,9 +7,7 @@ use uuid::Uuid;
 
 use super::{Store, StoreError, StoreResult};
 use crate::domain::secret::{hint, SecretHash};
-use crate::domain::world::{
-    Application, ClientSecret, ResourceGroup, Subscription, Tenant, User, Workspace,
-};
+use crate::domain::world::{Application, ClientSecret, ResourceGroup, Subscription, Tags, Tenant, User, Workspace};
 use crate::domain::World;
 use crate::fixtures::WorldSpec;
 
@@ -34,6 +32,7 @@ impl Store {
              DELETE FROM tenant_domains; DELETE FROM tenants;",
         )?;
         insert_world(&tx, spec)?;
+        super::rbac::insert_rbac(&tx, spec)?;
         tx.commit()?;
         Ok(())
     }
@@ -78,8 +77,15 @@ fn insert_world(tx: &Transaction<'_>, spec: &WorldSpec) -> StoreResult<()> {
         tx.execute(
             "INSERT INTO users (object_id, tenant_id, upn, display_name, password_salt, password_hash, enabled)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![u.object_id.to_string(), tenant_of(u.tenant.as_deref())?, u.upn, u.display_name,
-                    &pw.salt[..], &pw.hash[..], u.enabled],
+            params![
+                u.object_id.to_string(),
+                tenant_of(u.tenant.as_deref())?,
+                u.upn,
+                u.display_name,
+                &pw.salt[..],
+                &pw.hash[..],
+                u.enabled
+            ],
         )?;
     }
     for (i, a) in spec.applications.iter().enumerate() {
@@ -102,25 +108,26 @@ fn insert_world(tx: &Transaction<'_>, spec: &WorldSpec) -> StoreResult<()> {
         )?;
         for s in &a.secrets {
             let h = SecretHash::new(&s.value);
-            let expires = s
-                .expires
-                .map(|e| e.format(&Rfc3339).expect("valid timestamp"));
+            let expires = s.expires.map(|e| e.format(&Rfc3339).expect("valid timestamp"));
             tx.execute(
                 "INSERT INTO client_secrets (key_id, client_id, display_name, hint, salt, hash, expires)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![Uuid::new_v4().to_string(), a.client_id.to_string(), s.display_name,
-                        hint(&s.value), &h.salt[..], &h.hash[..], expires],
+                params![
+                    Uuid::new_v4().to_string(),
+                    a.client_id.to_string(),
+                    s.display_name,
+                    hint(&s.value),
+                    &h.salt[..],
+                    &h.hash[..],
+                    expires
+                ],
             )?;
         }
     }
     for s in &spec.subscriptions {
         tx.execute(
             "INSERT INTO subscriptions (id, tenant_id, display_name) VALUES (?1, ?2, ?3)",
-            params![
-                s.id.to_string(),
-                tenant_of(s.tenant.as_deref())?,
-                s.display_name
-            ],
+            params![s.id.to_string(), tenant_of(s.tenant.as_deref())?, s.display_name],
         )?;
     }
     for rg in &spec.resource_groups {
@@ -136,27 +143,26 @@ fn insert_world(tx: &Transaction<'_>, spec: &WorldSpec) -> StoreResult<()> {
             |r| r.get(0),
         )?;
         tx.execute(
-            "INSERT INTO workspaces (subscription_id, resource_group, name, location, friendly_name, workspace_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO workspaces (subscription_id, resource_group, name, location, friendly_name, workspace_id, created, linked)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![ws.subscription.to_string(), rg, ws.name, ws.location,
                     ws.friendly_name.clone().unwrap_or_else(|| ws.name.clone()),
-                    ws.workspace_id.unwrap_or_else(Uuid::new_v4).to_string()],
+                    ws.workspace_id.unwrap_or_else(Uuid::new_v4).to_string(),
+                    crate::fixtures::FIXTURE_TIME,
+                    serde_json::Value::Object(super::resources::default_links(&ws.subscription.to_string(), &rg, &ws.name)).to_string()],
         )?;
     }
     Ok(())
 }
 
 fn tenants(conn: &Connection) -> StoreResult<Vec<Tenant>> {
-    let mut stmt = conn.prepare(
-        "SELECT id, display_name, token_lifetime_seconds FROM tenants ORDER BY position",
-    )?;
+    let mut stmt = conn.prepare("SELECT id, display_name, token_lifetime_seconds FROM tenants ORDER BY position")?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))?;
     let mut out = Vec::new();
     for row in rows {
         let (id, display_name, token_lifetime_seconds) = row?;
-        let mut dom = conn.prepare_cached(
-            "SELECT domain FROM tenant_domains WHERE tenant_id = ?1 ORDER BY position",
-        )?;
+        let mut dom =
+            conn.prepare_cached("SELECT domain FROM tenant_domains WHERE tenant_id = ?1 ORDER BY position")?;
         let domains = dom
             .query_map([&id], |r| r.get(0))?
             .collect::<Result<Vec<String>, _>>()?;
@@ -220,8 +226,8 @@ fn applications(conn: &Connection) -> StoreResult<Vec<Application>> {
     let mut out = Vec::new();
     for row in rows {
         let (cid, oid, tid, display_name, enabled, lifetime, uris, version) = row?;
-        let identifier_uris = serde_json::from_str(&uris)
-            .map_err(|e| StoreError::Corrupt(format!("identifier_uris: {e}")))?;
+        let identifier_uris =
+            serde_json::from_str(&uris).map_err(|e| StoreError::Corrupt(format!("identifier_uris: {e}")))?;
         out.push(Application {
             secrets: secrets(conn, &cid)?,
             client_id: cid.parse().map_err(bad("client id"))?,
@@ -269,11 +275,8 @@ fn secrets(conn: &Connection, client_id: &str) -> StoreResult<Vec<ClientSecret>>
 }
 
 fn subscriptions(conn: &Connection) -> StoreResult<Vec<Subscription>> {
-    let mut stmt =
-        conn.prepare("SELECT id, tenant_id, display_name FROM subscriptions ORDER BY rowid")?;
-    let rows = stmt.query_map([], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?))
-    })?;
+    let mut stmt = conn.prepare("SELECT id, tenant_id, display_name FROM subscriptions ORDER BY rowid")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?)))?;
     rows.map(|row| {
         let (id, tid, display_name) = row?;
         Ok(Subscription {
@@ -285,16 +288,22 @@ fn subscriptions(conn: &Connection) -> StoreResult<Vec<Subscription>> {
     .collect()
 }
 
+fn json_map(text: &str, what: &str) -> StoreResult<Tags> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
 fn resource_groups(conn: &Connection) -> StoreResult<Vec<ResourceGroup>> {
-    let mut stmt =
-        conn.prepare("SELECT subscription_id, name, location FROM resource_groups ORDER BY rowid")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))?;
+    let mut stmt = conn.prepare("SELECT subscription_id, name, location, tags FROM resource_groups ORDER BY rowid")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get::<_, String>(3)?))
+    })?;
     rows.map(|row| {
-        let (sub, name, location) = row?;
+        let (sub, name, location, tags) = row?;
         Ok(ResourceGroup {
             subscription_id: sub.parse().map_err(bad("resource group subscription"))?,
             name,
             location,
+            tags: json_map(&tags, "resource group tags")?,
         })
     })
     .collect()
@@ -302,20 +311,31 @@ fn resource_groups(conn: &Connection) -> StoreResult<Vec<ResourceGroup>> {
 
 fn workspaces(conn: &Connection) -> StoreResult<Vec<Workspace>> {
     let mut stmt = conn.prepare(
-        "SELECT subscription_id, resource_group, name, location, friendly_name, workspace_id FROM workspaces ORDER BY rowid",
+        "SELECT subscription_id, resource_group, name, location, friendly_name, workspace_id,
+                description, tags, sku, created, linked FROM workspaces ORDER BY rowid",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok((
-            r.get::<_, String>(0)?,
-            r.get(1)?,
-            r.get(2)?,
-            r.get(3)?,
-            r.get(4)?,
-            r.get::<_, String>(5)?,
+            (
+                r.get::<_, String>(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get::<_, String>(5)?,
+            ),
+            (
+                r.get(6)?,
+                r.get::<_, String>(7)?,
+                r.get(8)?,
+                r.get(9)?,
+                r.get::<_, String>(10)?,
+            ),
         ))
     })?;
     rows.map(|row| {
-        let (sub, resource_group, name, location, friendly_name, wid) = row?;
+        let ((sub, resource_group, name, location, friendly_name, wid), (description, tags, sku, created, linked)) =
+            row?;
         Ok(Workspace {
             subscription_id: sub.parse().map_err(bad("workspace subscription"))?,
             resource_group,
@@ -323,6 +343,11 @@ fn workspaces(conn: &Connection) -> StoreResult<Vec<Workspace>> {
             location,
             friendly_name,
             workspace_id: wid.parse().map_err(bad("workspace id"))?,
+            description,
+            tags: json_map(&tags, "workspace tags")?,
+            sku,
+            created,
+            linked: json_map(&linked, "workspace links")?,
         })
     })
     .collect()
@@ -342,15 +367,10 @@ mod tests {
         assert_eq!(world.tenants.len(), spec.tenants.len());
         let app = world.application(spec.applications[0].client_id).unwrap();
         assert_eq!(app.display_name, "ml-auth");
-        assert!(app.secrets[0]
-            .hash
-            .matches(&spec.applications[0].secrets[0].value));
+        assert!(app.secrets[0].hash.matches(&spec.applications[0].secrets[0].value));
         assert!(world.tenant_by_domain("CONTOSO.onmicrosoft.com").is_some());
         // Replacing again leaves exactly one copy.
         store.replace_world(&spec).unwrap();
-        assert_eq!(
-            store.load_world().unwrap().applications.len(),
-            spec.applications.len()
-        );
+        assert_eq!(store.load_world().unwrap().applications.len(), spec.applications.len());
     }
 }

@@ -11,10 +11,7 @@ fn health_and_info() {
     let info = app.get("/_emulator/info").body;
     assert_eq!(info["url"], app.url.as_str());
     assert_eq!(info["service_principal"]["clientId"], CLIENT);
-    assert_eq!(
-        info["env"]["AZURE_AUTHORITY_HOST"],
-        format!("{}/adfs", app.url)
-    );
+    assert_eq!(info["env"]["AZURE_AUTHORITY_HOST"], format!("{}/adfs", app.url));
 }
 
 #[test]
@@ -27,9 +24,7 @@ fn clock_moves_are_reflected_in_issued_tokens() {
             .unwrap(),
     );
 
-    let frozen = app
-        .post_json("/_emulator/clock", json!({"freeze": true}))
-        .body;
+    let frozen = app.post_json("/_emulator/clock", json!({"freeze": true})).body;
     assert_eq!(frozen["frozen"], true);
     let a = claims(
         app.token_v2(CLIENT, SECRET, scope).body["access_token"]
@@ -44,23 +39,15 @@ fn clock_moves_are_reflected_in_issued_tokens() {
     );
     assert_eq!(a["iat"], b["iat"], "a frozen clock stamps identical times");
 
-    let moved = app
-        .post_json("/_emulator/clock", json!({"advance_seconds": 7200}))
-        .body;
+    let moved = app.post_json("/_emulator/clock", json!({"advance_seconds": 7200})).body;
     assert_eq!(moved["frozen"], true);
     let c = claims(
         app.token_v2(CLIENT, SECRET, scope).body["access_token"]
             .as_str()
             .unwrap(),
     );
-    assert_eq!(
-        c["iat"].as_i64().unwrap() - a["iat"].as_i64().unwrap(),
-        7200
-    );
-    assert_eq!(
-        c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(),
-        3599 + 300
-    );
+    assert_eq!(c["iat"].as_i64().unwrap() - a["iat"].as_i64().unwrap(), 7200);
+    assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 3599 + 300);
 
     let set = app
         .post_json("/_emulator/clock", json!({"set": "2030-01-01T00:00:00Z"}))
@@ -73,9 +60,7 @@ fn clock_moves_are_reflected_in_issued_tokens() {
     );
     assert_eq!(d["iat"].as_i64().unwrap(), 1_893_456_000 - 300);
 
-    let resumed = app
-        .post_json("/_emulator/clock", json!({"resume": true}))
-        .body;
+    let resumed = app.post_json("/_emulator/clock", json!({"resume": true})).body;
     assert_eq!(resumed["frozen"], false);
     assert_eq!(resumed["offset_seconds"], 0);
     let e = claims(
@@ -100,15 +85,9 @@ fn bad_clock_requests_are_400_in_the_api_shape() {
         let r = app.post_json("/_emulator/clock", body.clone());
         assert_eq!(r.status, 400, "{body}: {}", r.body);
         assert_eq!(r.body["error"]["code"], "InvalidRequest", "{body}");
-        assert!(r.body["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()));
+        assert!(r.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
-    assert_eq!(
-        app.get("/_emulator/clock").body["offset_seconds"],
-        0,
-        "nothing moved"
-    );
+    assert_eq!(app.get("/_emulator/clock").body["offset_seconds"], 0, "nothing moved");
 }
 
 #[test]

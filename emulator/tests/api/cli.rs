@@ -82,11 +82,7 @@ fn serve_writes_ready_file_env_and_clock_work_and_sigterm_stops_cleanly() {
 
     let agent = agent_trusting(Path::new(ready["ca_cert"].as_str().unwrap()));
     assert_eq!(
-        agent
-            .get(format!("{url}/_emulator/health"))
-            .call()
-            .unwrap()
-            .status(),
+        agent.get(format!("{url}/_emulator/health")).call().unwrap().status(),
         200
     );
 
@@ -116,21 +112,10 @@ fn serve_writes_ready_file_env_and_clock_work_and_sigterm_stops_cleanly() {
     let (ok, out, err) = run(&["clock", "--data-dir", d, "advance", "1h"]);
     assert!(ok, "{err}");
     let state: Value = serde_json::from_str(&out).unwrap();
-    assert!(
-        (state["offset_seconds"].as_i64().unwrap() - 3600).abs() <= 1,
-        "{state}"
-    );
+    assert!((state["offset_seconds"].as_i64().unwrap() - 3600).abs() <= 1, "{state}");
     let (ok, out, _) = run(&["clock", "--data-dir", d, "freeze"]);
     assert!(ok && out.contains("\"frozen\": true"));
-    let (ok, out, _) = run(&[
-        "clock",
-        "--url",
-        &url,
-        "--data-dir",
-        d,
-        "set",
-        "2030-01-01T00:00:00Z",
-    ]);
+    let (ok, out, _) = run(&["clock", "--url", &url, "--data-dir", d, "set", "2030-01-01T00:00:00Z"]);
     assert!(ok && out.contains("2030-01-01T00:00:00Z"), "{out}");
     let (ok, out, _) = run(&["clock", "--data-dir", d, "resume"]);
     assert!(ok && out.contains("\"offset_seconds\": 0"), "{out}");
@@ -175,13 +160,6 @@ fn cli_verbs_without_a_running_emulator_fail_clearly() {
     assert!(err.contains("no running emulator found"), "{err}");
     let (ok, _, err) = run(&["env", "--data-dir", d]);
     assert!(!ok && err.contains("no running emulator found"), "{err}");
-    let (ok, _, err) = run(&[
-        "serve",
-        "--fixtures",
-        "/nonexistent.toml",
-        "--in-memory",
-        "--port",
-        "0",
-    ]);
+    let (ok, _, err) = run(&["serve", "--fixtures", "/nonexistent.toml", "--in-memory", "--port", "0"]);
     assert!(!ok && err.contains("cannot read fixtures file"), "{err}");
 }

@@ -10,69 +10,39 @@ fn v2_document_names_endpoints_on_the_requests_host() {
         .body;
     let base = format!("{}/{TENANT}", app.url);
     assert_eq!(d["token_endpoint"], format!("{base}/oauth2/v2.0/token"));
-    assert_eq!(
-        d["authorization_endpoint"],
-        format!("{base}/oauth2/v2.0/authorize")
-    );
+    assert_eq!(d["authorization_endpoint"], format!("{base}/oauth2/v2.0/authorize"));
     assert_eq!(
         d["device_authorization_endpoint"],
         format!("{base}/oauth2/v2.0/devicecode")
     );
     assert_eq!(d["jwks_uri"], format!("{base}/discovery/v2.0/keys"));
-    assert_eq!(
-        d["issuer"],
-        format!("https://login.microsoftonline.com/{TENANT}/v2.0")
-    );
-    assert_eq!(
-        d["id_token_signing_alg_values_supported"],
-        serde_json::json!(["RS256"])
-    );
+    assert_eq!(d["issuer"], format!("https://login.microsoftonline.com/{TENANT}/v2.0"));
+    assert_eq!(d["id_token_signing_alg_values_supported"], serde_json::json!(["RS256"]));
     // Built from the Host header: reaching it as localhost yields localhost URLs.
     let mut r = app
         .agent
-        .get(format!(
-            "{}/{TENANT}/v2.0/.well-known/openid-configuration",
-            app.url
-        ))
+        .get(format!("{}/{TENANT}/v2.0/.well-known/openid-configuration", app.url))
         .header("Host", format!("localhost:{}", app.running.port))
         .call()
         .unwrap();
     let d: serde_json::Value = r.body_mut().read_json().unwrap();
     assert_eq!(
         d["token_endpoint"],
-        format!(
-            "https://localhost:{}/{TENANT}/oauth2/v2.0/token",
-            app.running.port
-        )
+        format!("https://localhost:{}/{TENANT}/oauth2/v2.0/token", app.running.port)
     );
 }
 
 #[test]
 fn v1_document_and_multi_tenant_placeholders() {
     let app = TestApp::spawn();
-    let d = app
-        .get(&format!("/{TENANT}/.well-known/openid-configuration"))
-        .body;
+    let d = app.get(&format!("/{TENANT}/.well-known/openid-configuration")).body;
     assert_eq!(d["issuer"], format!("https://sts.windows.net/{TENANT}/"));
-    assert_eq!(
-        d["token_endpoint"],
-        format!("{}/{TENANT}/oauth2/token", app.url)
-    );
+    assert_eq!(d["token_endpoint"], format!("{}/{TENANT}/oauth2/token", app.url));
     assert_eq!(d["jwks_uri"], format!("{}/common/discovery/keys", app.url));
-    let c = app
-        .get("/common/v2.0/.well-known/openid-configuration")
-        .body;
-    assert_eq!(
-        c["issuer"],
-        "https://login.microsoftonline.com/{tenantid}/v2.0"
-    );
-    assert_eq!(
-        c["token_endpoint"],
-        format!("{}/common/oauth2/v2.0/token", app.url)
-    );
-    let o = app
-        .get("/organizations/v2.0/.well-known/openid-configuration")
-        .body;
+    let c = app.get("/common/v2.0/.well-known/openid-configuration").body;
+    assert_eq!(c["issuer"], "https://login.microsoftonline.com/{tenantid}/v2.0");
+    assert_eq!(c["token_endpoint"], format!("{}/common/oauth2/v2.0/token", app.url));
+    let o = app.get("/organizations/v2.0/.well-known/openid-configuration").body;
     assert_eq!(
         o["token_endpoint"],
         format!("{}/organizations/oauth2/v2.0/token", app.url)
@@ -126,13 +96,12 @@ fn instance_discovery_points_back_at_the_emulator() {
     );
     let host = app.url.trim_start_matches("https://");
     assert_eq!(r.body["metadata"][0]["aliases"][0], host);
-    let v1 = app.get("/common/discovery/instance?authorization_endpoint=https://localhost/contoso.onmicrosoft.com/oauth2/authorize");
+    let v1 = app.get(
+        "/common/discovery/instance?authorization_endpoint=https://localhost/contoso.onmicrosoft.com/oauth2/authorize",
+    );
     assert_eq!(
         v1.body["tenant_discovery_endpoint"],
-        format!(
-            "{}/contoso.onmicrosoft.com/.well-known/openid-configuration",
-            app.url
-        )
+        format!("{}/contoso.onmicrosoft.com/.well-known/openid-configuration", app.url)
     );
 }
 
@@ -151,10 +120,7 @@ fn cloud_metadata_is_an_array_without_api_version_and_an_object_for_az() {
     );
     for c in clouds {
         assert_eq!(c["resourceManager"], format!("{}/", app.url));
-        assert_eq!(
-            c["authentication"]["loginEndpoint"],
-            format!("{}/adfs/aad", app.url)
-        );
+        assert_eq!(c["authentication"]["loginEndpoint"], format!("{}/adfs/aad", app.url));
         assert_eq!(
             c["authentication"]["audiences"][0],
             "https://management.core.windows.net/"
@@ -162,15 +128,9 @@ fn cloud_metadata_is_an_array_without_api_version_and_an_object_for_az() {
         assert_eq!(c["portal"], "https://portal.azure.com");
         assert_eq!(c["suffixes"]["storage"], "core.windows.net");
     }
-    assert!(app
-        .get("/metadata/endpoints?api-version=2019-05-01")
-        .body
-        .is_array());
+    assert!(app.get("/metadata/endpoints?api-version=2019-05-01").body.is_array());
     let single = app.get("/metadata/endpoints?api-version=2022-09-01").body;
     assert!(single.is_object(), "az cloud register reads one object");
-    assert_eq!(
-        single["authentication"]["loginEndpoint"],
-        format!("{}/adfs", app.url)
-    );
+    assert_eq!(single["authentication"]["loginEndpoint"], format!("{}/adfs", app.url));
     assert_eq!(single["resourceManager"], format!("{}/", app.url));
 }

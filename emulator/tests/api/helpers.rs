@@ -83,19 +83,11 @@ impl TestApp {
 
     pub fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Reply {
         let form: Vec<(&str, &str)> = form.to_vec();
-        read(
-            self.agent
-                .post(format!("{}{path}", self.url))
-                .send_form(form),
-        )
+        read(self.agent.post(format!("{}{path}", self.url)).send_form(form))
     }
 
     pub fn post_json(&self, path: &str, body: Value) -> Reply {
-        read(
-            self.agent
-                .post(format!("{}{path}", self.url))
-                .send_json(body),
-        )
+        read(self.agent.post(format!("{}{path}", self.url)).send_json(body))
     }
 
     /// Client-credentials on the v2 endpoint of the default tenant.
@@ -155,11 +147,7 @@ fn read(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Repl
     } else {
         serde_json::from_str(&text).unwrap_or(Value::String(text))
     };
-    Reply {
-        status,
-        body,
-        headers,
-    }
+    Reply { status, body, headers }
 }
 
 /// Decodes a JWT segment without verifying anything.
@@ -179,15 +167,9 @@ pub fn assert_aad_error(reply: &Reply, status: u16, error: &str, code: u64) -> V
     assert_eq!(b["error"], error, "body: {b}");
     assert_eq!(b["error_codes"], serde_json::json!([code]), "body: {b}");
     let description = b["error_description"].as_str().unwrap();
-    assert!(
-        description.starts_with(&format!("AADSTS{code}: ")),
-        "{description}"
-    );
+    assert!(description.starts_with(&format!("AADSTS{code}: ")), "{description}");
     assert!(description.contains("\r\nTrace ID: "), "{description}");
-    assert!(
-        description.contains("\r\nCorrelation ID: "),
-        "{description}"
-    );
+    assert!(description.contains("\r\nCorrelation ID: "), "{description}");
     assert!(description.contains("\r\nTimestamp: "), "{description}");
     for key in ["timestamp", "trace_id", "correlation_id", "error_uri"] {
         assert!(b[key].is_string(), "{key} missing in {b}");

@@ -13,10 +13,7 @@ fn restart_keeps_the_signing_key_ca_and_world() {
             .unwrap()
             .to_string();
         assert_eq!(segment(&token, 0)["kid"], kid);
-        (
-            kid,
-            std::fs::read_to_string(dir.path().join("ca.pem")).unwrap(),
-        )
+        (kid, std::fs::read_to_string(dir.path().join("ca.pem")).unwrap())
     };
     assert!(dir.path().join("emulator.sqlite3").exists());
     let app = TestApp::in_dir(dir.path());
@@ -51,14 +48,9 @@ fn two_emulators_run_side_by_side_with_their_own_keys_and_clocks() {
     let ka = a.get("/common/discovery/keys").body["keys"][0]["kid"].clone();
     let kb = b.get("/common/discovery/keys").body["keys"][0]["kid"].clone();
     assert_ne!(ka, kb);
-    a.running.clock().advance(time::Duration::days(1));
+    a.running.clock().advance(time::Duration::days(1)).unwrap();
     assert_eq!(b.get("/_emulator/clock").body["offset_seconds"], 0);
-    assert!(
-        a.get("/_emulator/clock").body["offset_seconds"]
-            .as_i64()
-            .unwrap()
-            >= 86_399
-    );
+    assert!(a.get("/_emulator/clock").body["offset_seconds"].as_i64().unwrap() >= 86_399);
     a.running.stop();
     assert_eq!(
         b.token_v2(CLIENT, SECRET, "https://management.azure.com/.default")

@@ -7,22 +7,12 @@ const ARM_SCOPE: &str = "https://management.azure.com/.default";
 #[test]
 fn wrong_secret_is_7000215_invalid_client_401() {
     let app = TestApp::spawn();
-    let b = assert_aad_error(
-        &app.token_v2(CLIENT, "nope", ARM_SCOPE),
-        401,
-        "invalid_client",
-        7000215,
-    );
+    let b = assert_aad_error(&app.token_v2(CLIENT, "nope", ARM_SCOPE), 401, "invalid_client", 7000215);
     assert!(b["error_description"]
         .as_str()
         .unwrap()
         .contains(&format!("app '{CLIENT}'")));
-    assert_aad_error(
-        &app.token_v1(CLIENT, "nope", ARM),
-        401,
-        "invalid_client",
-        7000215,
-    );
+    assert_aad_error(&app.token_v1(CLIENT, "nope", ARM), 401, "invalid_client", 7000215);
 }
 
 #[test]
@@ -61,7 +51,8 @@ fn secret_expiry_follows_the_emulator_clock() {
     assert_eq!(app.post_form(path, &form).status, 200);
     app.running
         .clock()
-        .set(time::macros::datetime!(2099-01-01 00:00:01 UTC));
+        .set(time::macros::datetime!(2099-01-01 00:00:01 UTC))
+        .unwrap();
     assert_aad_error(&app.post_form(path, &form), 401, "invalid_client", 7000222);
 }
 
@@ -178,11 +169,7 @@ fn missing_parameters_are_900144() {
     let path = format!("/{TENANT}/oauth2/v2.0/token");
     let cases: [(&[(&str, &str)], &str); 4] = [
         (
-            &[
-                ("client_id", CLIENT),
-                ("client_secret", SECRET),
-                ("scope", ARM_SCOPE),
-            ],
+            &[("client_id", CLIENT), ("client_secret", SECRET), ("scope", ARM_SCOPE)],
             "grant_type",
         ),
         (
@@ -230,10 +217,7 @@ fn missing_parameters_are_900144() {
         ],
     );
     let b = assert_aad_error(&r, 400, "invalid_request", 900144);
-    assert!(b["error_description"]
-        .as_str()
-        .unwrap()
-        .contains("'resource'"));
+    assert!(b["error_description"].as_str().unwrap().contains("'resource'"));
 }
 
 #[test]
@@ -285,12 +269,7 @@ fn invalid_scopes_are_70011() {
         "https://management.azure.com/.default https://ml.azure.com/.default",
         "/.default",
     ] {
-        let b = assert_aad_error(
-            &app.token_v2(CLIENT, SECRET, scope),
-            400,
-            "invalid_scope",
-            70011,
-        );
+        let b = assert_aad_error(&app.token_v2(CLIENT, SECRET, scope), 400, "invalid_scope", 70011);
         assert!(
             b["error_description"]
                 .as_str()
@@ -310,7 +289,10 @@ fn unknown_resources_are_500011() {
         "invalid_resource",
         500011,
     );
-    assert!(b["error_description"].as_str().unwrap().contains("resource principal named https://unknown.example.com was not found in the tenant named Contoso"));
+    assert!(b["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("resource principal named https://unknown.example.com was not found in the tenant named Contoso"));
     assert_aad_error(
         &app.token_v1(CLIENT, SECRET, "https://unknown.example.com/"),
         400,
@@ -340,7 +322,8 @@ fn correlation_id_is_echoed_and_timestamp_follows_the_clock() {
     let app = TestApp::spawn();
     app.running
         .clock()
-        .set(time::macros::datetime!(2031-02-03 04:05:06 UTC));
+        .set(time::macros::datetime!(2031-02-03 04:05:06 UTC))
+        .unwrap();
     let corr = "0f0e0d0c-0b0a-4909-8807-060504030201";
     let mut response = app
         .agent

@@ -38,11 +38,7 @@ fn v1_endpoint_returns_numbers_as_strings() {
 #[test]
 fn arm_tokens_carry_v1_claims_and_header() {
     let app = TestApp::spawn();
-    let r = app.token_v2(
-        CLIENT,
-        SECRET,
-        "https://management.core.windows.net//.default",
-    );
+    let r = app.token_v2(CLIENT, SECRET, "https://management.core.windows.net//.default");
     let token = r.body["access_token"].as_str().unwrap();
     let h = segment(token, 0);
     assert_eq!(h["typ"], "JWT");
@@ -140,10 +136,7 @@ fn resources_that_accept_v2_get_v2_claims_without_x5t() {
     assert!(c.get("appid").is_none() && c.get("appidacr").is_none() && c.get("idp").is_none());
     // The application's own lifetime wins over the tenant's.
     assert_eq!(r.body["expires_in"], 600);
-    assert_eq!(
-        c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(),
-        600 + 300
-    );
+    assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 600 + 300);
 }
 
 #[test]
@@ -155,10 +148,7 @@ fn tenant_lifetime_applies_when_the_application_sets_none() {
             ("grant_type", "client_credentials"),
             ("client_id", "aaaaaaaa-0000-4000-8000-000000000003"),
             ("client_secret", "other-secret"),
-            (
-                "scope",
-                "api://aaaaaaaa-0000-4000-8000-000000000002/.default",
-            ),
+            ("scope", "api://aaaaaaaa-0000-4000-8000-000000000002/.default"),
         ],
     );
     assert_eq!(r.status, 200, "{}", r.body);
@@ -174,9 +164,7 @@ fn verify(app: &TestApp, token: &str, jwks_path: &str, aud: &str, iss: &str) -> 
         .iter()
         .find(|k| k["kid"] == kid)
         .expect("kid published");
-    let key =
-        DecodingKey::from_rsa_components(jwk["n"].as_str().unwrap(), jwk["e"].as_str().unwrap())
-            .unwrap();
+    let key = DecodingKey::from_rsa_components(jwk["n"].as_str().unwrap(), jwk["e"].as_str().unwrap()).unwrap();
     let mut v = Validation::new(Algorithm::RS256);
     v.set_audience(&[aud]);
     v.set_issuer(&[iss]);
@@ -207,8 +195,7 @@ fn jwks_verifies_issued_tokens() {
     let forged = parts.join(".");
     let jwks = app.get("/common/discovery/keys").body;
     let k = &jwks["keys"][0];
-    let key = DecodingKey::from_rsa_components(k["n"].as_str().unwrap(), k["e"].as_str().unwrap())
-        .unwrap();
+    let key = DecodingKey::from_rsa_components(k["n"].as_str().unwrap(), k["e"].as_str().unwrap()).unwrap();
     let mut v = Validation::new(Algorithm::RS256);
     v.set_audience(&[ARM]);
     assert!(decode::<Value>(&forged, &key, &v).is_err());
@@ -235,13 +222,7 @@ fn jwks_documents_have_the_published_shape() {
 #[test]
 fn every_tenant_spelling_and_the_adfs_mount_issue_tokens() {
     let app = TestApp::spawn();
-    for tenant in [
-        TENANT,
-        DOMAIN,
-        "common",
-        "organizations",
-        "CONTOSO.onmicrosoft.com",
-    ] {
+    for tenant in [TENANT, DOMAIN, "common", "organizations", "CONTOSO.onmicrosoft.com"] {
         for prefix in ["", "/adfs"] {
             let r = app.post_form(
                 &format!("{prefix}/{tenant}/oauth2/v2.0/token"),
@@ -253,10 +234,7 @@ fn every_tenant_spelling_and_the_adfs_mount_issue_tokens() {
                 ],
             );
             assert_eq!(r.status, 200, "{prefix}/{tenant}: {}", r.body);
-            assert_eq!(
-                claims(r.body["access_token"].as_str().unwrap())["tid"],
-                TENANT
-            );
+            assert_eq!(claims(r.body["access_token"].as_str().unwrap())["tid"], TENANT);
         }
     }
 }
@@ -282,8 +260,7 @@ fn double_slashes_in_paths_are_collapsed() {
 fn http_basic_client_authentication_is_accepted() {
     use base64::Engine;
     let app = TestApp::spawn();
-    let basic = base64::engine::general_purpose::STANDARD
-        .encode(format!("{CLIENT}:{}", SECRET.replace('~', "%7E")));
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT}:{}", SECRET.replace('~', "%7E")));
     let mut response = app
         .agent
         .post(format!("{}/{TENANT}/oauth2/v2.0/token", app.url))
@@ -295,10 +272,7 @@ fn http_basic_client_authentication_is_accepted() {
         .unwrap();
     assert_eq!(response.status(), 200);
     let body: Value = response.body_mut().read_json().unwrap();
-    assert_eq!(
-        claims(body["access_token"].as_str().unwrap())["appid"],
-        CLIENT
-    );
+    assert_eq!(claims(body["access_token"].as_str().unwrap())["appid"], CLIENT);
 }
 
 #[test]

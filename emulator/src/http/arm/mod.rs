@@ -1,0 +1,110 @@
+//! The ARM surface: subscriptions, tenants, resource groups, workspaces, role definitions and role
+//! assignments. One dispatcher authenticates (bearer token, RS256, audience, tenant, expiry against
+//! the emulator clock), checks the api-version, authorizes against [`route::ACTIONS`], then calls
+//! the resource's handler.
+
+mod auth;
+mod authorization;
+mod resources;
+pub mod route;
+mod versions;
+
+use actix_web::http::header::HeaderValue;
+use actix_web::web::{self, Bytes, Data};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use uuid::Uuid;
+
+use super::origin;
+use crate::error::ArmError;
+use crate::state::AppState;
+use auth::Caller;
+use route::{Route, Target};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/subscriptions", web::route().to(dispatch))
+        .route("/subscriptions/{tail:.*}", web::route().to(dispatch))
+        .route("/tenants", web::route().to(dispatch))
+        .route("/providers/{tail:.*}", web::route().to(dispatch));
+}
+
+/// What every ARM handler receives.
+pub struct Ctx<'a> {
+    pub state: &'a AppState,
+    pub req: &'a HttpRequest,
+    pub caller: &'a Caller,
+    pub base: &'a str,
+    pub api_version: &'a str,
+    pub body: &'a [u8],
+}
+
+pub type ArmResult = Result<HttpResponse, ArmError>;
+
+/// Renders success and failure alike with ARM's request-tracking headers.
+pub async fn dispatch(state: Data<AppState>, req: HttpRequest, body: Bytes) -> HttpResponse {
+    let mut response = match handle(&state, &req, &body) {
+        Ok(r) => r,
+        Err(e) => e.error_response(),
+    };
+    let request_id = Uuid::new_v4().to_string();
+    let correlation = req
+        .headers()
+        .get("x-ms-correlation-request-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| Uuid::parse_str(v).ok())
+        .map_or_else(|| request_id.clone(), |u| u.to_string());
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("x-ms-request-id", request_id.clone()),
+        ("x-ms-correlation-request-id", correlation),
+        (
+            "x-ms-routing-request-id",
+            format!("EMULATOR:{}:{request_id}", state.clock.unix()),
+        ),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            headers.insert(actix_web::http::header::HeaderName::from_static(name), v);
+        }
+    }
+    if let Some(id) = req.headers().get("x-ms-client-request-id").cloned() {
+        headers.insert(
+            actix_web::http::header::HeaderName::from_static("x-ms-client-request-id"),
+            id,
+        );
+    }
+    response
+}
+
+fn handle(state: &AppState, req: &HttpRequest, body: &[u8]) -> ArmResult {
+    let base = origin(&req.connection_info());
+    let world = state.world();
+    let caller = auth::authenticate(state, &world, req, &base)?;
+    let route = Route::parse(req.path(), req.method())?;
+    let api_version = versions::check(req.query_string(), route.target.family())?;
+    if let Some(sub) = route.target.subscription() {
+        if sub.parse().ok().and_then(|id| world.subscription(id)).is_none() {
+            return Err(ArmError::subscription_not_found(sub));
+        }
+    }
+    auth::authorize(state, &caller, &route)?;
+    let ctx = Ctx {
+        state,
+        req,
+        caller: &caller,
+        base: &base,
+        api_version: &api_version,
+        body,
+    };
+    match &route.target {
+        Target::Subscriptions => resources::list_subscriptions(&ctx),
+        Target::Subscription { sub } => resources::get_subscription(&ctx, sub),
+        Target::Tenants => resources::list_tenants(&ctx),
+        Target::ResourceGroups { sub } => resources::list_resource_groups(&ctx, sub),
+        Target::ResourceGroup { sub, rg } => resources::resource_group(&ctx, sub, rg),
+        Target::Workspaces { sub, rg } => resources::list_workspaces(&ctx, sub, rg.as_deref()),
+        Target::Workspace { sub, rg, name } => resources::workspace(&ctx, sub, rg, name),
+        Target::RoleAssignments { scope } => authorization::list_assignments(&ctx, scope),
+        Target::RoleAssignment { scope, name } => authorization::assignment(&ctx, scope, name),
+        Target::RoleDefinitions { scope } => authorization::list_definitions(&ctx, scope),
+        Target::RoleDefinition { scope, id } => authorization::definition(&ctx, scope, id),
+    }
+}

@@ -1,0 +1,385 @@
+//! ARM paths: what a request names, which action it needs, and at which scope.
+//! [`ACTIONS`] is the one permission table of the ARM surface.
+
+use actix_web::http::Method;
+
+use crate::domain::scope::Scope;
+use crate::error::ArmError;
+
+/// What an ARM path names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    Subscriptions,
+    Tenants,
+    Subscription { sub: String },
+    ResourceGroups { sub: String },
+    ResourceGroup { sub: String, rg: String },
+    Workspaces { sub: String, rg: Option<String> },
+    Workspace { sub: String, rg: String, name: String },
+    RoleAssignments { scope: Scope },
+    RoleAssignment { scope: Scope, name: String },
+    RoleDefinitions { scope: Scope },
+    RoleDefinition { scope: Scope, id: String },
+}
+
+/// A target's kind, for the permission table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Subscriptions,
+    Tenants,
+    Subscription,
+    ResourceGroups,
+    ResourceGroup,
+    Workspaces,
+    Workspace,
+    RoleAssignments,
+    RoleAssignment,
+    RoleDefinitions,
+    RoleDefinition,
+}
+
+/// Which api-versions a target accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    Resources,
+    MachineLearning,
+    Authorization,
+}
+
+/// Whether a decision is made once at the target's scope or item by item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Check {
+    /// `action` must be allowed at the request's scope.
+    AtScope(&'static str),
+    /// A collection: each item is shown when `action` is allowed at the item's scope.
+    PerItem(&'static str),
+    /// Visible when the caller holds any role in (or above) the subscription.
+    Visibility,
+    /// No RBAC (the caller's own tenants).
+    None,
+}
+
+const WS: &str = "Microsoft.MachineLearningServices/workspaces";
+
+/// Every ARM operation: kind, method, and the RBAC check it makes.
+pub const ACTIONS: &[(Kind, &str, Check)] = &[
+    (Kind::Subscriptions, "GET", Check::Visibility),
+    (Kind::Subscription, "GET", Check::Visibility),
+    (Kind::Tenants, "GET", Check::None),
+    (
+        Kind::ResourceGroups,
+        "GET",
+        Check::PerItem(concat!("Microsoft.Resources/subscriptions/resourceGroups", "/read")),
+    ),
+    (
+        Kind::ResourceGroup,
+        "GET",
+        Check::AtScope(concat!("Microsoft.Resources/subscriptions/resourceGroups", "/read")),
+    ),
+    (
+        Kind::ResourceGroup,
+        "PUT",
+        Check::AtScope(concat!("Microsoft.Resources/subscriptions/resourceGroups", "/write")),
+    ),
+    (
+        Kind::ResourceGroup,
+        "PATCH",
+        Check::AtScope(concat!("Microsoft.Resources/subscriptions/resourceGroups", "/write")),
+    ),
+    (
+        Kind::ResourceGroup,
+        "DELETE",
+        Check::AtScope(concat!("Microsoft.Resources/subscriptions/resourceGroups", "/delete")),
+    ),
+    (
+        Kind::Workspaces,
+        "GET",
+        Check::PerItem(concat!("Microsoft.MachineLearningServices/workspaces", "/read")),
+    ),
+    (
+        Kind::Workspace,
+        "GET",
+        Check::AtScope(concat!("Microsoft.MachineLearningServices/workspaces", "/read")),
+    ),
+    (
+        Kind::Workspace,
+        "PUT",
+        Check::AtScope(concat!("Microsoft.MachineLearningServices/workspaces", "/write")),
+    ),
+    (
+        Kind::Workspace,
+        "PATCH",
+        Check::AtScope(concat!("Microsoft.MachineLearningServices/workspaces", "/write")),
+    ),
+    (
+        Kind::Workspace,
+        "DELETE",
+        Check::AtScope(concat!("Microsoft.MachineLearningServices/workspaces", "/delete")),
+    ),
+    (
+        Kind::RoleAssignments,
+        "GET",
+        Check::AtScope("Microsoft.Authorization/roleAssignments/read"),
+    ),
+    (
+        Kind::RoleAssignment,
+        "GET",
+        Check::AtScope("Microsoft.Authorization/roleAssignments/read"),
+    ),
+    (
+        Kind::RoleAssignment,
+        "PUT",
+        Check::AtScope("Microsoft.Authorization/roleAssignments/write"),
+    ),
+    (
+        Kind::RoleAssignment,
+        "DELETE",
+        Check::AtScope("Microsoft.Authorization/roleAssignments/delete"),
+    ),
+    (
+        Kind::RoleDefinitions,
+        "GET",
+        Check::AtScope("Microsoft.Authorization/roleDefinitions/read"),
+    ),
+    (
+        Kind::RoleDefinition,
+        "GET",
+        Check::AtScope("Microsoft.Authorization/roleDefinitions/read"),
+    ),
+    (
+        Kind::RoleDefinition,
+        "PUT",
+        Check::AtScope("Microsoft.Authorization/roleDefinitions/write"),
+    ),
+    (
+        Kind::RoleDefinition,
+        "DELETE",
+        Check::AtScope("Microsoft.Authorization/roleDefinitions/delete"),
+    ),
+];
+
+/// The read action of a resource group or workspace item, for filtering collections.
+pub const RG_READ: &str = concat!("Microsoft.Resources/subscriptions/resourceGroups", "/read");
+pub const WS_READ: &str = concat!("Microsoft.MachineLearningServices/workspaces", "/read");
+
+/// A parsed ARM request.
+#[derive(Clone, Debug)]
+pub struct Route {
+    pub target: Target,
+    pub check: Check,
+}
+
+fn eq(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+impl Target {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Target::Subscriptions => Kind::Subscriptions,
+            Target::Tenants => Kind::Tenants,
+            Target::Subscription { .. } => Kind::Subscription,
+            Target::ResourceGroups { .. } => Kind::ResourceGroups,
+            Target::ResourceGroup { .. } => Kind::ResourceGroup,
+            Target::Workspaces { .. } => Kind::Workspaces,
+            Target::Workspace { .. } => Kind::Workspace,
+            Target::RoleAssignments { .. } => Kind::RoleAssignments,
+            Target::RoleAssignment { .. } => Kind::RoleAssignment,
+            Target::RoleDefinitions { .. } => Kind::RoleDefinitions,
+            Target::RoleDefinition { .. } => Kind::RoleDefinition,
+        }
+    }
+
+    pub fn family(&self) -> Family {
+        match self.kind() {
+            Kind::Workspaces | Kind::Workspace => Family::MachineLearning,
+            Kind::RoleAssignments | Kind::RoleAssignment | Kind::RoleDefinitions | Kind::RoleDefinition => {
+                Family::Authorization
+            }
+            _ => Family::Resources,
+        }
+    }
+
+    /// The scope the permission is checked at.
+    pub fn scope(&self) -> Scope {
+        let parse = |s: String| Scope::parse(&s).unwrap_or_else(|_| Scope::root());
+        match self {
+            Target::Subscriptions | Target::Tenants => Scope::root(),
+            Target::Subscription { sub } | Target::ResourceGroups { sub } | Target::Workspaces { sub, rg: None } => {
+                parse(format!("/subscriptions/{sub}"))
+            }
+            Target::ResourceGroup { sub, rg } | Target::Workspaces { sub, rg: Some(rg) } => {
+                parse(format!("/subscriptions/{sub}/resourceGroups/{rg}"))
+            }
+            Target::Workspace { sub, rg, name } => parse(format!(
+                "/subscriptions/{sub}/resourceGroups/{rg}/providers/{WS}/{name}"
+            )),
+            Target::RoleAssignments { scope }
+            | Target::RoleAssignment { scope, .. }
+            | Target::RoleDefinitions { scope }
+            | Target::RoleDefinition { scope, .. } => scope.clone(),
+        }
+    }
+
+    /// The subscription the path names, if any.
+    pub fn subscription(&self) -> Option<&str> {
+        match self {
+            Target::Subscription { sub }
+            | Target::ResourceGroups { sub }
+            | Target::ResourceGroup { sub, .. }
+            | Target::Workspaces { sub, .. }
+            | Target::Workspace { sub, .. } => Some(sub),
+            Target::RoleAssignments { scope }
+            | Target::RoleAssignment { scope, .. }
+            | Target::RoleDefinitions { scope }
+            | Target::RoleDefinition { scope, .. } => scope.subscription(),
+            Target::Subscriptions | Target::Tenants => None,
+        }
+    }
+}
+
+impl Route {
+    pub fn parse(path: &str, method: &Method) -> Result<Route, ArmError> {
+        let target = parse_target(path).ok_or_else(|| ArmError::path_not_found(path))?;
+        let kind = target.kind();
+        let check = ACTIONS
+            .iter()
+            .find(|(k, m, _)| *k == kind && *m == method.as_str())
+            .map(|(_, _, c)| *c)
+            .ok_or_else(|| ArmError::method_not_allowed(method.as_str(), path))?;
+        Ok(Route { target, check })
+    }
+}
+
+/// The subscription segment of a path, before it is fully understood (for the 401 challenge).
+pub fn subscription_in(path: &str) -> Option<&str> {
+    let mut segments = path.trim_start_matches('/').split('/');
+    match (segments.next(), segments.next()) {
+        (Some(s), Some(id)) if eq(s, "subscriptions") && !id.is_empty() => Some(id),
+        _ => None,
+    }
+}
+
+fn parse_target(path: &str) -> Option<Target> {
+    let segments: Vec<&str> = path.trim_start_matches('/').trim_end_matches('/').split('/').collect();
+    if let Some(t) = authorization_target(&segments) {
+        return Some(t);
+    }
+    let s = |i: usize| segments[i].to_string();
+    let ml = |ns: &str, ty: &str| eq(ns, "Microsoft.MachineLearningServices") && eq(ty, "workspaces");
+    Some(match segments.as_slice() {
+        [t] if eq(t, "tenants") => Target::Tenants,
+        [t] if eq(t, "subscriptions") => Target::Subscriptions,
+        [t, _] if eq(t, "subscriptions") => Target::Subscription { sub: s(1) },
+        [t, _, g] if eq(t, "subscriptions") && eq(g, "resourcegroups") => Target::ResourceGroups { sub: s(1) },
+        [t, _, g, _] if eq(t, "subscriptions") && eq(g, "resourcegroups") => {
+            Target::ResourceGroup { sub: s(1), rg: s(3) }
+        }
+        [t, _, p, ns, ty] if eq(t, "subscriptions") && eq(p, "providers") && ml(ns, ty) => {
+            Target::Workspaces { sub: s(1), rg: None }
+        }
+        [t, _, g, _, p, ns, ty]
+            if eq(t, "subscriptions") && eq(g, "resourcegroups") && eq(p, "providers") && ml(ns, ty) =>
+        {
+            Target::Workspaces {
+                sub: s(1),
+                rg: Some(s(3)),
+            }
+        }
+        [t, _, g, _, p, ns, ty, _]
+            if eq(t, "subscriptions") && eq(g, "resourcegroups") && eq(p, "providers") && ml(ns, ty) =>
+        {
+            Target::Workspace {
+                sub: s(1),
+                rg: s(3),
+                name: s(7),
+            }
+        }
+        _ => return None,
+    })
+}
+
+/// `{scope}/providers/Microsoft.Authorization/roleAssignments[/{name}]` and the same for
+/// `roleDefinitions`; `{scope}` may be empty (the root).
+fn authorization_target(segments: &[&str]) -> Option<Target> {
+    let at = segments
+        .windows(2)
+        .rposition(|w| eq(w[0], "providers") && eq(w[1], "Microsoft.Authorization"))?;
+    let scope_text = format!("/{}", segments[..at].join("/"));
+    let scope = Scope::parse(&scope_text).ok()?;
+    match &segments[at + 2..] {
+        [kind] if eq(kind, "roleAssignments") => Some(Target::RoleAssignments { scope }),
+        [kind, name] if eq(kind, "roleAssignments") => Some(Target::RoleAssignment {
+            scope,
+            name: name.to_string(),
+        }),
+        [kind] if eq(kind, "roleDefinitions") => Some(Target::RoleDefinitions { scope }),
+        [kind, id] if eq(kind, "roleDefinitions") => Some(Target::RoleDefinition {
+            scope,
+            id: id.to_string(),
+        }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_parse_case_insensitively() {
+        let ws =
+            parse_target("/subscriptions/S/resourcegroups/RG/providers/microsoft.machinelearningservices/Workspaces/W")
+                .unwrap();
+        assert_eq!(
+            ws,
+            Target::Workspace {
+                sub: "S".into(),
+                rg: "RG".into(),
+                name: "W".into()
+            }
+        );
+        assert_eq!(
+            ws.scope().key(),
+            "/subscriptions/s/resourcegroups/rg/providers/microsoft.machinelearningservices/workspaces/w"
+        );
+        let ra =
+            parse_target("/subscriptions/S/resourceGroups/RG/providers/Microsoft.Authorization/roleAssignments/abc")
+                .unwrap();
+        assert!(matches!(ra, Target::RoleAssignment { ref name, .. } if name == "abc"));
+        assert_eq!(ra.scope().as_str(), "/subscriptions/S/resourceGroups/RG");
+        let root = parse_target("/providers/Microsoft.Authorization/roleDefinitions").unwrap();
+        assert!(root.scope().is_root());
+        let at_ws = parse_target(
+            "/subscriptions/S/resourceGroups/RG/providers/Microsoft.MachineLearningServices/workspaces/W/providers/Microsoft.Authorization/roleAssignments",
+        )
+        .unwrap();
+        assert_eq!(
+            at_ws.scope().as_str(),
+            "/subscriptions/S/resourceGroups/RG/providers/Microsoft.MachineLearningServices/workspaces/W"
+        );
+        assert!(
+            parse_target("/subscriptions/S/resourceGroups/RG/providers/Microsoft.Storage/storageAccounts/x").is_none()
+        );
+        assert_eq!(subscription_in("/subscriptions/abc/resourceGroups"), Some("abc"));
+    }
+
+    #[test]
+    fn every_target_kind_has_an_action_entry() {
+        for kind in [
+            Kind::Subscriptions,
+            Kind::Tenants,
+            Kind::Subscription,
+            Kind::ResourceGroups,
+            Kind::ResourceGroup,
+            Kind::Workspaces,
+            Kind::Workspace,
+            Kind::RoleAssignments,
+            Kind::RoleAssignment,
+            Kind::RoleDefinitions,
+            Kind::RoleDefinition,
+        ] {
+            assert!(ACTIONS.iter().any(|(k, m, _)| *k == kind && *m == "GET"), "{kind:?}");
+        }
+    }
+}

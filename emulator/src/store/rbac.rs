@@ -1,0 +1,206 @@
+//! Custom role definitions and role assignments.
+
+use rusqlite::{params, Connection, Transaction};
+use uuid::Uuid;
+
+use super::{Store, StoreError, StoreResult};
+use crate::domain::rbac::{Permission, PrincipalType, RoleAssignment, RoleDefinition, RoleType};
+use crate::domain::scope::Scope;
+use crate::fixtures::{WorldSpec, FIXTURE_TIME};
+
+/// Permissions as stored (JSON), in ARM's camelCase.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredPermission {
+    actions: Vec<String>,
+    not_actions: Vec<String>,
+    #[serde(default)]
+    data_actions: Vec<String>,
+    #[serde(default)]
+    not_data_actions: Vec<String>,
+}
+
+impl Store {
+    pub fn load_rbac(&self) -> StoreResult<(Vec<RoleDefinition>, Vec<RoleAssignment>)> {
+        let conn = self.conn();
+        Ok((custom_roles(&conn)?, assignments(&conn)?))
+    }
+
+    pub fn insert_assignment(&self, a: &RoleAssignment) -> StoreResult<()> {
+        insert_assignment(&self.conn(), a)
+    }
+
+    pub fn delete_assignment(&self, name: Uuid) -> StoreResult<()> {
+        self.conn()
+            .execute("DELETE FROM role_assignments WHERE name = ?1", [name.to_string()])?;
+        Ok(())
+    }
+
+    pub fn put_role(&self, r: &RoleDefinition, now: &str) -> StoreResult<()> {
+        upsert_role(&self.conn(), r, now)
+    }
+
+    pub fn delete_role(&self, id: Uuid) -> StoreResult<()> {
+        self.conn()
+            .execute("DELETE FROM role_definitions WHERE id = ?1", [id.to_string()])?;
+        Ok(())
+    }
+}
+
+/// Writes the world file's roles and assignments inside the caller's transaction.
+pub(super) fn insert_rbac(tx: &Transaction<'_>, spec: &WorldSpec) -> StoreResult<()> {
+    tx.execute_batch("DELETE FROM role_assignments; DELETE FROM role_definitions;")?;
+    for r in &spec.role_definitions {
+        let role = RoleDefinition {
+            id: r.id,
+            name: r.name.clone(),
+            description: r.description.clone(),
+            role_type: RoleType::CustomRole,
+            permissions: vec![Permission {
+                actions: r.actions.clone(),
+                not_actions: r.not_actions.clone(),
+                data_actions: r.data_actions.clone(),
+                not_data_actions: r.not_data_actions.clone(),
+            }],
+            assignable_scopes: r.assignable_scopes.clone(),
+        };
+        upsert_role(tx, &role, FIXTURE_TIME)?;
+    }
+    for a in &spec.role_assignments {
+        let a = spec
+            .resolve_assignment(a)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        insert_assignment(tx, &a)?;
+    }
+    Ok(())
+}
+
+fn upsert_role(conn: &Connection, r: &RoleDefinition, now: &str) -> StoreResult<()> {
+    let permissions: Vec<StoredPermission> = r
+        .permissions
+        .iter()
+        .map(|p| StoredPermission {
+            actions: p.actions.clone(),
+            not_actions: p.not_actions.clone(),
+            data_actions: p.data_actions.clone(),
+            not_data_actions: p.not_data_actions.clone(),
+        })
+        .collect();
+    conn.execute(
+        "INSERT INTO role_definitions (id, name, description, permissions, assignable_scopes, created, updated)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+         ON CONFLICT(id) DO UPDATE SET name = ?2, description = ?3, permissions = ?4, assignable_scopes = ?5, updated = ?6",
+        params![
+            r.id.to_string(),
+            r.name,
+            r.description,
+            serde_json::to_string(&permissions).expect("permissions serialise"),
+            serde_json::to_string(&r.assignable_scopes).expect("scopes serialise"),
+            now
+        ],
+    )?;
+    Ok(())
+}
+
+fn insert_assignment(conn: &Connection, a: &RoleAssignment) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO role_assignments (name, scope, scope_key, role_definition_id, principal_id, principal_type,
+             description, created_on, updated_on, created_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            a.name.to_string(),
+            a.scope.as_str(),
+            a.scope.key(),
+            a.role_definition.to_string(),
+            a.principal_id.to_string(),
+            format!("{:?}", a.principal_type),
+            a.description,
+            a.created_on,
+            a.updated_on,
+            a.created_by
+        ],
+    )?;
+    Ok(())
+}
+
+fn corrupt(what: &str) -> impl Fn(String) -> StoreError + '_ {
+    move |e| StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+fn custom_roles(conn: &Connection) -> StoreResult<Vec<RoleDefinition>> {
+    let mut stmt =
+        conn.prepare("SELECT id, name, description, permissions, assignable_scopes FROM role_definitions")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (id, name, description, permissions, scopes) = row?;
+        let permissions: Vec<StoredPermission> =
+            serde_json::from_str(&permissions).map_err(|e| corrupt("role permissions")(e.to_string()))?;
+        Ok(RoleDefinition {
+            id: id.parse().map_err(|e: uuid::Error| corrupt("role id")(e.to_string()))?,
+            name,
+            description,
+            role_type: RoleType::CustomRole,
+            permissions: permissions
+                .into_iter()
+                .map(|p| Permission {
+                    actions: p.actions,
+                    not_actions: p.not_actions,
+                    data_actions: p.data_actions,
+                    not_data_actions: p.not_data_actions,
+                })
+                .collect(),
+            assignable_scopes: serde_json::from_str(&scopes)
+                .map_err(|e| corrupt("assignable scopes")(e.to_string()))?,
+        })
+    })
+    .collect()
+}
+
+fn assignments(conn: &Connection) -> StoreResult<Vec<RoleAssignment>> {
+    let mut stmt = conn.prepare(
+        "SELECT name, scope, role_definition_id, principal_id, principal_type, description, created_on, updated_on, created_by
+         FROM role_assignments",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+            r.get(5)?,
+            r.get(6)?,
+            r.get(7)?,
+            r.get(8)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (name, scope, role, principal, ptype, description, created_on, updated_on, created_by) = row?;
+        Ok(RoleAssignment {
+            name: name
+                .parse()
+                .map_err(|e: uuid::Error| corrupt("assignment name")(e.to_string()))?,
+            scope: Scope::parse(&scope).map_err(|e| corrupt("assignment scope")(e.to_string()))?,
+            role_definition: role
+                .parse()
+                .map_err(|e: uuid::Error| corrupt("assignment role")(e.to_string()))?,
+            principal_id: principal
+                .parse()
+                .map_err(|e: uuid::Error| corrupt("assignment principal")(e.to_string()))?,
+            principal_type: PrincipalType::parse(&ptype).ok_or_else(|| corrupt("principal type")(ptype.clone()))?,
+            description,
+            created_on,
+            updated_on,
+            created_by,
+        })
+    })
+    .collect()
+}
