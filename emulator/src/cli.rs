@@ -12,6 +12,7 @@ use crate::client::{read_ready, AdminClient, ClientError};
 use crate::clock::{parse_duration, ClockState};
 use crate::info::{render_env, EnvFormat, ReadyInfo};
 use crate::server::{Config, Emulator, Running, Storage};
+use crate::state::RbacMode;
 
 /// The data dir used when none is given.
 pub const DEFAULT_DATA_DIR: &str = ".azureml-emulator";
@@ -37,6 +38,12 @@ enum Command {
     Env(EnvArgs),
     /// Show or move the emulator's clock.
     Clock(ClockArgs),
+    /// Service principals, as `az ad sp`.
+    Sp(SpArgs),
+    /// Role assignments, as `az role`.
+    Role(RoleArgs),
+    /// Azure ML helpers, as `az ml`.
+    Ml(MlArgs),
 }
 
 #[derive(Args, Debug)]
@@ -70,6 +77,9 @@ struct ServeArgs {
     /// HTTP worker threads (default: number of CPUs, at most 4).
     #[arg(long)]
     workers: Option<usize>,
+    /// `enforce` denies what RBAC forbids; `log-only` allows it and journals the would-be denial.
+    #[arg(long, value_enum, default_value = "enforce")]
+    rbac: RbacMode,
 }
 
 /// How CLI verbs find a running emulator.
@@ -119,6 +129,116 @@ enum ClockAction {
     Set { at: String },
 }
 
+#[derive(Args, Debug)]
+struct SpArgs {
+    #[command(flatten)]
+    target: Target,
+    #[command(subcommand)]
+    action: SpAction,
+}
+
+#[derive(Subcommand, Debug)]
+enum SpAction {
+    /// Create a service principal with a new secret, optionally with a role at some scopes.
+    CreateForRbac {
+        #[arg(long)]
+        name: String,
+        #[arg(long, requires = "scopes")]
+        role: Option<String>,
+        #[arg(long, num_args = 1..)]
+        scopes: Vec<String>,
+        /// Print the JSON of `az ad sp create-for-rbac --sdk-auth` (for ServicePrincipalAuthentication, azure/login…).
+        #[arg(long)]
+        sdk_auth: bool,
+    },
+    /// Show a service principal by client id or object id.
+    Show {
+        #[arg(long)]
+        id: String,
+    },
+}
+
+#[derive(Args, Debug)]
+struct RoleArgs {
+    #[command(flatten)]
+    target: Target,
+    #[command(subcommand)]
+    what: RoleWhat,
+}
+
+#[derive(Subcommand, Debug)]
+enum RoleWhat {
+    /// Role assignments.
+    Assignment {
+        #[command(subcommand)]
+        action: AssignmentAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AssignmentAction {
+    Create {
+        /// A user's UPN, a service principal's name or client id, or an object id.
+        #[arg(long)]
+        assignee: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        scope: String,
+    },
+    List {
+        #[arg(long)]
+        assignee: Option<String>,
+        #[arg(long)]
+        role: Option<String>,
+        #[arg(long)]
+        scope: Option<String>,
+    },
+    Delete {
+        #[arg(long)]
+        assignee: Option<String>,
+        #[arg(long)]
+        role: Option<String>,
+        #[arg(long)]
+        scope: Option<String>,
+    },
+}
+
+#[derive(Args, Debug)]
+struct MlArgs {
+    #[command(flatten)]
+    target: Target,
+    #[command(subcommand)]
+    what: MlWhat,
+}
+
+#[derive(Subcommand, Debug)]
+enum MlWhat {
+    Workspace {
+        #[command(subcommand)]
+        action: WorkspaceAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum WorkspaceAction {
+    /// Give a user or service principal a role on a workspace.
+    Share {
+        #[arg(short = 'w', long = "workspace-name")]
+        workspace: String,
+        #[arg(short = 'g', long = "resource-group")]
+        resource_group: String,
+        /// Default: the emulator's (first) subscription.
+        #[arg(long)]
+        subscription: Option<String>,
+        /// Object id (or UPN / service principal name) of the principal.
+        #[arg(long)]
+        user: String,
+        #[arg(long, value_parser = ["owner", "contributor", "reader"])]
+        role: String,
+    },
+}
+
 #[derive(Debug, thiserror::Error)]
 enum CliError {
     #[error(transparent)]
@@ -138,6 +258,9 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve(args),
         Command::Env(args) => env(args),
         Command::Clock(args) => clock(args),
+        Command::Sp(args) => sp(args),
+        Command::Role(args) => role(args),
+        Command::Ml(args) => ml(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -175,9 +298,10 @@ fn serve(args: ServeArgs) -> Result<(), CliError> {
     if let Some(w) = args.workers {
         config.workers = w;
     }
+    config.rbac_mode = args.rbac;
     let running = Emulator::start(config)?;
     let info = running.info().clone();
-    print_banner(&info, args.in_memory)?;
+    print_banner(&info, args.in_memory, args.rbac)?;
     let own_ready = info.data_dir.join("ready.json");
     write_ready(&own_ready, &info)?;
     if let Some(path) = &args.ready_file {
@@ -197,7 +321,7 @@ fn stop(running: Running) {
     running.stop();
 }
 
-fn print_banner(info: &ReadyInfo, in_memory: bool) -> std::io::Result<()> {
+fn print_banner(info: &ReadyInfo, in_memory: bool, rbac: RbacMode) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "azureml-emulator listening on {}", info.url)?;
     writeln!(out, "  tenant:            {} ({})", info.tenant_id, info.tenant_domain)?;
@@ -210,6 +334,11 @@ fn print_banner(info: &ReadyInfo, in_memory: bool) -> std::io::Result<()> {
         )?;
     }
     writeln!(out, "  CA bundle:         {}", info.ca_bundle.display())?;
+    let mode = match rbac {
+        RbacMode::Enforce => "enforced",
+        RbacMode::LogOnly => "log-only (denials are allowed and journaled at /_emulator/journal)",
+    };
+    writeln!(out, "  RBAC:              {mode}")?;
     let target = if in_memory {
         format!("--url {} --ca-cert {}", info.url, info.ca_cert.display())
     } else {
@@ -284,5 +413,129 @@ fn clock(args: ClockArgs) -> Result<(), CliError> {
     // Round-trip through the typed state so the output shape is the API's.
     let _: ClockState = serde_json::from_value(state.clone()).map_err(|e| CliError::Usage(e.to_string()))?;
     println!("{}", serde_json::to_string_pretty(&state).expect("json serialises"));
+    Ok(())
+}
+
+fn client(t: &Target) -> Result<AdminClient, CliError> {
+    Ok(AdminClient::locate(t.url.clone(), &t.data_dir, t.ca_cert.clone())?)
+}
+
+fn print_json(value: &Value) {
+    println!("{}", serde_json::to_string_pretty(value).expect("json serialises"));
+}
+
+fn sp(args: SpArgs) -> Result<(), CliError> {
+    let client = client(&args.target)?;
+    match args.action {
+        SpAction::CreateForRbac {
+            name,
+            role,
+            scopes,
+            sdk_auth,
+        } => {
+            let created: Value = client.post(
+                "/_emulator/service-principals",
+                &json!({"displayName": name, "role": role, "scopes": scopes}),
+            )?;
+            let info: ReadyInfo = client.get("/_emulator/info")?;
+            print_json(&if sdk_auth {
+                sdk_auth_json(&created, &info)
+            } else {
+                az_json(&created)
+            });
+        }
+        SpAction::Show { id } => print_json(&client.get::<Value>(&format!("/_emulator/service-principals/{id}"))?),
+    }
+    Ok(())
+}
+
+/// `az ad sp create-for-rbac` output.
+fn az_json(created: &Value) -> Value {
+    json!({
+        "appId": created["appId"],
+        "displayName": created["displayName"],
+        "password": created["password"],
+        "tenant": created["tenant"],
+    })
+}
+
+/// `az ad sp create-for-rbac --sdk-auth` output, with this emulator's endpoints.
+fn sdk_auth_json(created: &Value, info: &ReadyInfo) -> Value {
+    json!({
+        "clientId": created["appId"],
+        "clientSecret": created["password"],
+        "subscriptionId": info.subscription_id,
+        "tenantId": created["tenant"],
+        "activeDirectoryEndpointUrl": format!("{}/adfs", info.url),
+        "resourceManagerEndpointUrl": format!("{}/", info.url),
+        "activeDirectoryGraphResourceId": "https://graph.windows.net/",
+        "sqlManagementEndpointUrl": "https://management.core.windows.net:8443/",
+        "galleryEndpointUrl": "https://gallery.azure.com/",
+        "managementEndpointUrl": "https://management.core.windows.net/",
+    })
+}
+
+fn assignment_query(assignee: &Option<String>, role: &Option<String>, scope: &Option<String>) -> String {
+    let pairs: Vec<(&str, &str)> = [("assignee", assignee), ("role", role), ("scope", scope)]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_deref().map(|v| (k, v)))
+        .collect();
+    serde_urlencoded::to_string(pairs).expect("strings encode")
+}
+
+fn role(args: RoleArgs) -> Result<(), CliError> {
+    let client = client(&args.target)?;
+    let RoleWhat::Assignment { action } = args.what;
+    let value: Value = match action {
+        AssignmentAction::Create { assignee, role, scope } => client.post(
+            "/_emulator/role-assignments",
+            &json!({"assignee": assignee, "role": role, "scope": scope}),
+        )?,
+        AssignmentAction::List { assignee, role, scope } => client.get::<Value>(&format!(
+            "/_emulator/role-assignments?{}",
+            assignment_query(&assignee, &role, &scope)
+        ))?["value"]
+            .take(),
+        AssignmentAction::Delete { assignee, role, scope } => {
+            if assignee.is_none() && role.is_none() && scope.is_none() {
+                return Err(CliError::Usage(
+                    "name at least one of --assignee, --role, --scope".into(),
+                ));
+            }
+            client.delete::<Value>(&format!(
+                "/_emulator/role-assignments?{}",
+                assignment_query(&assignee, &role, &scope)
+            ))?["value"]
+                .take()
+        }
+    };
+    print_json(&value);
+    Ok(())
+}
+
+fn ml(args: MlArgs) -> Result<(), CliError> {
+    let client = client(&args.target)?;
+    let MlWhat::Workspace {
+        action:
+            WorkspaceAction::Share {
+                workspace,
+                resource_group,
+                subscription,
+                user,
+                role,
+            },
+    } = args.what;
+    let subscription = match subscription {
+        Some(s) => s,
+        None => client.get::<ReadyInfo>("/_emulator/info")?.subscription_id,
+    };
+    let scope = format!(
+        "/subscriptions/{subscription}/resourceGroups/{resource_group}/providers/Microsoft.MachineLearningServices/workspaces/{workspace}"
+    );
+    let value: Value = client.post(
+        "/_emulator/role-assignments",
+        &json!({"assignee": user, "role": role, "scope": scope}),
+    )?;
+    print_json(&value);
     Ok(())
 }

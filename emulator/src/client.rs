@@ -21,8 +21,8 @@ pub enum ClientError {
     NoCa { url: String },
     #[error("request to {url} failed: {reason}")]
     Http { url: String, reason: String },
-    #[error("{url} answered {status}: {body}")]
-    Status { url: String, status: u16, body: String },
+    #[error("{message}")]
+    Status { url: String, status: u16, message: String },
 }
 
 /// Reads a ready file written by `serve`.
@@ -76,6 +76,12 @@ impl AdminClient {
         Self::read(url, response)
     }
 
+    pub fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        let url = format!("{}{path}", self.url);
+        let response = self.agent.delete(&url).call();
+        Self::read(url, response)
+    }
+
     fn read<T: DeserializeOwned>(
         url: String,
         response: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
@@ -88,7 +94,12 @@ impl AdminClient {
         let status = response.status().as_u16();
         let body = response.body_mut().read_to_string().map_err(|e| http(e.to_string()))?;
         if status >= 400 {
-            return Err(ClientError::Status { url, status, body });
+            // Show the API's own message when the body has the `{"error":{"message"}}` shape.
+            let message = serde_json::from_str::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
+                .unwrap_or_else(|| format!("{url} answered {status}: {body}"));
+            return Err(ClientError::Status { url, status, message });
         }
         serde_json::from_str(&body).map_err(|e| http(format!("unexpected answer {body}: {e}")))
     }

@@ -198,6 +198,8 @@ pub enum AdminError {
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
     Internal(String),
 }
 
@@ -206,6 +208,7 @@ impl ResponseError for AdminError {
         match self {
             AdminError::Forbidden => StatusCode::FORBIDDEN,
             AdminError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AdminError::NotFound(_) => StatusCode::NOT_FOUND,
             AdminError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -214,6 +217,7 @@ impl ResponseError for AdminError {
         let code = match self {
             AdminError::Forbidden => "AdminAccessDenied",
             AdminError::BadRequest(_) => "InvalidRequest",
+            AdminError::NotFound(_) => "NotFound",
             AdminError::Internal(_) => "InternalError",
         };
         if let AdminError::Internal(cause) = self {

@@ -11,11 +11,11 @@ use serde::Serialize;
 use crate::authority::verify::TokenCache;
 use crate::authority::KeySet;
 use crate::clock::Clock;
-use crate::domain::rbac::Rbac;
+use crate::domain::rbac::{Rbac, RoleAssignment};
 use crate::domain::World;
 use crate::fixtures::WorldSpec;
 use crate::info::ReadyInfo;
-use crate::store::{Store, StoreResult};
+use crate::store::{Store, StoreError, StoreResult};
 
 pub struct AppState {
     pub clock: Clock,
@@ -53,6 +53,16 @@ pub struct JournalEntry {
     pub principal: String,
     pub action: String,
     pub scope: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AssignError {
+    #[error("The role assignment already exists.")]
+    Exists,
+    #[error("A role assignment with this name already exists.")]
+    NameTaken,
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// Entries kept in the journal; the oldest go first.
@@ -93,6 +103,33 @@ impl AppState {
     /// never see a change the database does not have.
     pub fn rbac_mut(&self) -> RwLockWriteGuard<'_, Rbac> {
         self.rbac.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds an assignment: database first, then the index. Refuses duplicates the way ARM does.
+    pub fn assign(&self, a: RoleAssignment) -> Result<RoleAssignment, AssignError> {
+        let mut rbac = self.rbac_mut();
+        if rbac.assignment(a.name).is_some() {
+            return Err(AssignError::NameTaken);
+        }
+        if rbac
+            .find_assignment(&a.scope, a.role_definition, a.principal_id)
+            .is_some()
+        {
+            return Err(AssignError::Exists);
+        }
+        self.store.insert_assignment(&a)?;
+        rbac.insert_assignment(a.clone());
+        Ok(a)
+    }
+
+    /// Removes an assignment; `None` when there was none of that name.
+    pub fn unassign(&self, name: uuid::Uuid) -> StoreResult<Option<RoleAssignment>> {
+        let mut rbac = self.rbac_mut();
+        if rbac.assignment(name).is_none() {
+            return Ok(None);
+        }
+        self.store.delete_assignment(name)?;
+        Ok(rbac.remove_assignment(name))
     }
 
     pub fn record(&self, entry: JournalEntry) {

@@ -9,7 +9,7 @@ use super::{Store, StoreError, StoreResult};
 use crate::domain::secret::{hint, SecretHash};
 use crate::domain::world::{Application, ClientSecret, ResourceGroup, Subscription, Tags, Tenant, User, Workspace};
 use crate::domain::World;
-use crate::fixtures::WorldSpec;
+use crate::fixtures::{ApplicationSpec, WorldSpec};
 
 impl Store {
     /// True when no world has been written yet (a fresh data dir).
@@ -89,40 +89,7 @@ fn insert_world(tx: &Transaction<'_>, spec: &WorldSpec) -> StoreResult<()> {
         )?;
     }
     for (i, a) in spec.applications.iter().enumerate() {
-        let uris = serde_json::to_string(&a.identifier_uris).expect("strings serialise");
-        tx.execute(
-            "INSERT INTO applications (client_id, object_id, tenant_id, display_name, enabled,
-                 token_lifetime_seconds, identifier_uris, access_token_version, position)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
-                a.client_id.to_string(),
-                a.object_id.to_string(),
-                tenant_of(a.tenant.as_deref())?,
-                a.display_name,
-                a.enabled,
-                a.token_lifetime_seconds,
-                uris,
-                a.access_token_version,
-                i
-            ],
-        )?;
-        for s in &a.secrets {
-            let h = SecretHash::new(&s.value);
-            let expires = s.expires.map(|e| e.format(&Rfc3339).expect("valid timestamp"));
-            tx.execute(
-                "INSERT INTO client_secrets (key_id, client_id, display_name, hint, salt, hash, expires)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    Uuid::new_v4().to_string(),
-                    a.client_id.to_string(),
-                    s.display_name,
-                    hint(&s.value),
-                    &h.salt[..],
-                    &h.hash[..],
-                    expires
-                ],
-            )?;
-        }
+        insert_application(tx, &tenant_of(a.tenant.as_deref())?, a, i as i64)?;
     }
     for s in &spec.subscriptions {
         tx.execute(
@@ -153,6 +120,56 @@ fn insert_world(tx: &Transaction<'_>, spec: &WorldSpec) -> StoreResult<()> {
         )?;
     }
     Ok(())
+}
+
+/// One application (service principal) and its hashed secrets.
+fn insert_application(conn: &Connection, tenant: &str, a: &ApplicationSpec, position: i64) -> StoreResult<()> {
+    let uris = serde_json::to_string(&a.identifier_uris).expect("strings serialise");
+    conn.execute(
+        "INSERT INTO applications (client_id, object_id, tenant_id, display_name, enabled,
+             token_lifetime_seconds, identifier_uris, access_token_version, position)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            a.client_id.to_string(),
+            a.object_id.to_string(),
+            tenant,
+            a.display_name,
+            a.enabled,
+            a.token_lifetime_seconds,
+            uris,
+            a.access_token_version,
+            position
+        ],
+    )?;
+    for s in &a.secrets {
+        let h = SecretHash::new(&s.value);
+        let expires = s.expires.map(|e| e.format(&Rfc3339).expect("valid timestamp"));
+        conn.execute(
+            "INSERT INTO client_secrets (key_id, client_id, display_name, hint, salt, hash, expires)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                Uuid::new_v4().to_string(),
+                a.client_id.to_string(),
+                s.display_name,
+                hint(&s.value),
+                &h.salt[..],
+                &h.hash[..],
+                expires
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Adds a service principal created at run time (after those of the world file).
+    pub fn add_application(&self, tenant: &str, a: &ApplicationSpec) -> StoreResult<()> {
+        let conn = self.conn();
+        let next: i64 = conn.query_row("SELECT COALESCE(MAX(position), -1) + 1 FROM applications", [], |r| {
+            r.get(0)
+        })?;
+        insert_application(&conn, tenant, a, next)
+    }
 }
 
 fn tenants(conn: &Connection) -> StoreResult<Vec<Tenant>> {

@@ -13,6 +13,7 @@ use crate::domain::rbac::{Permission, PrincipalType, Rbac, RoleAssignment, RoleD
 use crate::domain::scope::Scope;
 use crate::domain::{ObjectId, World};
 use crate::error::ArmError;
+use crate::state::AssignError;
 
 const PROVIDER: &str = "providers/Microsoft.Authorization";
 
@@ -166,13 +167,13 @@ pub fn assignment(ctx: &Ctx<'_>, scope: &Scope, name: &str) -> ArmResult {
             Ok(HttpResponse::Ok().json(assignment_json(a)))
         }
         Method::DELETE => {
-            let mut rbac = ctx.state.rbac_mut();
-            if rbac.assignment(id).is_none_or(|a| a.scope != *scope) {
+            if ctx.state.rbac().assignment(id).is_none_or(|a| a.scope != *scope) {
                 return Ok(HttpResponse::NoContent().finish());
             }
-            ctx.state.store.delete_assignment(id).map_err(ArmError::internal)?;
-            let removed = rbac.remove_assignment(id).expect("checked above");
-            Ok(HttpResponse::Ok().json(assignment_json(&removed)))
+            match ctx.state.unassign(id).map_err(ArmError::internal)? {
+                Some(removed) => Ok(HttpResponse::Ok().json(assignment_json(&removed))),
+                None => Ok(HttpResponse::NoContent().finish()),
+            }
         }
         _ => put_assignment(ctx, scope, id),
     }
@@ -198,8 +199,7 @@ fn put_assignment(ctx: &Ctx<'_>, scope: &Scope, name: Uuid) -> ArmResult {
     check_scope_exists(&world, scope)?;
     let principal = resolve_principal(&world, &body.properties)?;
     let now = ctx.state.clock.now().format(&Rfc3339).map_err(ArmError::internal)?;
-    let mut rbac = ctx.state.rbac_mut();
-    let role = role_from_id(&rbac, &body.properties.role_definition_id)?;
+    let role = role_from_id(&ctx.state.rbac(), &body.properties.role_definition_id)?;
     let wanted = RoleAssignment {
         name,
         scope: scope.clone(),
@@ -211,33 +211,33 @@ fn put_assignment(ctx: &Ctx<'_>, scope: &Scope, name: Uuid) -> ArmResult {
         updated_on: now,
         created_by: Some(ctx.caller.object_id.to_string()),
     };
-    if let Some(current) = rbac.assignment(name) {
-        let same =
-            current.scope == wanted.scope && current.role_definition == role && current.principal_id == principal.0;
-        return if same {
-            Ok(HttpResponse::Ok().json(assignment_json(current)))
-        } else {
-            Err(ArmError::conflict(
-                "RoleAssignmentUpdateNotPermitted",
-                "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.",
-            ))
-        };
-    }
-    if rbac.find_assignment(scope, role, principal.0).is_some() {
-        return Err(ArmError::conflict(
+    match ctx.state.assign(wanted) {
+        Ok(created) => Ok(HttpResponse::Created().json(assignment_json(&created))),
+        Err(AssignError::NameTaken) => {
+            let rbac = ctx.state.rbac();
+            let current = rbac
+                .assignment(name)
+                .ok_or_else(|| ArmError::internal("assignment vanished"))?;
+            if current.scope == *scope && current.role_definition == role && current.principal_id == principal.0 {
+                Ok(HttpResponse::Ok().json(assignment_json(current)))
+            } else {
+                Err(ArmError::conflict(
+                    "RoleAssignmentUpdateNotPermitted",
+                    "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.",
+                ))
+            }
+        }
+        Err(AssignError::Exists) => Err(ArmError::conflict(
             "RoleAssignmentExists",
             "The role assignment already exists.",
-        ));
+        )),
+        Err(AssignError::Store(e)) => Err(ArmError::internal(e)),
     }
-    ctx.state.store.insert_assignment(&wanted).map_err(ArmError::internal)?;
-    let json = assignment_json(&wanted);
-    rbac.insert_assignment(wanted);
-    Ok(HttpResponse::Created().json(json))
 }
 
 /// Resource groups and workspaces must exist to be assigned at; other resource types are not
 /// emulated and are accepted as written.
-fn check_scope_exists(world: &World, scope: &Scope) -> Result<(), ArmError> {
+pub fn check_scope_exists(world: &World, scope: &Scope) -> Result<(), ArmError> {
     let (Some(sub), Some(rg)) = (scope.subscription(), scope.resource_group()) else {
         return Ok(());
     };

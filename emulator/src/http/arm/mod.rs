@@ -4,7 +4,7 @@
 //! the resource's handler.
 
 mod auth;
-mod authorization;
+pub mod authorization;
 mod resources;
 pub mod route;
 mod versions;

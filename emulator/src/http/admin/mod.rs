@@ -1,6 +1,8 @@
 //! The emulator-control API under `/_emulator`: health, reset, world, clock, info.
 //! Loopback clients only, unless an admin key is configured and presented.
 
+mod principals;
+
 use actix_web::web::{self, Bytes, Data};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -25,10 +27,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/world", web::get().to(world))
     .route("/reset", web::post().to(reset))
     .route("/clock", web::get().to(clock_show))
-    .route("/clock", web::post().to(clock_move));
+    .route("/clock", web::post().to(clock_move))
+    .configure(principals::routes);
 }
 
-fn authorize(state: &AppState, req: &HttpRequest) -> Result<(), AdminError> {
+pub(super) fn authorize(state: &AppState, req: &HttpRequest) -> Result<(), AdminError> {
     let loopback = req.peer_addr().is_some_and(|a| a.ip().is_loopback());
     let presented = req.headers().get(ADMIN_KEY_HEADER).map(|v| v.as_bytes());
     let key_ok = match (&state.admin_key, presented) {
