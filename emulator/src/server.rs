@@ -235,6 +235,7 @@ fn spawn_server(
                         .app_data(state.clone())
                         .wrap(NormalizePath::new(TrailingSlash::MergeOnly))
                         .configure(crate::http::configure)
+                        .default_service(web::to(crate::http::fallback))
                 })
                 .workers(workers.max(1))
                 .disable_signals()

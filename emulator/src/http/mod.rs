@@ -20,6 +20,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(aad::routes);
 }
 
+/// Paths no route matched. ARM paths are case-insensitive (`/SUBSCRIPTIONS/...`), so those go to the
+/// ARM dispatcher; anything else is a JSON 404.
+pub async fn fallback(
+    state: web::Data<crate::state::AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> actix_web::HttpResponse {
+    let first = req.path().trim_start_matches('/').split('/').next().unwrap_or_default();
+    if ["subscriptions", "providers", "tenants"]
+        .iter()
+        .any(|p| p.eq_ignore_ascii_case(first))
+    {
+        return arm::dispatch(state, req, body).await;
+    }
+    actix_web::HttpResponse::NotFound().json(serde_json::json!({
+        "error": {"code": "NotFound", "message": format!("No emulated endpoint answers {} {}.", req.method(), req.path())}
+    }))
+}
+
 /// `scheme://host[:port]` of the request: every URL the emulator hands out is built from it, so the
 /// same code serves clients that reach it as 127.0.0.1, localhost, or a proxied Azure hostname.
 pub fn origin(info: &ConnectionInfo) -> String {

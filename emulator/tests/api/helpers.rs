@@ -176,3 +176,82 @@ pub fn assert_aad_error(reply: &Reply, status: u16, error: &str, code: u64) -> V
     }
     b.clone()
 }
+
+pub const SUB: &str = "0b1f6471-1bf0-4dda-aec3-cb9272f09590";
+pub const RG: &str = "ml-example-rg";
+pub const WS: &str = "ml-example";
+pub const ADMIN_CLIENT: &str = "6a1b7c2d-3e4f-4a5b-8c6d-00000000ad01";
+pub const ADMIN_SECRET: &str = "ml-admin-dev-secret~emulator.0000";
+
+pub fn rg_path() -> String {
+    format!("/subscriptions/{SUB}/resourceGroups/{RG}")
+}
+
+pub fn ws_path(ws: &str) -> String {
+    format!(
+        "{}/providers/Microsoft.MachineLearningServices/workspaces/{ws}",
+        rg_path()
+    )
+}
+
+impl TestApp {
+    /// An ARM token (audience https://management.azure.com/) for a client of the default tenant.
+    pub fn arm_token(&self, client: &str, secret: &str) -> String {
+        self.arm_token_in(TENANT, client, secret)
+    }
+
+    pub fn arm_token_in(&self, tenant: &str, client: &str, secret: &str) -> String {
+        let r = self.post_form(
+            &format!("/{tenant}/oauth2/token"),
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", client),
+                ("client_secret", secret),
+                ("resource", ARM),
+            ],
+        );
+        assert_eq!(r.status, 200, "token for {client}: {}", r.body);
+        r.body["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// An ARM request with a bearer token (or none) and an optional JSON body; `path` may carry a query.
+    pub fn arm(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+        let url = format!("{}{path}", self.url);
+        let mut request = ureq::http::Request::builder().method(method).uri(&url);
+        if let Some(t) = token {
+            request = request.header("Authorization", format!("Bearer {t}"));
+        }
+        let response = match body {
+            Some(b) => {
+                let request = request
+                    .header("Content-Type", "application/json")
+                    .body(b.to_string())
+                    .unwrap();
+                self.agent.run(request)
+            }
+            None => self.agent.run(request.body(()).unwrap()),
+        };
+        read(response)
+    }
+
+    pub fn arm_with_header(&self, path: &str, authorization: &str) -> Reply {
+        read(
+            self.agent
+                .get(format!("{}{path}", self.url))
+                .header("Authorization", authorization)
+                .call(),
+        )
+    }
+}
+
+/// Appends `api-version` to a path.
+pub fn v(path: &str, version: &str) -> String {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{sep}api-version={version}")
+}
+
+pub fn assert_arm_error(reply: &Reply, status: u16, code: &str) -> String {
+    assert_eq!(reply.status, status, "body: {}", reply.body);
+    assert_eq!(reply.body["error"]["code"], code, "body: {}", reply.body);
+    reply.body["error"]["message"].as_str().unwrap().to_string()
+}

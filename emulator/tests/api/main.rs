@@ -3,8 +3,11 @@
 mod helpers;
 
 mod admin;
+mod arm_auth;
+mod arm_resources;
 mod cli;
 mod discovery;
 mod lifecycle;
+mod rbac;
 mod token_errors;
 mod tokens;

@@ -115,7 +115,7 @@ pub fn may(state: &AppState, caller: &Caller, action: &str, scope: &Scope) -> bo
     state.rbac().allows(caller.object_id, action, scope) || deny(state, caller, action, scope).is_ok()
 }
 
-fn deny(state: &AppState, caller: &Caller, action: &str, scope: &Scope) -> Result<(), ArmError> {
+pub fn deny(state: &AppState, caller: &Caller, action: &str, scope: &Scope) -> Result<(), ArmError> {
     match state.rbac_mode {
         RbacMode::Enforce => Err(ArmError::authorization_failed(
             &caller.label,

@@ -104,9 +104,23 @@ fn rg_json(rg: &ResourceGroup) -> Value {
     })
 }
 
+/// A collection is listed for callers with some role in (or above) its scope, filtered per item;
+/// callers with none get ARM's 403 for the collection's read action.
+fn require_access_within(ctx: &Ctx<'_>, action: &str, scope: &Scope) -> Result<(), ArmError> {
+    if ctx.state.rbac().has_access_within(ctx.caller.object_id, scope) {
+        return Ok(());
+    }
+    super::auth::deny(ctx.state, ctx.caller, action, scope)
+}
+
 pub fn list_resource_groups(ctx: &Ctx<'_>, sub: &str) -> ArmResult {
     let world = ctx.state.world();
     let id = sub_id(sub);
+    require_access_within(
+        ctx,
+        RG_READ,
+        &Scope::parse(&format!("/subscriptions/{sub}")).map_err(ArmError::internal)?,
+    )?;
     let value: Vec<Value> = world
         .resource_groups
         .iter()
@@ -250,6 +264,11 @@ fn workspace_json(ctx: &Ctx<'_>, w: &Workspace, tenant: &str) -> Value {
 pub fn list_workspaces(ctx: &Ctx<'_>, sub: &str, rg: Option<&str>) -> ArmResult {
     let world = ctx.state.world();
     let id = sub_id(sub);
+    let scope = match rg {
+        Some(rg) => format!("/subscriptions/{sub}/resourceGroups/{rg}"),
+        None => format!("/subscriptions/{sub}"),
+    };
+    require_access_within(ctx, WS_READ, &Scope::parse(&scope).map_err(ArmError::internal)?)?;
     if let Some(rg) = rg {
         world
             .resource_group(id, rg)

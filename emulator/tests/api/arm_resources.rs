@@ -1,0 +1,262 @@
+//! Resource groups and workspaces through ARM: create, update, delete, and their errors.
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+#[test]
+fn resource_group_lifecycle() {
+    let app = TestApp::spawn();
+    let admin = app.arm_token(ADMIN_CLIENT, ADMIN_SECRET);
+    let path = |rg: &str| v(&format!("/subscriptions/{SUB}/resourceGroups/{rg}"), "2024-11-01");
+    let created = app.arm(
+        "PUT",
+        &path("rg-new"),
+        Some(&admin),
+        Some(json!({"location": "westeurope", "tags": {"env": "test"}})),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(
+        created.body["id"],
+        format!("/subscriptions/{SUB}/resourceGroups/rg-new")
+    );
+    assert_eq!(created.body["properties"]["provisioningState"], "Succeeded");
+    assert_eq!(
+        app.arm(
+            "PUT",
+            &path("rg-new"),
+            Some(&admin),
+            Some(json!({"location": "westeurope"}))
+        )
+        .status,
+        200
+    );
+    assert_arm_error(
+        &app.arm(
+            "PUT",
+            &path("rg-new"),
+            Some(&admin),
+            Some(json!({"location": "eastus"})),
+        ),
+        409,
+        "InvalidResourceGroupLocation",
+    );
+    assert_arm_error(
+        &app.arm("PUT", &path("rg-x"), Some(&admin), Some(json!({}))),
+        400,
+        "LocationRequired",
+    );
+    assert_arm_error(
+        &app.arm(
+            "PUT",
+            &path("bad%20name."),
+            Some(&admin),
+            Some(json!({"location": "eastus"})),
+        ),
+        400,
+        "InvalidResourceGroup",
+    );
+    assert_arm_error(
+        &app.arm("PUT", &path("rg-y"), Some(&admin), Some(json!("nope"))),
+        400,
+        "InvalidRequestContent",
+    );
+    let list = app.arm(
+        "GET",
+        &v(&format!("/subscriptions/{SUB}/resourcegroups"), "2024-11-01"),
+        Some(&admin),
+        None,
+    );
+    let names: Vec<&str> = list.body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["ml-example-rg", "rg-new"]);
+    // Case-insensitive paths, as in ARM.
+    assert_eq!(
+        app.arm(
+            "GET",
+            &v(&format!("/SUBSCRIPTIONS/{SUB}/RESOURCEGROUPS/RG-NEW"), "2024-11-01"),
+            Some(&admin),
+            None
+        )
+        .status,
+        200
+    );
+    assert_eq!(app.arm("DELETE", &path("rg-new"), Some(&admin), None).status, 200);
+    assert_eq!(app.arm("DELETE", &path("rg-new"), Some(&admin), None).status, 204);
+    let m = assert_arm_error(
+        &app.arm("GET", &path("rg-new"), Some(&admin), None),
+        404,
+        "ResourceGroupNotFound",
+    );
+    assert_eq!(m, "Resource group 'rg-new' could not be found.");
+}
+
+#[test]
+fn workspace_create_update_delete() {
+    let app = TestApp::spawn();
+    let t = app.arm_token(ADMIN_CLIENT, ADMIN_SECRET);
+    let path = v(&ws_path("ws-two"), "2024-04-01");
+    let body = json!({"location": "eastus", "sku": {"name": "Basic", "tier": "Basic"}, "tags": {"team": "a"},
+        "properties": {"friendlyName": "Two", "description": "second"}});
+    let created = app.arm("PUT", &path, Some(&t), Some(body));
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.body["properties"]["workspaceId"].clone();
+    assert_eq!(created.body["properties"]["friendlyName"], "Two");
+    assert_eq!(created.body["tags"]["team"], "a");
+    let patched = app.arm(
+        "PATCH",
+        &path,
+        Some(&t),
+        Some(json!({"properties": {"description": "changed"}})),
+    );
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    assert_eq!(patched.body["properties"]["description"], "changed");
+    assert_eq!(
+        patched.body["properties"]["workspaceId"], id,
+        "identity survives updates"
+    );
+    assert_eq!(patched.body["tags"]["team"], "a", "PATCH keeps what it does not name");
+    let m = assert_arm_error(
+        &app.arm("PUT", &path, Some(&t), Some(json!({"location": "westus"}))),
+        400,
+        "InvalidResourceLocation",
+    );
+    assert!(m.contains("already exists in location 'eastus'"));
+    assert_arm_error(
+        &app.arm(
+            "PUT",
+            &v(&ws_path("x"), "2024-04-01"),
+            Some(&t),
+            Some(json!({"location": "eastus"})),
+        ),
+        400,
+        "InvalidResourceName",
+    );
+    assert_arm_error(
+        &app.arm("PUT", &v(&ws_path("ws-three"), "2024-04-01"), Some(&t), Some(json!({}))),
+        400,
+        "LocationRequired",
+    );
+    assert_arm_error(
+        &app.arm(
+            "PATCH",
+            &v(&ws_path("ws-none"), "2024-04-01"),
+            Some(&t),
+            Some(json!({})),
+        ),
+        404,
+        "ResourceNotFound",
+    );
+    let missing_rg =
+        format!("/subscriptions/{SUB}/resourceGroups/nope/providers/Microsoft.MachineLearningServices/workspaces/w1");
+    assert_arm_error(
+        &app.arm(
+            "PUT",
+            &v(&missing_rg, "2024-04-01"),
+            Some(&t),
+            Some(json!({"location": "eastus"})),
+        ),
+        404,
+        "ResourceGroupNotFound",
+    );
+    assert_eq!(app.arm("DELETE", &path, Some(&t), None).status, 200);
+    assert_eq!(app.arm("DELETE", &path, Some(&t), None).status, 204);
+    let m = assert_arm_error(&app.arm("GET", &path, Some(&t), None), 404, "ResourceNotFound");
+    assert_eq!(m, "The Resource 'Microsoft.MachineLearningServices/workspaces/ws-two' under resource group 'ml-example-rg' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix");
+}
+
+#[test]
+fn deleting_a_resource_group_deletes_its_workspaces() {
+    let app = TestApp::spawn();
+    let t = app.arm_token(ADMIN_CLIENT, ADMIN_SECRET);
+    assert_eq!(
+        app.arm("DELETE", &v(&rg_path(), "2024-11-01"), Some(&t), None).status,
+        200
+    );
+    assert_arm_error(
+        &app.arm("GET", &v(&ws_path(WS), "2024-04-01"), Some(&t), None),
+        404,
+        "ResourceGroupNotFound",
+    );
+    let list = app.arm(
+        "GET",
+        &v(
+            &format!("/subscriptions/{SUB}/providers/Microsoft.MachineLearningServices/workspaces"),
+            "2024-04-01",
+        ),
+        Some(&t),
+        None,
+    );
+    assert_eq!(list.body["value"], json!([]));
+    // Reset brings the world back.
+    assert_eq!(app.post_json("/_emulator/reset", json!({})).status, 200);
+    assert_eq!(
+        app.arm("GET", &v(&ws_path(WS), "2024-04-01"), Some(&t), None).status,
+        200
+    );
+}
+
+#[test]
+fn unknown_paths_and_methods_answer_in_the_arm_shape() {
+    let app = TestApp::spawn();
+    let t = app.arm_token(ADMIN_CLIENT, ADMIN_SECRET);
+    assert_arm_error(
+        &app.arm(
+            "GET",
+            &v(
+                &format!("{}/providers/Microsoft.Storage/storageAccounts/x", rg_path()),
+                "2024-01-01",
+            ),
+            Some(&t),
+            None,
+        ),
+        404,
+        "NotFound",
+    );
+    assert_arm_error(
+        &app.arm("POST", &v(&ws_path(WS), "2024-04-01"), Some(&t), Some(json!({}))),
+        405,
+        "MethodNotAllowed",
+    );
+}
+
+#[test]
+fn arm_writes_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = "6b0f3d1c-9e8a-4c7b-8d6e-5f4a3b2c1d0e";
+    {
+        let app = TestApp::in_dir(dir.path());
+        let t = app.arm_token(ADMIN_CLIENT, ADMIN_SECRET);
+        assert_eq!(
+            app.arm(
+                "PUT",
+                &v(&ws_path("persisted"), "2024-04-01"),
+                Some(&t),
+                Some(json!({"location": "eastus"}))
+            )
+            .status,
+            201
+        );
+        let ra = v(
+            &format!(
+                "{}/providers/Microsoft.Authorization/roleAssignments/{name}",
+                ws_path("persisted")
+            ),
+            "2022-04-01",
+        );
+        let body = json!({"properties": {"roleDefinitionId": "/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7", "principalId": SP_OBJECT}});
+        assert_eq!(app.arm("PUT", &ra, Some(&t), Some(body)).status, 201);
+    }
+    let app = TestApp::in_dir(dir.path());
+    let t = app.arm_token(CLIENT, SECRET);
+    assert_eq!(
+        app.arm("GET", &v(&ws_path("persisted"), "2024-04-01"), Some(&t), None)
+            .status,
+        200,
+        "ml-auth reads it through the persisted assignment"
+    );
+}
