@@ -3,6 +3,10 @@
 * ``emulator`` (session): starts ``azureml-emulator serve --port 0`` in a temp dir and yields the
   ready-file dict (url, port, ca_bundle, tenant_id, service_principal, env, ...).
 * ``admin`` (session): helper for the /_emulator admin API (clock, reset, health).
+* ``restore_clock`` / ``reset_world``: put the emulator back (clock resume + POST /_emulator/reset)
+  after a test that moves the clock or changes the world (service principals, role assignments, ...).
+* ``admin_sp`` / ``subscription_id`` / ``ws_scope``: the default world's Owner service principal
+  (ml-admin), subscription and workspace scope, for the ARM + RBAC tests.
 * An autouse fixture points the TLS trust env vars at the emulator's CA bundle for every test.
   The machine presets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE / SSL_CERT_FILE to the system bundle,
   which does not contain the emulator CA, so each test must override them.
@@ -115,6 +119,14 @@ def restore_clock(admin):
     admin.reset()
 
 
+@pytest.fixture
+def reset_world(admin):
+    """For tests that change the world (new service principals, role assignments, workspaces)."""
+    yield admin
+    admin.clock(resume=True)
+    admin.reset()
+
+
 @pytest.fixture(scope="session")
 def world():
     return emu.load_world()
@@ -151,6 +163,23 @@ def disabled_app(world):
 @pytest.fixture(scope="session")
 def default_app(world):
     return emu.application(world, "ml-auth")
+
+
+@pytest.fixture(scope="session")
+def admin_sp(world):
+    """ml-admin: Owner of the subscription, so it may grant roles (the default SP may not)."""
+    app = emu.application(world, "ml-admin")
+    return {"clientId": app["client_id"], "clientSecret": app["secrets"][0]["value"], "objectId": app["object_id"]}
+
+
+@pytest.fixture(scope="session")
+def subscription_id(emulator):
+    return emulator["subscription_id"]
+
+
+@pytest.fixture(scope="session")
+def ws_scope(subscription_id):
+    return emu.workspace_scope(subscription_id)
 
 
 @pytest.fixture

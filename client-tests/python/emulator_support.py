@@ -1,7 +1,8 @@
-"""Start/stop the azureml-emulator binary and talk to its admin API.
+"""Start/stop the azureml-emulator binary, talk to its admin API, run its CLI verbs and SDK scenarios.
 
 Used by conftest.py (session fixture) and by the lifecycle tests, which start private instances.
-Nothing in here knows about any Azure SDK: the tests drive the real, unmodified SDKs.
+Nothing in here knows about any Azure SDK: the tests drive the real, unmodified SDKs, either in
+the pytest process or (azureml-core, azure-ai-ml) in a fresh interpreter via ``run_scenario``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 import tomllib
 from dataclasses import dataclass, field
@@ -19,7 +21,8 @@ from typing import Any
 import jwt
 import requests
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+REPO_ROOT = HERE.parents[1]
 DEFAULT_BINARY = REPO_ROOT / "target" / "release" / "azureml-emulator"
 DEFAULT_WORLD = REPO_ROOT / "fixtures" / "default.toml"
 READY_TIMEOUT_SECONDS = float(os.environ.get("AZUREML_EMULATOR_READY_TIMEOUT", "20"))
@@ -31,6 +34,23 @@ ARM_AUDIENCE = "https://management.azure.com"
 CLASSIC_ARM_SCOPE = "https://management.core.windows.net//.default"
 CLASSIC_ARM_AUDIENCE = "https://management.core.windows.net/"
 UNKNOWN_SCOPE = "https://unknown.example.com/.default"
+
+# The default world's ARM resources (fixtures/default.toml).
+RESOURCE_GROUP = "ml-example-rg"
+WORKSPACE = "ml-example"
+WORKSPACE_ID = "3c9a7d1e-2b4f-4e6a-8d0c-5f1e2a3b4c5d"
+WORKSPACES_PROVIDER = "Microsoft.MachineLearningServices/workspaces"
+
+# Built-in role definition GUIDs (the same on every subscription, as in Azure).
+ROLE_IDS = {
+    "Owner": "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+    "Contributor": "b24988ac-6180-42a0-ab88-20f7382dd24c",
+    "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
+}
+
+SCENARIO_TIMEOUT_SECONDS = float(os.environ.get("AZUREML_SCENARIO_TIMEOUT", "300"))
+SCENARIO_RESULT_MARKER = "@@SCENARIO_RESULT@@"
+CLI_TIMEOUT_SECONDS = 60.0
 
 
 class EmulatorError(RuntimeError):
@@ -160,6 +180,27 @@ class Admin:
         resp = self.post("/_emulator/reset")
         assert resp.status_code in (200, 204), f"POST /_emulator/reset -> {resp.status_code} {resp.text}"
 
+    def client_token(self, tenant_id: str, client_id: str, secret: str, scope: str = ARM_SCOPE) -> str:
+        """A client-credentials access token straight from the token endpoint (test setup, no SDK)."""
+        resp = self.post(
+            f"/{tenant_id}/oauth2/v2.0/token",
+            data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret, "scope": scope},
+        )
+        assert resp.status_code == 200, f"token for {client_id} -> {resp.status_code} {resp.text}"
+        return resp.json()["access_token"]
+
+    def arm(self, method: str, path: str, token: str, api_version: str, **kw) -> requests.Response:
+        """A raw ARM request (test setup: e.g. a second workspace the default SP has no role on)."""
+        return requests.request(
+            method,
+            self.url + path,
+            params={"api-version": api_version},
+            headers={"Authorization": f"Bearer {token}"},
+            verify=self.verify,
+            timeout=30,
+            **kw,
+        )
+
 
 def _json_or_empty(resp: requests.Response) -> dict[str, Any]:
     try:
@@ -187,3 +228,136 @@ def claims(token: str) -> dict[str, Any]:
 
 def header(token: str) -> dict[str, Any]:
     return jwt.get_unverified_header(token)
+
+
+def subscription_scope(subscription_id: str) -> str:
+    return f"/subscriptions/{subscription_id}"
+
+
+def resource_group_scope(subscription_id: str, resource_group: str = RESOURCE_GROUP) -> str:
+    return f"{subscription_scope(subscription_id)}/resourceGroups/{resource_group}"
+
+
+def workspace_scope(subscription_id: str, resource_group: str = RESOURCE_GROUP, workspace: str = WORKSPACE) -> str:
+    return f"{resource_group_scope(subscription_id, resource_group)}/providers/{WORKSPACES_PROVIDER}/{workspace}"
+
+
+def role_definition_id(subscription_id: str, role: str) -> str:
+    """The subscription-qualified id ARM returns for a built-in role at any scope under the subscription."""
+    return f"{subscription_scope(subscription_id)}/providers/Microsoft.Authorization/roleDefinitions/{ROLE_IDS[role]}"
+
+
+# --- the binary's CLI verbs (sp, role assignment, ml workspace share) ---------------------------
+
+
+@dataclass
+class CliResult:
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        assert self.returncode == 0, f"{' '.join(self.args)} -> exit {self.returncode}\n{self.stderr}"
+        return json.loads(self.stdout)
+
+
+def run_cli(ready: dict[str, Any], group: str, *args: str, locate: str = "data-dir") -> CliResult:
+    """Run `azureml-emulator GROUP <locate options> ARGS...` against a running emulator.
+
+    ``locate`` picks how the verb finds the emulator: "data-dir" (the ready file in --data-dir)
+    or "url" (--url + --ca-cert). The options belong to the group, so they come before ARGS.
+    """
+    if locate == "data-dir":
+        target = ["--data-dir", ready["data_dir"]]
+    elif locate == "url":
+        target = ["--url", ready["url"], "--ca-cert", ready["ca_cert"]]
+    else:
+        raise ValueError(locate)
+    argv = [str(require_binary()), group, *target, *args]
+    env = dict(os.environ)
+    env.pop("AZUREML_EMULATOR_URL", None)  # only the explicit target counts
+    proc = subprocess.run(
+        argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=CLI_TIMEOUT_SECONDS, env=env
+    )
+    return CliResult(argv, proc.returncode, proc.stdout, proc.stderr)
+
+
+# --- SDK scenarios in a fresh interpreter ---------------------------------------------------------
+
+# Outer variables that change what azureml-core / azure-ai-ml / azure-identity do; the scenario
+# child gets the emulator's printed env instead.
+_CHILD_ENV_DROP_PREFIXES = ("AZURE_", "AZUREML_", "ARM_", "MSI_", "IDENTITY_", "MSAL_")
+_CHILD_ENV_DROP = {"HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY"}
+
+
+def scenario_env(ready: dict[str, Any], home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """os.environ minus outer Azure/proxy settings, plus the ready file's env and a private HOME.
+
+    azureml-core reads ARM_CLOUD_METADATA_URL (trust from SSL_CERT_FILE) when it is imported and
+    caches workspace discovery under ~/.azureml; azure-ai-ml sets AZUREML_CURRENT_CLOUD in
+    os.environ. A fresh interpreter with its own HOME keeps every scenario independent.
+    """
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(_CHILD_ENV_DROP_PREFIXES) and k.upper() not in _CHILD_ENV_DROP
+    }
+    env.update({k: str(v) for k, v in ready["env"].items()})
+    home = Path(home)
+    (home / ".azure").mkdir(parents=True, exist_ok=True)
+    env["HOME"] = str(home)
+    env["AZURE_CONFIG_DIR"] = str(home / ".azure")
+    env["PYTHONPATH"] = str(HERE)
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra or {})
+    return env
+
+
+@dataclass
+class ScenarioResult:
+    ok: bool
+    value: Any
+    error: dict[str, Any] | None
+    blocked_lookups: list[str]
+    stdout: str
+    stderr: str
+
+
+def run_scenario(
+    ready: dict[str, Any], name: str, params: dict[str, Any] | None = None, *, home: Path, env: dict[str, str] | None = None
+) -> ScenarioResult:
+    """Run sdk_scenarios.<name>(params) in a fresh `python` (this venv's) and return its JSON result."""
+    argv = [sys.executable, str(HERE / "scenario_runner.py"), name]
+    child_env = scenario_env(ready, home, env)
+    child_env["EMULATOR_SCENARIO_PARAMS"] = json.dumps(params or {})
+    try:
+        proc = subprocess.run(
+            argv,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=SCENARIO_TIMEOUT_SECONDS,
+            env=child_env,
+            cwd=home,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise EmulatorError(
+            f"scenario {name} did not finish within {SCENARIO_TIMEOUT_SECONDS:.0f}s\n"
+            f"stdout:\n{exc.stdout}\nstderr:\n{exc.stderr}"
+        ) from None
+    lines = [l for l in proc.stdout.splitlines() if l.startswith(SCENARIO_RESULT_MARKER)]
+    if not lines:
+        raise EmulatorError(
+            f"scenario {name} produced no result (exit {proc.returncode}).\n"
+            f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+        )
+    out = json.loads(lines[-1][len(SCENARIO_RESULT_MARKER):])
+    return ScenarioResult(
+        ok=out["ok"],
+        value=out.get("value"),
+        error=out.get("error"),
+        blocked_lookups=out.get("blocked_lookups", []),
+        stdout=proc.stdout,
+        stderr=proc.stderr,
+    )

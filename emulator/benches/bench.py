@@ -2,6 +2,7 @@
 """Benchmarks of azureml-emulator, reported as ratios against baselines measured in the same run.
 
     python3 emulator/benches/bench.py            # builds the release binary, runs every scenario
+    python3 emulator/benches/bench.py tokens     # one scenario: tokens | arm
 
 Absolute requests/s are noise on a shared machine, so the figures that matter are:
   tokens ratio   client-credentials tokens per CPU-second of the emulator process (utime+stime from
@@ -9,6 +10,9 @@ Absolute requests/s are noise on a shared machine, so the figures that matter ar
                  `openssl speed -seconds 3 rsa2048` single-core signs/s measured in the same run.
   cold start     time from spawning `serve` on an existing data dir to its first answered request.
   idle RSS       VmRSS of the emulator after start, before any load.
+  arm            ARM `GET workspace` (RBAC on, bearer token) with 1,000 and 100,000 role assignments in
+                 the world: requests per CPU-second relative to the same server's bare health route,
+                 p99 latency, and req/s (noise on a shared machine, reported anyway).
 Needs wrk (Debian: apt-get install wrk) and openssl on PATH. Stdlib only otherwise.
 """
 
@@ -89,11 +93,14 @@ def openssl_signs_per_second():
     return float(row.group(1))
 
 
-def wrk(url, path, body, seconds, connections=32, threads=2):
+def wrk(url, path, body, seconds, connections=32, threads=2, headers=None):
     script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
-    script.write('wrk.method = "POST"\n')
-    script.write(f"wrk.body = {json.dumps(body)}\n")
-    script.write('wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n')
+    if body is not None:
+        script.write('wrk.method = "POST"\n')
+        script.write(f"wrk.body = {json.dumps(body)}\n")
+        script.write('wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n')
+    for k, v in (headers or {}).items():
+        script.write(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}\n")
     script.close()
     out = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name, url + path],
@@ -101,35 +108,31 @@ def wrk(url, path, body, seconds, connections=32, threads=2):
     ).stdout
     os.unlink(script.name)
     total = int(re.search(r"(\d+) requests in", out).group(1))
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     p99 = re.search(r"99%\s+(\S+)", out)
-    return total - (int(bad.group(1)) if bad else 0), total, p99.group(1) if p99 else "?"
+    return total - (int(bad.group(1)) if bad else 0), total, p99.group(1) if p99 else "?", rps
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=int, default=10, help="length of each load run")
-    parser.add_argument("--no-build", action="store_true", help="use the existing release binary")
-    args = parser.parse_args()
-    for tool in ("wrk", "openssl"):
-        if not shutil.which(tool):
-            raise SystemExit(f"{tool} is required (Debian: apt-get install {tool})")
-    if not args.no_build:
-        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+def fetch_json(url, ctx, data=None, headers=None):
+    import urllib.request
+    req = urllib.request.Request(url, data=data, headers=headers or {})
+    with urllib.request.urlopen(req, context=ctx) as r:
+        return json.loads(r.read())
 
+
+def tokens_scenario(args):
+    """Token issuance vs openssl, cold start, idle RSS."""
     data_dir = tempfile.mkdtemp(prefix="azureml-emulator-bench-")
-    ctx = ssl.create_default_context(cafile=None)
     results = {}
     try:
         # First start creates the keys, certificates and database; the measured start reuses them.
-        port = free_port()
-        first = Emulator(data_dir, port)
+        first = Emulator(data_dir, free_port())
         first.wait_ready(ssl._create_unverified_context())
         first.stop()
         ctx = ssl.create_default_context(cafile=os.path.join(data_dir, "ca.pem"))
 
-        port = free_port()
-        emu = Emulator(data_dir, port)
+        emu = Emulator(data_dir, free_port())
         results["cold_start_ms"] = round(emu.wait_ready(ctx) * 1000, 1)
         time.sleep(1)
         results["idle_rss_mib"] = round(rss_kib(emu.proc.pid) / 1024, 1)
@@ -142,7 +145,7 @@ def main():
         path = f"/{TENANT}/oauth2/v2.0/token"
         wrk(emu.url, path, body, 2)  # warm-up
         before = cpu_seconds(emu.proc.pid)
-        ok, total, p99 = wrk(emu.url, path, body, args.seconds)
+        ok, total, p99, _ = wrk(emu.url, path, body, args.seconds)
         cpu = cpu_seconds(emu.proc.pid) - before
         results["tokens_issued"] = ok
         results["tokens_failed"] = total - ok
@@ -154,17 +157,122 @@ def main():
         emu.stop()
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
-
-    print(json.dumps(results, indent=2))
     goals = [
         ("tokens_ratio_vs_openssl", results["tokens_ratio_vs_openssl"] >= 0.75, ">= 0.75"),
         ("cold_start_ms", results["cold_start_ms"] <= 50, "<= 50"),
         ("idle_rss_mib", results["idle_rss_mib"] <= 15, "<= 15"),
     ]
-    for name, met, goal in goals:
-        print(f"{name:28} {results[name]!s:>10}  goal {goal:8} {'met' if met else 'NOT met'}")
-    if results["tokens_failed"]:
-        print(f"warning: {results['tokens_failed']} token requests failed", file=sys.stderr)
+    return results, goals
+
+
+SUB = "0b1f6471-1bf0-4dda-aec3-cb9272f09590"
+
+
+def world_with_assignments(n):
+    """The default world plus `n` role assignments spread over n/10 extra users (10 each)."""
+    with open(os.path.join(ROOT, "fixtures", "default.toml")) as f:
+        text = f.read()
+    parts = [text]
+    users = max(1, n // 10)
+    for u in range(users):
+        parts.append(f'\n[[users]]\nobject_id = "cccccccc-0000-4000-8000-{u:012d}"\n'
+                     f'upn = "bench{u}@contoso.onmicrosoft.com"\ndisplay_name = "b"\npassword = "p"\n')
+    for i in range(n):
+        u = i % users
+        parts.append(f'\n[[role_assignments]]\nprincipal = "cccccccc-0000-4000-8000-{u:012d}"\nrole = "Reader"\n'
+                     f'scope = "/subscriptions/{SUB}/resourceGroups/rg{i % 97}/providers/Microsoft.Storage/storageAccounts/sa{i}"\n')
+    return "".join(parts)
+
+
+def arm_scenario(args):
+    """ARM GET workspace with RBAC on, at 1,000 and 100,000 assignments."""
+    results = {}
+    goals = []
+    for n in (1_000, 100_000):
+        data_dir = tempfile.mkdtemp(prefix="azureml-emulator-bench-")
+        try:
+            world = os.path.join(data_dir, "world.toml")
+            with open(world, "w") as f:
+                f.write(world_with_assignments(n))
+            port = free_port()
+            proc = subprocess.Popen([BIN, "serve", "--port", str(port), "--data-dir", data_dir, "--fixtures", world],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            emu = Emulator.__new__(Emulator)
+            emu.port, emu.url, emu.proc = port, f"https://127.0.0.1:{port}", proc
+            ctx_unverified = ssl._create_unverified_context()
+            start = time.perf_counter()
+            emu.wait_ready(ctx_unverified, timeout=600)
+            load_s = time.perf_counter() - start
+            ctx = ssl.create_default_context(cafile=os.path.join(data_dir, "ca.pem"))
+            token = fetch_json(
+                f"{emu.url}/{TENANT}/oauth2/token", ctx,
+                data=(f"grant_type=client_credentials&client_id={CLIENT}&client_secret={SECRET}"
+                      "&resource=https%3A%2F%2Fmanagement.azure.com%2F").encode(),
+            )["access_token"]
+            ws = (f"/subscriptions/{SUB}/resourceGroups/ml-example-rg/providers/"
+                  "Microsoft.MachineLearningServices/workspaces/ml-example?api-version=2024-04-01")
+            fetch_json(emu.url + ws, ctx, headers={"Authorization": f"Bearer {token}"})  # 200 or raises
+
+            wrk(emu.url, "/_emulator/health", None, 2)  # warm-up
+            before = cpu_seconds(proc.pid)
+            ok_h, _, p99_h, rps_h = wrk(emu.url, "/_emulator/health", None, args.seconds)
+            health_per_cpu = ok_h / (cpu_seconds(proc.pid) - before)
+
+            auth = {"Authorization": f"Bearer {token}"}
+            before = cpu_seconds(proc.pid)
+            ok, total, p99, rps = wrk(emu.url, ws, None, args.seconds, headers=auth)
+            arm_per_cpu = ok / (cpu_seconds(proc.pid) - before)
+            key = f"arm_{n}"
+            results[key] = {
+                "world_load_s": round(load_s, 2),
+                "rss_mib": round(rss_kib(proc.pid) / 1024, 1),
+                "get_workspace_req_per_s": round(rps),
+                "get_workspace_p99": p99,
+                "failed": total - ok,
+                "get_workspace_per_cpu_s": round(arm_per_cpu),
+                "health_per_cpu_s": round(health_per_cpu),
+                "health_req_per_s": round(rps_h),
+                "ratio_vs_health": round(arm_per_cpu / health_per_cpu, 3),
+            }
+            if n == 1_000:
+                goals.append((f"{key}.get_workspace_req_per_s", results[key]["get_workspace_req_per_s"] >= 20_000, ">= 20000"))
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+        finally:
+            shutil.rmtree(data_dir, ignore_errors=True)
+    a, b = results["arm_1000"]["get_workspace_per_cpu_s"], results["arm_100000"]["get_workspace_per_cpu_s"]
+    results["per_cpu_100k_vs_1k"] = round(b / a, 3)
+    goals.append(("per_cpu_100k_vs_1k", results["per_cpu_100k_vs_1k"] >= 0.9, ">= 0.9 (decision cost independent of assignments elsewhere)"))
+    return results, goals
+
+
+SCENARIOS = {"tokens": tokens_scenario, "arm": arm_scenario}
+
+
+def lookup(results, dotted):
+    value = results
+    for part in dotted.split("."):
+        value = value[part]
+    return value
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("scenarios", nargs="*", choices=[[], *SCENARIOS], default=[], help="default: all")
+    parser.add_argument("--seconds", type=int, default=10, help="length of each load run")
+    parser.add_argument("--no-build", action="store_true", help="use the existing release binary")
+    args = parser.parse_args()
+    for tool in ("wrk", "openssl"):
+        if not shutil.which(tool):
+            raise SystemExit(f"{tool} is required (Debian: apt-get install {tool})")
+    if not args.no_build:
+        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    for name in args.scenarios or list(SCENARIOS):
+        results, goals = SCENARIOS[name](args)
+        print(f"## {name}")
+        print(json.dumps(results, indent=2))
+        for key, met, goal in goals:
+            print(f"{key:36} {lookup(results, key)!s:>10}  goal {goal}  {'met' if met else 'NOT met'}")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 //! `fixtures/default.toml` documents the schema; it is also compiled into the binary so
 //! `serve` works from any directory.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use serde::Deserialize;
@@ -283,32 +283,34 @@ impl WorldSpec {
             self.role_definitions.iter().map(|r| r.id.to_string()),
             "role definition id",
         )?;
+        let resolved = self.resolve_assignments()?;
         let mut seen = HashSet::new();
-        for a in &self.role_assignments {
-            let resolved = self.resolve_assignment(a)?;
-            if !seen.insert((
-                resolved.scope.key().to_string(),
-                resolved.role_definition,
-                resolved.principal_id,
-            )) {
+        for (a, r) in self.role_assignments.iter().zip(&resolved) {
+            if !seen.insert((r.scope.key().to_string(), r.role_definition, r.principal_id)) {
                 return invalid(format!(
                     "duplicate role assignment of {} to {} at {}",
                     a.role, a.principal, a.scope
                 ));
             }
         }
-        unique(
-            self.role_assignments
-                .iter()
-                .filter_map(|a| self.resolve_assignment(a).ok())
-                .map(|a| a.name.to_string()),
-            "role assignment name",
-        )?;
+        unique(resolved.iter().map(|a| a.name.to_string()), "role assignment name")?;
         Ok(())
     }
 
-    /// Resolves a declared assignment's principal, role and scope.
-    pub fn resolve_assignment(&self, a: &RoleAssignmentSpec) -> Result<RoleAssignment, FixtureError> {
+    /// Resolves every declared assignment (principal, role, scope), in order.
+    pub fn resolve_assignments(&self) -> Result<Vec<RoleAssignment>, FixtureError> {
+        let index = self.principal_index();
+        self.role_assignments
+            .iter()
+            .map(|a| self.resolve_assignment(&index, a))
+            .collect()
+    }
+
+    fn resolve_assignment(
+        &self,
+        index: &HashMap<String, (ObjectId, PrincipalType)>,
+        a: &RoleAssignmentSpec,
+    ) -> Result<RoleAssignment, FixtureError> {
         let invalid = |m: String| {
             FixtureError::Invalid(format!(
                 "role assignment {} / {} / {}: {m}",
@@ -316,9 +318,8 @@ impl WorldSpec {
             ))
         };
         let scope = Scope::parse(&a.scope).map_err(|e| invalid(e.to_string()))?;
-        let (principal_id, principal_type) = self
-            .principal(&a.principal)
-            .ok_or_else(|| invalid("unknown principal".into()))?;
+        let (principal_id, principal_type) =
+            Self::principal(index, &a.principal).ok_or_else(|| invalid("unknown principal".into()))?;
         let role_definition = self.role_id(&a.role).ok_or_else(|| invalid("unknown role".into()))?;
         let name = a.name.unwrap_or_else(|| {
             let seed = format!("{}|{}|{}", scope.key(), role_definition, principal_id);
@@ -337,19 +338,36 @@ impl WorldSpec {
         })
     }
 
-    fn principal(&self, reference: &str) -> Option<(ObjectId, PrincipalType)> {
-        let by_id = parse_guid(reference).ok();
-        if let Some(u) = self
-            .users
-            .iter()
-            .find(|u| u.upn.eq_ignore_ascii_case(reference) || Some(u.object_id.0) == by_id)
-        {
-            return Some((u.object_id, PrincipalType::User));
+    /// Lookups for resolving many role assignments at once.
+    fn principal_index(&self) -> HashMap<String, (ObjectId, PrincipalType)> {
+        let mut index = HashMap::new();
+        for a in &self.applications {
+            let p = (a.object_id, PrincipalType::ServicePrincipal);
+            index.insert(a.display_name.clone(), p);
+            index.insert(a.client_id.to_string(), p);
+            index.insert(a.object_id.to_string(), p);
         }
-        self.applications
-            .iter()
-            .find(|a| a.display_name == reference || Some(a.client_id.0) == by_id || Some(a.object_id.0) == by_id)
-            .map(|a| (a.object_id, PrincipalType::ServicePrincipal))
+        // Users win over applications on a shared key, as they are looked up first.
+        for u in &self.users {
+            let p = (u.object_id, PrincipalType::User);
+            index.insert(u.upn.to_ascii_lowercase(), p);
+            index.insert(u.object_id.to_string(), p);
+        }
+        index
+    }
+
+    fn principal(
+        index: &HashMap<String, (ObjectId, PrincipalType)>,
+        reference: &str,
+    ) -> Option<(ObjectId, PrincipalType)> {
+        let key = match parse_guid(reference) {
+            Ok(g) => g.hyphenated().to_string(),
+            Err(_) => reference.to_string(),
+        };
+        index
+            .get(&key)
+            .or_else(|| index.get(&reference.to_ascii_lowercase()))
+            .copied()
     }
 
     fn role_id(&self, reference: &str) -> Option<uuid::Uuid> {

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use actix_web::middleware::{NormalizePath, TrailingSlash};
 use actix_web::{web, App, HttpServer};
 use time::format_description::well_known::Rfc3339;
 
@@ -233,7 +232,7 @@ fn spawn_server(
                 let server = HttpServer::new(move || {
                     App::new()
                         .app_data(state.clone())
-                        .wrap(NormalizePath::new(TrailingSlash::MergeOnly))
+                        .wrap(actix_web::middleware::from_fn(crate::http::merge_slashes))
                         .configure(crate::http::configure)
                         .default_service(web::to(crate::http::fallback))
                 })

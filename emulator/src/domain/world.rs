@@ -116,6 +116,15 @@ pub struct World {
     tenant_by_domain: HashMap<String, usize>,
     #[serde(skip)]
     app_by_client_id: HashMap<ClientId, usize>,
+    #[serde(skip)]
+    principal_by_oid: HashMap<ObjectId, Principal>,
+}
+
+/// Where an object id points: a user or an application's service principal (by index).
+#[derive(Clone, Copy, Debug)]
+enum Principal {
+    User(usize),
+    Application(usize),
 }
 
 impl World {
@@ -135,7 +144,19 @@ impl World {
             .flat_map(|(i, t)| t.domains.iter().map(move |d| (d.to_ascii_lowercase(), i)))
             .collect();
         let app_by_client_id = applications.iter().enumerate().map(|(i, a)| (a.client_id, i)).collect();
+        let principal_by_oid = users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.object_id, Principal::User(i)))
+            .chain(
+                applications
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| (a.object_id, Principal::Application(i))),
+            )
+            .collect();
         World {
+            principal_by_oid,
             tenants,
             users,
             applications,
@@ -203,13 +224,13 @@ impl World {
     /// A user or service principal by object id: its display label for error messages
     /// (UPN for users, object id for service principals, as ARM prints them) and kind.
     pub fn principal(&self, oid: ObjectId) -> Option<(String, super::rbac::PrincipalType)> {
-        if let Some(u) = self.users.iter().find(|u| u.object_id == oid) {
-            return Some((u.upn.clone(), super::rbac::PrincipalType::User));
+        match *self.principal_by_oid.get(&oid)? {
+            Principal::User(i) => Some((self.users[i].upn.clone(), super::rbac::PrincipalType::User)),
+            Principal::Application(i) => Some((
+                self.applications[i].object_id.to_string(),
+                super::rbac::PrincipalType::ServicePrincipal,
+            )),
         }
-        self.applications
-            .iter()
-            .find(|a| a.object_id == oid)
-            .map(|a| (a.object_id.to_string(), super::rbac::PrincipalType::ServicePrincipal))
     }
 
     pub fn subscriptions_of(&self, tenant: TenantId) -> impl Iterator<Item = &Subscription> {

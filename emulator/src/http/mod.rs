@@ -39,6 +39,32 @@ pub async fn fallback(
     }))
 }
 
+/// Collapses `//` in paths (MSAL with a trailing-slash authority, az's `resource//.default`
+/// scopes). Only requests that contain `//` pay for a rewrite.
+pub async fn merge_slashes(
+    mut req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    if req.path().contains("//") {
+        let mut merged = String::with_capacity(req.path().len());
+        for c in req.path().chars() {
+            if !(c == '/' && merged.ends_with('/')) {
+                merged.push(c);
+            }
+        }
+        if let Some(q) = req.uri().query() {
+            merged = format!("{merged}?{q}");
+        }
+        let mut parts = req.uri().clone().into_parts();
+        parts.path_and_query = merged.parse().ok();
+        if let Ok(uri) = actix_web::http::Uri::from_parts(parts) {
+            req.match_info_mut().get_mut().update(&uri);
+            req.head_mut().uri = uri;
+        }
+    }
+    next.call(req).await
+}
+
 /// `scheme://host[:port]` of the request: every URL the emulator hands out is built from it, so the
 /// same code serves clients that reach it as 127.0.0.1, localhost, or a proxied Azure hostname.
 pub fn origin(info: &ConnectionInfo) -> String {

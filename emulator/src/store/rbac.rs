@@ -66,10 +66,10 @@ pub(super) fn insert_rbac(tx: &Transaction<'_>, spec: &WorldSpec) -> StoreResult
         };
         upsert_role(tx, &role, FIXTURE_TIME)?;
     }
-    for a in &spec.role_assignments {
-        let a = spec
-            .resolve_assignment(a)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    for a in spec
+        .resolve_assignments()
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?
+    {
         insert_assignment(tx, &a)?;
     }
     Ok(())

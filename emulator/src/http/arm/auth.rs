@@ -30,6 +30,21 @@ fn authorization_uri(world: &World, path: &str, base: &str) -> String {
     format!("{base}/{tenant}")
 }
 
+struct LazyUri<'a> {
+    world: &'a World,
+    path: &'a str,
+    base: &'a str,
+    value: std::cell::OnceCell<String>,
+}
+
+impl std::ops::Deref for LazyUri<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.value
+            .get_or_init(|| authorization_uri(self.world, self.path, self.base))
+    }
+}
+
 /// Accepts ARM's own audiences and this emulator's origin (azure-ai-ml asks for a token for the
 /// cloud's `resourceManager`, which is the emulator).
 fn audience_ok(aud: &str, base: &str) -> bool {
@@ -37,54 +52,61 @@ fn audience_ok(aud: &str, base: &str) -> bool {
 }
 
 pub fn authenticate(state: &AppState, world: &World, req: &HttpRequest, base: &str) -> Result<Caller, ArmError> {
-    let uri = authorization_uri(world, req.path(), base);
+    // Only failures need the challenge's authority; build it lazily.
+    let uri = LazyUri {
+        world,
+        path: req.path(),
+        base,
+        value: std::cell::OnceCell::new(),
+    };
+    let uri = &uri;
     let header = req
         .headers()
         .get("authorization")
-        .ok_or_else(|| ArmError::missing_authorization(&uri))?;
+        .ok_or_else(|| ArmError::missing_authorization(uri))?;
     let token = header
         .to_str()
         .ok()
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty())
         .map(|(_, token)| token.trim())
-        .ok_or_else(|| ArmError::malformed_authorization(&uri))?;
+        .ok_or_else(|| ArmError::malformed_authorization(uri))?;
     let claims = state.tokens.verify(&state.keys, token).map_err(|e| {
         tracing::info!(reason = %e, "ARM token refused");
-        ArmError::invalid_token(&uri)
+        ArmError::invalid_token(uri)
     })?;
     if !audience_ok(&claims.aud, base) {
-        return Err(ArmError::wrong_audience(&claims.aud, &uri));
+        return Err(ArmError::wrong_audience(&claims.aud, uri));
     }
-    let tenant: TenantId = claims.tid.parse().map_err(|_| ArmError::invalid_token(&uri))?;
+    let tenant: TenantId = claims.tid.parse().map_err(|_| ArmError::invalid_token(uri))?;
     let issuers = [
         format!("https://sts.windows.net/{tenant}/"),
         format!("https://login.microsoftonline.com/{tenant}/v2.0"),
     ];
     if !issuers.contains(&claims.iss) || world.tenant(tenant).is_none() {
-        return Err(ArmError::invalid_token(&uri));
+        return Err(ArmError::invalid_token(uri));
     }
     let now = state.clock.now();
     if claims.exp <= now.unix_timestamp() {
-        let exp = OffsetDateTime::from_unix_timestamp(claims.exp).map_err(|_| ArmError::invalid_token(&uri))?;
-        return Err(ArmError::expired(exp, now, &uri));
+        let exp = OffsetDateTime::from_unix_timestamp(claims.exp).map_err(|_| ArmError::invalid_token(uri))?;
+        return Err(ArmError::expired(exp, now, uri));
     }
     if claims.nbf.is_some_and(|nbf| nbf > now.unix_timestamp()) {
-        return Err(ArmError::not_yet_valid(&uri));
+        return Err(ArmError::not_yet_valid(uri));
     }
     if let Some(sub) = subscription_in(req.path())
         .and_then(|s| s.parse().ok())
         .and_then(|s| world.subscription(s))
     {
         if sub.tenant_id != tenant {
-            return Err(ArmError::wrong_tenant(&claims.iss, &sub.tenant_id.to_string(), &uri));
+            return Err(ArmError::wrong_tenant(&claims.iss, &sub.tenant_id.to_string(), uri));
         }
     }
     let object_id: ObjectId = claims
         .oid
         .as_deref()
         .and_then(|o| o.parse().ok())
-        .ok_or_else(|| ArmError::invalid_token(&uri))?;
+        .ok_or_else(|| ArmError::invalid_token(uri))?;
     let label = world
         .principal(object_id)
         .map(|(label, _)| label)

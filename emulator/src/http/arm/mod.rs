@@ -20,11 +20,12 @@ use crate::state::AppState;
 use auth::Caller;
 use route::{Route, Target};
 
+/// Static prefixes with a catch-all service: no per-request pattern matching, and the dispatcher
+/// parses the (case-insensitive) rest itself.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/subscriptions", web::route().to(dispatch))
-        .route("/subscriptions/{tail:.*}", web::route().to(dispatch))
-        .route("/tenants", web::route().to(dispatch))
-        .route("/providers/{tail:.*}", web::route().to(dispatch));
+    for prefix in ["/subscriptions", "/tenants", "/providers"] {
+        cfg.service(web::scope(prefix).default_service(web::to(dispatch)));
+    }
 }
 
 /// What every ARM handler receives.
