@@ -325,7 +325,12 @@ class ScenarioResult:
 
 
 def run_scenario(
-    ready: dict[str, Any], name: str, params: dict[str, Any] | None = None, *, home: Path, env: dict[str, str] | None = None
+    ready: dict[str, Any],
+    name: str,
+    params: dict[str, Any] | None = None,
+    *,
+    home: Path,
+    env: dict[str, str] | None = None,
 ) -> ScenarioResult:
     """Run sdk_scenarios.<name>(params) in a fresh `python` (this venv's) and return its JSON result."""
     argv = [sys.executable, str(HERE / "scenario_runner.py"), name]
@@ -346,7 +351,7 @@ def run_scenario(
             f"scenario {name} did not finish within {SCENARIO_TIMEOUT_SECONDS:.0f}s\n"
             f"stdout:\n{exc.stdout}\nstderr:\n{exc.stderr}"
         ) from None
-    lines = [l for l in proc.stdout.splitlines() if l.startswith(SCENARIO_RESULT_MARKER)]
+    lines = [line for line in proc.stdout.splitlines() if line.startswith(SCENARIO_RESULT_MARKER)]
     if not lines:
         raise EmulatorError(
             f"scenario {name} produced no result (exit {proc.returncode}).\n"
@@ -361,3 +366,22 @@ def run_scenario(
         stdout=proc.stdout,
         stderr=proc.stderr,
     )
+
+
+def scenario_value(result: ScenarioResult) -> Any:
+    """The scenario's return value; fails the test if it raised or tried to leave 127.0.0.1."""
+    assert result.ok, f"scenario failed: {json.dumps(result.error, indent=2)}\nstderr:\n{result.stderr[-4000:]}"
+    assert result.blocked_lookups == [], result.blocked_lookups
+    return result.value
+
+
+def part_value(part: dict[str, Any]) -> Any:
+    """One ``sdk_scenarios.outcome`` that must have succeeded."""
+    assert part["ok"], json.dumps(part["error"], indent=2)
+    return part["value"]
+
+
+def part_error(part: dict[str, Any]) -> dict[str, Any]:
+    """One ``sdk_scenarios.outcome`` that must have raised: its ``describe_error`` dict."""
+    assert not part["ok"], f"expected an exception, got {part['value']!r}"
+    return part["error"]

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def describe_error(exc: BaseException) -> dict[str, Any]:
@@ -117,7 +118,9 @@ def v1_workspace_reads(p: dict[str, Any]) -> dict[str, Any]:
     auth = _v1_auth(p["tenant_id"], p["sp"]["clientId"], p["sp"]["clientSecret"])
     admin = _v1_auth(p["tenant_id"], p["admin"]["clientId"], p["admin"]["clientSecret"])
     return {
-        "get": outcome(lambda: _v1_workspace(Workspace.get(name=name, subscription_id=sub, resource_group=rg, auth=auth))),
+        "get": outcome(
+            lambda: _v1_workspace(Workspace.get(name=name, subscription_id=sub, resource_group=rg, auth=auth))
+        ),
         "token_claims": _bearer_claims(auth.get_authentication_header()),
         "from_config": outcome(lambda: _v1_workspace(Workspace.from_config(path=p["config_dir"], auth=auth))),
         "no_access": outcome(
@@ -272,7 +275,9 @@ def v2_role_change_next_request(p: dict[str, Any]) -> dict[str, Any]:
         scope,
         str(uuid.uuid4()),
         RoleAssignmentCreateParameters(
-            role_definition_id=p["role_definition_id"], principal_id=principal["objectId"], principal_type="ServicePrincipal"
+            role_definition_id=p["role_definition_id"],
+            principal_id=principal["objectId"],
+            principal_type="ServicePrincipal",
         ),
     )
     out["after_grant"] = outcome(lambda: ml.workspaces.get(p["workspace"]).name)

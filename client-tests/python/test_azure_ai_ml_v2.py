@@ -9,8 +9,6 @@ interpreter (sdk_scenarios.py) with the ready file's env, so nothing leaks betwe
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 import emulator_support as emu
@@ -34,20 +32,9 @@ def _params(emulator, **extra):
     }
 
 
-def _ok(result: emu.ScenarioResult):
-    assert result.ok, f"scenario failed: {json.dumps(result.error, indent=2)}\nstderr:\n{result.stderr[-4000:]}"
-    assert result.blocked_lookups == [], result.blocked_lookups  # never left 127.0.0.1
-    return result.value
-
-
-def _value(part: dict):
-    assert part["ok"], json.dumps(part["error"], indent=2)
-    return part["value"]
-
-
-def _error(part: dict) -> dict:
-    assert not part["ok"], f"expected an exception, got {part['value']!r}"
-    return part["error"]
+_ok = emu.scenario_value  # the scenario ran, and never left 127.0.0.1
+_value = emu.part_value
+_error = emu.part_error
 
 
 def _assert_authorization_failed(err: dict, object_id: str, action: str, scope: str):
@@ -126,7 +113,9 @@ def test_reader_cannot_update_workspace(emulator, ws_scope, reset_world, tmp_pat
         emulator, "sp", "create-for-rbac", "--name", "v2-reader", "--role", "Reader", "--scopes", ws_scope
     ).json()
     shown = emu.run_cli(emulator, "sp", "show", "--id", reader["appId"]).json()
-    value = _ok(emu.run_scenario(emulator, "v2_reader_update_forbidden", _params(emulator, reader=reader), home=tmp_path))
+    value = _ok(
+        emu.run_scenario(emulator, "v2_reader_update_forbidden", _params(emulator, reader=reader), home=tmp_path)
+    )
     assert _value(value["get"])["name"] == emu.WORKSPACE
     _assert_authorization_failed(
         _error(value["update"]), shown["id"], "Microsoft.MachineLearningServices/workspaces/write", ws_scope
@@ -135,9 +124,7 @@ def test_reader_cannot_update_workspace(emulator, ws_scope, reset_world, tmp_pat
 
 
 def test_expired_token_after_clock_advance(emulator, restore_clock, tmp_path):
-    value = _ok(
-        emu.run_scenario(emulator, "v2_expired_token", _params(emulator, advance_seconds=7200), home=tmp_path)
-    )
+    value = _ok(emu.run_scenario(emulator, "v2_expired_token", _params(emulator, advance_seconds=7200), home=tmp_path))
     assert _value(value["before"]) == emu.WORKSPACE
     assert value["clock"]["offset_seconds"] >= 7200
     # azure-identity still holds the token (expires_on is ~1 h away on the local clock); ARM rejects

@@ -38,20 +38,9 @@ def _scenario_params(emulator, sp, **extra):
     }
 
 
-def _ok(result: emu.ScenarioResult):
-    assert result.ok, f"scenario failed: {json.dumps(result.error, indent=2)}\nstderr:\n{result.stderr[-4000:]}"
-    assert result.blocked_lookups == [], result.blocked_lookups  # never left 127.0.0.1
-    return result.value
-
-
-def _value(part: dict):
-    assert part["ok"], json.dumps(part["error"], indent=2)
-    return part["value"]
-
-
-def _error(part: dict) -> dict:
-    assert not part["ok"], f"expected an exception, got {part['value']!r}"
-    return part["error"]
+_ok = emu.scenario_value  # the scenario ran, and never left 127.0.0.1
+_value = emu.part_value
+_error = emu.part_error
 
 
 @pytest.fixture(scope="module")
@@ -171,7 +160,16 @@ def test_workspace_list_by_subscription(v1_reads, subscription_id):
 
 def test_sdk_auth_json_from_create_for_rbac(emulator, ws_scope, tenant_id, subscription_id, reset_world, tmp_path):
     created = emu.run_cli(
-        emulator, "sp", "create-for-rbac", "--name", "v1-sdk-auth", "--role", "Contributor", "--scopes", ws_scope, "--sdk-auth"
+        emulator,
+        "sp",
+        "create-for-rbac",
+        "--name",
+        "v1-sdk-auth",
+        "--role",
+        "Contributor",
+        "--scopes",
+        ws_scope,
+        "--sdk-auth",
     ).json()
     url = emulator["url"].rstrip("/")
     assert created["tenantId"] == tenant_id

@@ -21,6 +21,10 @@ import emulator_support as emu
 OWNER_USER = ("owner@contoso.onmicrosoft.com", "a1d0e5f2-0c3b-4d7a-9e1f-000000000001")
 READER_USER = ("reader@contoso.onmicrosoft.com", "a1d0e5f2-0c3b-4d7a-9e1f-000000000003")
 UNKNOWN_SUBSCRIPTION = "11111111-2222-4333-8444-555555555555"
+WORKSPACE_NOPE_NOT_FOUND = (
+    "The Resource 'Microsoft.MachineLearningServices/workspaces/nope' under resource group 'ml-example-rg' "
+    "was not found."
+)
 
 
 def _fails(result: emu.CliResult, message: str, code: int | None = None) -> None:
@@ -112,7 +116,9 @@ def test_create_for_rbac_without_role_and_errors(emulator, ws_scope, reset_world
     assert emu.run_cli(emulator, "role", "assignment", "list", "--assignee", created["appId"]).json() == []
 
     _fails(
-        emu.run_cli(emulator, "sp", "create-for-rbac", "--name", "cli-bad-role", "--role", "No Such Role", "--scopes", ws_scope),
+        emu.run_cli(
+            emulator, "sp", "create-for-rbac", "--name", "cli-bad-role", "--role", "No Such Role", "--scopes", ws_scope
+        ),
         "no role definition is named 'No Such Role'",
     )
     # Nothing half-made: the name is still free.
@@ -200,69 +206,85 @@ def test_role_assignment_create_duplicate_fails_cleanly(emulator, ws_scope, rese
     assert [_assignment(a)["principalId"] for a in at_ws].count(READER_USER[1]) == 1
 
 
-def _role_assignment_error_cases(subscription_id, ws_scope):
-    rg = emu.resource_group_scope(subscription_id)
-    return [
-        (("--assignee", "nobody@contoso.onmicrosoft.com", "--role", "Reader", "--scope", ws_scope),
-         "no user or service principal matches assignee 'nobody@contoso.onmicrosoft.com'"),
-        (("--assignee", "ml-auth", "--role", "Nonexistent Role", "--scope", ws_scope),
-         "no role definition is named 'Nonexistent Role'"),
-        (("--assignee", "ml-auth", "--role", "Reader", "--scope", rg.replace(emu.RESOURCE_GROUP, "nope-rg")),
-         "Resource group 'nope-rg' could not be found."),
-        (("--assignee", "ml-auth", "--role", "Reader", "--scope", emu.workspace_scope(subscription_id, workspace="nope")),
-         "The Resource 'Microsoft.MachineLearningServices/workspaces/nope' under resource group 'ml-example-rg' was not found."),
-        (("--assignee", "ml-auth", "--role", "Reader", "--scope", emu.subscription_scope(UNKNOWN_SUBSCRIPTION)),
-         f"subscription '{UNKNOWN_SUBSCRIPTION}' does not exist"),
-        (("--assignee", "ml-auth", "--role", "Reader", "--scope", "/not/a/scope"), "'/not/a/scope' is not a valid ARM scope"),
-    ]
-
-
 def test_role_assignment_create_errors(emulator, subscription_id, ws_scope):
+    cases = [
+        ("nobody@contoso.onmicrosoft.com", "Reader", ws_scope,
+         "no user or service principal matches assignee 'nobody@contoso.onmicrosoft.com'"),
+        ("ml-auth", "Nonexistent Role", ws_scope, "no role definition is named 'Nonexistent Role'"),
+        ("ml-auth", "Reader", emu.resource_group_scope(subscription_id, "nope-rg"),
+         "Resource group 'nope-rg' could not be found."),
+        ("ml-auth", "Reader", emu.workspace_scope(subscription_id, workspace="nope"), WORKSPACE_NOPE_NOT_FOUND),
+        ("ml-auth", "Reader", emu.subscription_scope(UNKNOWN_SUBSCRIPTION),
+         f"subscription '{UNKNOWN_SUBSCRIPTION}' does not exist"),
+        ("ml-auth", "Reader", "/not/a/scope", "'/not/a/scope' is not a valid ARM scope"),
+    ]  # fmt: skip
     before = emu.run_cli(emulator, "role", "assignment", "list", "--assignee", "ml-auth").json()
-    for args, message in _role_assignment_error_cases(subscription_id, ws_scope):
-        _fails(emu.run_cli(emulator, "role", "assignment", "create", *args), message)
+    for assignee, role, scope, message in cases:
+        result = emu.run_cli(
+            emulator, "role", "assignment", "create", "--assignee", assignee, "--role", role, "--scope", scope
+        )
+        _fails(result, message)
     assert emu.run_cli(emulator, "role", "assignment", "list", "--assignee", "ml-auth").json() == before
     _fails(
         emu.run_cli(emulator, "role", "assignment", "list", "--assignee", str(uuid.uuid4())),
         "no user or service principal matches assignee",
     )
-    _fails(emu.run_cli(emulator, "role", "assignment", "list", "--role", "NoSuchRole"), "no role definition is named 'NoSuchRole'")
-    _fails(emu.run_cli(emulator, "role", "assignment", "delete", "--assignee", "nobody"), "no user or service principal matches assignee 'nobody'")
+    _fails(
+        emu.run_cli(emulator, "role", "assignment", "list", "--role", "NoSuchRole"),
+        "no role definition is named 'NoSuchRole'",
+    )
+    _fails(
+        emu.run_cli(emulator, "role", "assignment", "delete", "--assignee", "nobody"),
+        "no user or service principal matches assignee 'nobody'",
+    )
 
 
 # --- ml workspace share -------------------------------------------------------------------------
 
 
+def _share(emulator, user, role, *extra, workspace=emu.WORKSPACE, resource_group=emu.RESOURCE_GROUP, locate="data-dir"):
+    return emu.run_cli(
+        emulator,
+        "ml",
+        "workspace",
+        "share",
+        "-w",
+        workspace,
+        "-g",
+        resource_group,
+        *extra,
+        "--user",
+        user,
+        "--role",
+        role,
+        locate=locate,
+    )
+
+
 def test_ml_workspace_share(emulator, ws_scope, subscription_id, reset_world):
-    share = ("workspace", "share", "-w", emu.WORKSPACE, "-g", emu.RESOURCE_GROUP)
-    by_upn = emu.run_cli(emulator, "ml", *share, "--user", READER_USER[0], "--role", "contributor").json()
-    by_oid = emu.run_cli(emulator, "ml", *share, "--user", OWNER_USER[1], "--role", "owner", locate="url").json()
+    by_upn = _share(emulator, READER_USER[0], "contributor").json()
+    by_oid = _share(emulator, OWNER_USER[1], "owner", locate="url").json()
     for a in (by_upn, by_oid):
         _check_assignment_shape(a, subscription_id)
-    assert (_assignment(by_upn)["principalId"], _assignment(by_upn)["role"], _assignment(by_upn)["scope"]) == (
-        READER_USER[1], emu.ROLE_IDS["Contributor"], ws_scope,
-    )
+    assert _assignment(by_upn) == {
+        "name": by_upn["name"],
+        "scope": ws_scope,
+        "principalId": READER_USER[1],
+        "principalType": "User",
+        "role": emu.ROLE_IDS["Contributor"],
+    }
     assert (_assignment(by_oid)["principalId"], _assignment(by_oid)["role"]) == (OWNER_USER[1], emu.ROLE_IDS["Owner"])
     at_ws = {a["name"] for a in emu.run_cli(emulator, "role", "assignment", "list", "--scope", ws_scope).json()}
     assert {by_upn["name"], by_oid["name"]} <= at_ws
 
 
-def test_ml_workspace_share_errors(emulator, subscription_id):
-    share = ("workspace", "share", "-w", emu.WORKSPACE, "-g", emu.RESOURCE_GROUP)
-    _fails(emu.run_cli(emulator, "ml", *share, "--user", "nobody", "--role", "reader"),
-           "no user or service principal matches assignee 'nobody'")
-    _fails(emu.run_cli(emulator, "ml", *share, "--user", "ml-auth", "--role", "superuser"),
-           "invalid value 'superuser' for '--role <ROLE>'", code=2)
+def test_ml_workspace_share_errors(emulator):
+    _fails(_share(emulator, "nobody", "reader"), "no user or service principal matches assignee 'nobody'")
+    _fails(_share(emulator, "ml-auth", "superuser"), "invalid value 'superuser' for '--role <ROLE>'", code=2)
+    _fails(_share(emulator, "ml-auth", "reader", workspace="nope"), WORKSPACE_NOPE_NOT_FOUND)
+    _fails(_share(emulator, "ml-auth", "reader", resource_group="nope-rg"), "Resource group 'nope-rg' could not be found.")
     _fails(
-        emu.run_cli(emulator, "ml", "workspace", "share", "-w", "nope", "-g", emu.RESOURCE_GROUP, "--user", "ml-auth", "--role", "reader"),
-        "The Resource 'Microsoft.MachineLearningServices/workspaces/nope' under resource group 'ml-example-rg' was not found.",
-    )
-    _fails(
-        emu.run_cli(emulator, "ml", "workspace", "share", "-w", emu.WORKSPACE, "-g", "nope-rg", "--user", "ml-auth", "--role", "reader"),
-        "Resource group 'nope-rg' could not be found.",
-    )
-    _fails(
-        emu.run_cli(emulator, "ml", *share, "--subscription", UNKNOWN_SUBSCRIPTION, "--user", "ml-auth", "--role", "reader"),
+        _share(emulator, "ml-auth", "reader", "--subscription", UNKNOWN_SUBSCRIPTION),
         f"subscription '{UNKNOWN_SUBSCRIPTION}' does not exist",
     )
 
@@ -280,7 +302,9 @@ def test_verbs_without_a_running_emulator(emulator, tmp_path, admin_sp):
 # --- what the verbs change is what the SDK may do ----------------------------------------------
 
 
-def test_share_and_delete_apply_to_the_sdks_next_request(emulator, url, tenant_id, subscription_id, ws_scope, monkeypatch, reset_world):
+def test_share_and_delete_apply_to_the_sdks_next_request(
+    emulator, url, tenant_id, subscription_id, ws_scope, monkeypatch, reset_world
+):
     created = emu.run_cli(emulator, "sp", "create-for-rbac", "--name", "cli-enforced").json()
     object_id = emu.run_cli(emulator, "sp", "show", "--id", created["appId"]).json()["id"]
     monkeypatch.setenv("AZURE_AUTHORITY_HOST", f"{url}/adfs")
@@ -303,11 +327,30 @@ def test_share_and_delete_apply_to_the_sdks_next_request(emulator, url, tenant_i
 
     assert_denied()
     shared = emu.run_cli(
-        emulator, "ml", "workspace", "share", "-w", emu.WORKSPACE, "-g", emu.RESOURCE_GROUP,
-        "--user", created["appId"], "--role", "reader",
+        emulator,
+        "ml",
+        "workspace",
+        "share",
+        "-w",
+        emu.WORKSPACE,
+        "-g",
+        emu.RESOURCE_GROUP,
+        "--user",
+        created["appId"],
+        "--role",
+        "reader",
     ).json()
     assert shared["name"] in list_at_workspace()
     emu.run_cli(
-        emulator, "role", "assignment", "delete", "--assignee", created["appId"], "--role", "Reader", "--scope", ws_scope
+        emulator,
+        "role",
+        "assignment",
+        "delete",
+        "--assignee",
+        created["appId"],
+        "--role",
+        "Reader",
+        "--scope",
+        ws_scope,
     ).json()
     assert_denied()

@@ -12,7 +12,12 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceExistsError, ResourceNotFoundError
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+)
 from azure.identity import ClientSecretCredential
 from azure.mgmt.authorization import AuthorizationManagementClient
 from azure.mgmt.authorization.models import RoleAssignmentCreateParameters
@@ -82,7 +87,9 @@ def test_reader_definition_permissions(sp_client, ws_scope):
 
 def test_role_assignment_create_list_get_delete(admin_client, admin_sp, ws_scope, subscription_id, reset_world):
     name = str(uuid.uuid4())
-    created = admin_client.role_assignments.create(ws_scope, name, _params(subscription_id, "Contributor", READER_USER_OID))
+    created = admin_client.role_assignments.create(
+        ws_scope, name, _params(subscription_id, "Contributor", READER_USER_OID)
+    )
     assert created.name == name
     assert created.id == f"{ws_scope}/providers/Microsoft.Authorization/roleAssignments/{name}"
     assert created.type == "Microsoft.Authorization/roleAssignments"
@@ -111,7 +118,11 @@ def test_role_assignment_create_list_get_delete(admin_client, admin_sp, ws_scope
     }
 
     got = admin_client.role_assignments.get(ws_scope, name)
-    assert (got.id, got.principal_id, got.role_definition_id) == (created.id, READER_USER_OID, created.role_definition_id)
+    assert (got.id, got.principal_id, got.role_definition_id) == (
+        created.id,
+        READER_USER_OID,
+        created.role_definition_id,
+    )
     assert admin_client.role_assignments.get_by_id(created.id).name == name
 
     deleted = admin_client.role_assignments.delete(ws_scope, name)
@@ -143,7 +154,9 @@ def test_contributor_cannot_create_assignment(sp_client, default_app, ws_scope, 
     # Contributor may read role assignments but not write them (Microsoft.Authorization/*/Write is a notAction).
     assert any(a.principal_id == default_app["object_id"] for a in sp_client.role_assignments.list_for_scope(ws_scope))
     with pytest.raises(HttpResponseError) as excinfo:
-        sp_client.role_assignments.create(ws_scope, str(uuid.uuid4()), _params(subscription_id, "Reader", READER_USER_OID))
+        sp_client.role_assignments.create(
+            ws_scope, str(uuid.uuid4()), _params(subscription_id, "Reader", READER_USER_OID)
+        )
     _assert_authorization_failed(
         excinfo.value, default_app["object_id"], "Microsoft.Authorization/roleAssignments/write", ws_scope
     )
@@ -155,7 +168,9 @@ def test_deleted_assignment_denies_the_same_clients_next_call(
     # ml-auth's own Contributor assignment on the workspace (from the default world).
     (own,) = [
         a
-        for a in admin_client.role_assignments.list_for_scope(ws_scope, filter=f"principalId eq '{default_app['object_id']}'")
+        for a in admin_client.role_assignments.list_for_scope(
+            ws_scope, filter=f"principalId eq '{default_app['object_id']}'"
+        )
         if a.scope == ws_scope
     ]
     assert own.role_definition_id == emu.role_definition_id(subscription_id, "Contributor")
@@ -171,14 +186,14 @@ def test_deleted_assignment_denies_the_same_clients_next_call(
 
     # And back: granting again takes effect on the next request too.
     admin_client.role_assignments.create(
-        ws_scope, str(uuid.uuid4()), _params(subscription_id, "Contributor", default_app["object_id"], "ServicePrincipal")
+        ws_scope,
+        str(uuid.uuid4()),
+        _params(subscription_id, "Contributor", default_app["object_id"], "ServicePrincipal"),
     )
     assert any(a.principal_id == default_app["object_id"] for a in sp_client.role_assignments.list_for_scope(ws_scope))
 
 
-@pytest.mark.parametrize(
-    "scope_kind", ["management.azure.com", "management.core.windows.net", "emulator url"]
-)
+@pytest.mark.parametrize("scope_kind", ["management.azure.com", "management.core.windows.net", "emulator url"])
 def test_arm_audiences_accepted(url, tenant_id, subscription_id, sp, ws_scope, scope_kind):
     scope = {
         "management.azure.com": emu.ARM_SCOPE,

@@ -82,16 +82,16 @@ struct ServeArgs {
     rbac: RbacMode,
 }
 
-/// How CLI verbs find a running emulator.
+/// How CLI verbs find a running emulator (accepted before or after the verb's own arguments).
 #[derive(Args, Debug)]
 struct Target {
     /// The emulator's URL (default: AZUREML_EMULATOR_URL, else the ready file in --data-dir).
-    #[arg(long)]
+    #[arg(long, global = true)]
     url: Option<String>,
-    #[arg(long, default_value = DEFAULT_DATA_DIR)]
+    #[arg(long, global = true, default_value = DEFAULT_DATA_DIR)]
     data_dir: PathBuf,
     /// CA certificate to trust (default: from the ready file, else SSL_CERT_FILE).
-    #[arg(long)]
+    #[arg(long, global = true)]
     ca_cert: Option<PathBuf>,
 }
 

@@ -163,3 +163,298 @@ fn cli_verbs_without_a_running_emulator_fail_clearly() {
     let (ok, _, err) = run(&["serve", "--fixtures", "/nonexistent.toml", "--in-memory", "--port", "0"]);
     assert!(!ok && err.contains("cannot read fixtures file"), "{err}");
 }
+
+struct Served {
+    child: Child,
+    data: std::path::PathBuf,
+    url: String,
+    ca: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Served {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let ready_path = data.join("ready.json");
+        let mut child = Command::new(BIN)
+            .args(["serve", "--port", "0", "--data-dir", data.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let ready = wait_for(&ready_path, &mut child);
+        Served {
+            child,
+            data,
+            url: ready["url"].as_str().unwrap().into(),
+            ca: ready["ca_cert"].as_str().unwrap().into(),
+            _dir: dir,
+        }
+    }
+
+    fn cli(&self, args: &[&str]) -> (bool, Value, String) {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--data-dir", self.data.to_str().unwrap()]);
+        let (ok, out, err) = run(&all);
+        (ok, serde_json::from_str(&out).unwrap_or(Value::Null), err)
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const WS_SCOPE: &str = "/subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590/resourceGroups/ml-example-rg/providers/Microsoft.MachineLearningServices/workspaces/ml-example";
+
+#[test]
+fn sp_create_for_rbac_show_and_role_assignment_verbs() {
+    let s = Served::start();
+    let (ok, sdk, err) = s.cli(&[
+        "sp",
+        "create-for-rbac",
+        "--name",
+        "ci-bot",
+        "--role",
+        "Reader",
+        "--scopes",
+        WS_SCOPE,
+        "--sdk-auth",
+    ]);
+    assert!(ok, "{err}");
+    for k in [
+        "clientId",
+        "clientSecret",
+        "subscriptionId",
+        "tenantId",
+        "activeDirectoryEndpointUrl",
+        "resourceManagerEndpointUrl",
+        "managementEndpointUrl",
+    ] {
+        assert!(sdk[k].is_string(), "{k} missing: {sdk}");
+    }
+    assert_eq!(sdk["resourceManagerEndpointUrl"], format!("{}/", s.url));
+    assert_eq!(sdk["activeDirectoryEndpointUrl"], format!("{}/adfs", s.url));
+    let client = sdk["clientId"].as_str().unwrap();
+
+    // The new principal's secret works and its Reader role is in force.
+    let agent = agent_trusting(Path::new(&s.ca));
+    let mut r = agent
+        .post(format!("{}/{}/oauth2/token", s.url, sdk["tenantId"].as_str().unwrap()))
+        .send_form([
+            ("grant_type", "client_credentials"),
+            ("client_id", client),
+            ("client_secret", sdk["clientSecret"].as_str().unwrap()),
+            ("resource", "https://management.azure.com/"),
+        ])
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let token: Value = r.body_mut().read_json().unwrap();
+    let ws = format!("{}{WS_SCOPE}?api-version=2024-04-01", s.url);
+    let bearer = format!("Bearer {}", token["access_token"].as_str().unwrap());
+    assert_eq!(
+        agent.get(&ws).header("Authorization", &bearer).call().unwrap().status(),
+        200
+    );
+    assert_eq!(
+        agent
+            .delete(&ws)
+            .header("Authorization", &bearer)
+            .call()
+            .unwrap()
+            .status(),
+        403
+    );
+
+    let (ok, az, _) = s.cli(&["sp", "create-for-rbac", "--name", "plain-bot"]);
+    assert!(ok);
+    assert_eq!(
+        az.as_object().unwrap().keys().collect::<Vec<_>>(),
+        vec!["appId", "displayName", "password", "tenant"]
+    );
+    let (ok, _, err) = s.cli(&["sp", "create-for-rbac", "--name", "plain-bot"]);
+    assert!(!ok && err.contains("already exists"), "{err}");
+
+    let (ok, shown, _) = s.cli(&["sp", "show", "--id", client]);
+    assert!(ok);
+    assert_eq!(shown["appDisplayName"], "ci-bot");
+    assert_eq!(shown["accountEnabled"], true);
+    assert!(shown["objectId"].is_string());
+
+    let (ok, list, _) = s.cli(&["role", "assignment", "list", "--assignee", "ci-bot"]);
+    assert!(ok);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["properties"]["scope"], WS_SCOPE);
+
+    let (ok, created, err) = s.cli(&[
+        "role",
+        "assignment",
+        "create",
+        "--assignee",
+        client,
+        "--role",
+        "Contributor",
+        "--scope",
+        WS_SCOPE,
+    ]);
+    assert!(ok, "{err}");
+    assert!(created["properties"]["roleDefinitionId"]
+        .as_str()
+        .unwrap()
+        .ends_with("b24988ac-6180-42a0-ab88-20f7382dd24c"));
+    assert_eq!(
+        agent
+            .delete(&ws.replace("ml-example?", "ml-example-nope?"))
+            .header("Authorization", &bearer)
+            .call()
+            .unwrap()
+            .status(),
+        403,
+        "other workspaces stay out of reach"
+    );
+    let (ok, _, err) = s.cli(&[
+        "role",
+        "assignment",
+        "create",
+        "--assignee",
+        client,
+        "--role",
+        "Contributor",
+        "--scope",
+        WS_SCOPE,
+    ]);
+    assert!(!ok && err.contains("already exists"), "{err}");
+    let (ok, deleted, _) = s.cli(&[
+        "role",
+        "assignment",
+        "delete",
+        "--assignee",
+        "ci-bot",
+        "--role",
+        "Contributor",
+    ]);
+    assert!(ok);
+    assert_eq!(deleted.as_array().unwrap().len(), 1);
+
+    for (args, message) in [
+        (
+            vec![
+                "role",
+                "assignment",
+                "create",
+                "--assignee",
+                "nobody@nowhere",
+                "--role",
+                "Reader",
+                "--scope",
+                WS_SCOPE,
+            ],
+            "no user or service principal matches",
+        ),
+        (
+            vec![
+                "role",
+                "assignment",
+                "create",
+                "--assignee",
+                "ci-bot",
+                "--role",
+                "Janitor",
+                "--scope",
+                WS_SCOPE,
+            ],
+            "no role definition is named 'Janitor'",
+        ),
+        (
+            vec![
+                "role",
+                "assignment",
+                "create",
+                "--assignee",
+                "ci-bot",
+                "--role",
+                "Reader",
+                "--scope",
+                "/nope",
+            ],
+            "not a valid ARM scope",
+        ),
+        (
+            vec![
+                "role",
+                "assignment",
+                "create",
+                "--assignee",
+                "ci-bot",
+                "--role",
+                "Reader",
+                "--scope",
+                "/subscriptions/99999999-9999-4999-8999-999999999999",
+            ],
+            "does not exist",
+        ),
+        (vec!["role", "assignment", "delete"], "at least one of"),
+        (
+            vec!["sp", "show", "--id", "99999999-9999-4999-8999-999999999999"],
+            "does not exist",
+        ),
+    ] {
+        let (ok, _, err) = s.cli(&args);
+        assert!(!ok, "{args:?} should fail");
+        assert!(err.contains(message), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn ml_workspace_share_grants_a_role_on_the_workspace() {
+    let s = Served::start();
+    let reader_oid = "a1d0e5f2-0c3b-4d7a-9e1f-000000000003";
+    let (ok, created, err) = s.cli(&[
+        "ml",
+        "workspace",
+        "share",
+        "-w",
+        "ml-example",
+        "-g",
+        "ml-example-rg",
+        "--user",
+        reader_oid,
+        "--role",
+        "contributor",
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(created["properties"]["scope"], WS_SCOPE);
+    assert_eq!(created["properties"]["principalId"], reader_oid);
+    assert_eq!(created["properties"]["principalType"], "User");
+    let (ok, _, err) = s.cli(&[
+        "ml",
+        "workspace",
+        "share",
+        "-w",
+        "missing",
+        "-g",
+        "ml-example-rg",
+        "--user",
+        reader_oid,
+        "--role",
+        "reader",
+    ]);
+    assert!(!ok && err.contains("was not found"), "{err}");
+    let (ok, _, err) = s.cli(&[
+        "ml",
+        "workspace",
+        "share",
+        "-w",
+        "ml-example",
+        "-g",
+        "ml-example-rg",
+        "--user",
+        reader_oid,
+        "--role",
+        "janitor",
+    ]);
+    assert!(!ok && err.contains("invalid value"), "{err}");
+}
