@@ -266,7 +266,7 @@ def run_cli(ready: dict[str, Any], group: str, *args: str, locate: str = "data-d
     """Run `azureml-emulator GROUP <locate options> ARGS...` against a running emulator.
 
     ``locate`` picks how the verb finds the emulator: "data-dir" (the ready file in --data-dir)
-    or "url" (--url + --ca-cert). The options belong to the group, so they come before ARGS.
+    or "url" (--url + --ca-cert). They go right after GROUP, the place every version of the verbs accepts.
     """
     if locate == "data-dir":
         target = ["--data-dir", ready["data_dir"]]

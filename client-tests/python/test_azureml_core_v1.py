@@ -134,11 +134,6 @@ def test_subscription_not_in_tenant(v1_reads, tenant_id, subscription_id):
     assert subscription_id in err["message"]  # the accessible subscriptions are listed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="emulator bug: azureml-core sends api-version=2020-01-01 for workspaces list_by_resource_group "
-    "(also create_or_update, delete, list_keys); the emulator answers 400 InvalidApiVersionParameter",
-)
 def test_workspace_list_by_resource_group(v1_reads, subscription_id):
     # Workspace.list(sub, resource_group=rg) -> GET .../resourceGroups/{rg}/providers/
     # Microsoft.MachineLearningServices/workspaces?api-version=2020-01-01
@@ -146,12 +141,6 @@ def test_workspace_list_by_resource_group(v1_reads, subscription_id):
     assert listing == {emu.WORKSPACE: [{"resource_group": emu.RESOURCE_GROUP, "subscription_id": subscription_id}]}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="emulator gap: Workspace.list(sub) lists generic resources, GET /subscriptions/{s}/resources"
-    "?$filter=resourceType eq 'Microsoft.MachineLearningServices/workspaces'&api-version=2025-04-01, "
-    "which the emulator answers 404 NotFound",
-)
 def test_workspace_list_by_subscription(v1_reads, subscription_id):
     listing = _value(v1_reads["list_subscription"])
     # ml-other exists too, but ml-auth cannot read it.

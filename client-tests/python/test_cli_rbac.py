@@ -126,11 +126,6 @@ def test_create_for_rbac_without_role_and_errors(emulator, ws_scope, reset_world
     _fails(emu.run_cli(emulator, "sp", "create-for-rbac", "--name", "x", "--role", "Reader"), "--scopes", code=2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="CLI parity: `az ad sp create-for-rbac --name X` with an existing display name patches that app "
-    "and issues a new secret (exit 0); the emulator exits 1 'a service principal named ... already exists'",
-)
 def test_create_for_rbac_existing_name_is_idempotent(emulator, reset_world):
     first = emu.run_cli(emulator, "sp", "create-for-rbac", "--name", "cli-twice").json()
     second = emu.run_cli(emulator, "sp", "create-for-rbac", "--name", "cli-twice").json()
@@ -184,26 +179,12 @@ def test_role_assignment_create_and_delete(emulator, ws_scope, subscription_id, 
     assert [_assignment(a)["role"] for a in after] == [emu.ROLE_IDS["Reader"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="CLI parity: `az role assignment create` is idempotent (on 409 RoleAssignmentExists it returns the "
-    "existing assignment, exit 0); the emulator exits 1 'The role assignment already exists.'",
-)
 def test_role_assignment_create_twice_returns_existing(emulator, ws_scope, reset_world):
     args = ("--assignee", READER_USER[0], "--role", "Contributor", "--scope", ws_scope)
     first = emu.run_cli(emulator, "role", "assignment", "create", *args).json()
     second = emu.run_cli(emulator, "role", "assignment", "create", *args)
     assert second.returncode == 0, second.stderr
     assert second.json()["id"] == first["id"]
-
-
-def test_role_assignment_create_duplicate_fails_cleanly(emulator, ws_scope, reset_world):
-    # What the verb does today (see the xfail above): a clear error, and still exactly one assignment.
-    args = ("--assignee", READER_USER[0], "--role", "Contributor", "--scope", ws_scope)
-    emu.run_cli(emulator, "role", "assignment", "create", *args).json()
-    _fails(emu.run_cli(emulator, "role", "assignment", "create", *args), "The role assignment already exists.")
-    at_ws = emu.run_cli(emulator, "role", "assignment", "list", "--scope", ws_scope).json()
-    assert [_assignment(a)["principalId"] for a in at_ws].count(READER_USER[1]) == 1
 
 
 def test_role_assignment_create_errors(emulator, subscription_id, ws_scope):
@@ -282,7 +263,9 @@ def test_ml_workspace_share_errors(emulator):
     _fails(_share(emulator, "nobody", "reader"), "no user or service principal matches assignee 'nobody'")
     _fails(_share(emulator, "ml-auth", "superuser"), "invalid value 'superuser' for '--role <ROLE>'", code=2)
     _fails(_share(emulator, "ml-auth", "reader", workspace="nope"), WORKSPACE_NOPE_NOT_FOUND)
-    _fails(_share(emulator, "ml-auth", "reader", resource_group="nope-rg"), "Resource group 'nope-rg' could not be found.")
+    _fails(
+        _share(emulator, "ml-auth", "reader", resource_group="nope-rg"), "Resource group 'nope-rg' could not be found."
+    )
     _fails(
         _share(emulator, "ml-auth", "reader", "--subscription", UNKNOWN_SUBSCRIPTION),
         f"subscription '{UNKNOWN_SUBSCRIPTION}' does not exist",
@@ -326,31 +309,10 @@ def test_share_and_delete_apply_to_the_sdks_next_request(
         assert f"with object id '{object_id}'" in excinfo.value.error.message
 
     assert_denied()
-    shared = emu.run_cli(
-        emulator,
-        "ml",
-        "workspace",
-        "share",
-        "-w",
-        emu.WORKSPACE,
-        "-g",
-        emu.RESOURCE_GROUP,
-        "--user",
-        created["appId"],
-        "--role",
-        "reader",
-    ).json()
+    shared = _share(emulator, created["appId"], "reader").json()
     assert shared["name"] in list_at_workspace()
-    emu.run_cli(
-        emulator,
-        "role",
-        "assignment",
-        "delete",
-        "--assignee",
-        created["appId"],
-        "--role",
-        "Reader",
-        "--scope",
-        ws_scope,
-    ).json()
+    delete = ("--assignee", created["appId"], "--role", "Reader", "--scope", ws_scope)
+    assert [a["name"] for a in emu.run_cli(emulator, "role", "assignment", "delete", *delete).json()] == [
+        shared["name"]
+    ]
     assert_denied()

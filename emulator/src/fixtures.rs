@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 use crate::domain::ids::parse_guid;
 use crate::domain::rbac::{PrincipalType, RoleAssignment};
 use crate::domain::scope::Scope;
+use crate::domain::services::{check_service_auth, AuthMode, ComputeType, Scoring};
 use crate::domain::{ClientId, ObjectId, SubscriptionId, TenantId};
 
 /// Creation and update time recorded for everything declared in a world file.
@@ -49,6 +50,57 @@ pub struct WorldSpec {
     pub role_definitions: Vec<RoleDefinitionSpec>,
     #[serde(default)]
     pub role_assignments: Vec<RoleAssignmentSpec>,
+    #[serde(default)]
+    pub services: Vec<ServiceSpec>,
+    #[serde(default)]
+    pub online_endpoints: Vec<EndpointSpec>,
+    /// Regions whose AzureML services are down (tokens cannot be issued there; keys keep working).
+    #[serde(default)]
+    pub unavailable_regions: Vec<String>,
+}
+
+/// An SDK v1 web service. Key auth defaults to on for AKS (off for ACI), token auth to off; keys
+/// default to fresh random ones.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSpec {
+    pub name: String,
+    pub subscription: Option<SubscriptionId>,
+    pub resource_group: String,
+    pub workspace: String,
+    pub compute_type: String,
+    pub auth_enabled: Option<bool>,
+    #[serde(default)]
+    pub token_auth_enabled: bool,
+    pub primary_key: Option<String>,
+    pub secondary_key: Option<String>,
+    #[serde(default)]
+    pub scoring: Scoring,
+    pub token_lifetime_seconds: Option<u32>,
+    pub description: Option<String>,
+}
+
+/// An SDK v2 online endpoint.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointSpec {
+    pub name: String,
+    pub subscription: Option<SubscriptionId>,
+    pub resource_group: String,
+    pub workspace: String,
+    pub auth_mode: String,
+    pub primary_key: Option<String>,
+    pub secondary_key: Option<String>,
+    #[serde(default = "default_deployments")]
+    pub deployments: Vec<String>,
+    #[serde(default)]
+    pub scoring: Scoring,
+    pub token_lifetime_seconds: Option<u32>,
+    pub description: Option<String>,
+}
+
+fn default_deployments() -> Vec<String> {
+    vec!["blue".into()]
 }
 
 /// A custom role. Built-in roles (Owner, Contributor, Reader, …) need no declaration.
@@ -283,6 +335,34 @@ impl WorldSpec {
             self.role_definitions.iter().map(|r| r.id.to_string()),
             "role definition id",
         )?;
+        unique(
+            self.services.iter().map(|x| x.name.to_ascii_lowercase()),
+            "service name (service names are unique across the emulator)",
+        )?;
+        unique(
+            self.online_endpoints.iter().map(|x| x.name.to_ascii_lowercase()),
+            "online endpoint name",
+        )?;
+        for sv in &self.services {
+            self.workspace_of(sv.subscription, &sv.resource_group, &sv.workspace)?;
+            let compute = ComputeType::parse(&sv.compute_type).ok_or_else(|| {
+                FixtureError::Invalid(format!("service {}: compute_type must be ACI or AKS", sv.name))
+            })?;
+            let key = sv
+                .auth_enabled
+                .unwrap_or(compute == ComputeType::Aks && !sv.token_auth_enabled);
+            check_service_auth(compute, key, sv.token_auth_enabled)
+                .map_err(|m| FixtureError::Invalid(format!("service {}: {m}", sv.name)))?;
+        }
+        for ep in &self.online_endpoints {
+            self.workspace_of(ep.subscription, &ep.resource_group, &ep.workspace)?;
+            AuthMode::parse(&ep.auth_mode).ok_or_else(|| {
+                FixtureError::Invalid(format!(
+                    "online endpoint {}: auth_mode must be Key, AMLToken or AADToken",
+                    ep.name
+                ))
+            })?;
+        }
         let resolved = self.resolve_assignments()?;
         let mut seen = HashSet::new();
         for (a, r) in self.role_assignments.iter().zip(&resolved) {
@@ -378,6 +458,24 @@ impl WorldSpec {
             .chain(self.role_definitions.iter().map(|r| (r.id, r.name.clone())))
             .find(|(id, name)| Some(*id) == by_id || name.eq_ignore_ascii_case(reference))
             .map(|(id, _)| id)
+    }
+
+    /// The workspace a service or endpoint names (subscription defaults to the first one).
+    pub fn workspace_of(
+        &self,
+        subscription: Option<SubscriptionId>,
+        resource_group: &str,
+        workspace: &str,
+    ) -> Result<&WorkspaceSpec, FixtureError> {
+        let sub = subscription.or(self.subscriptions.first().map(|s| s.id));
+        self.workspaces
+            .iter()
+            .find(|w| {
+                Some(w.subscription) == sub
+                    && w.resource_group.eq_ignore_ascii_case(resource_group)
+                    && w.name.eq_ignore_ascii_case(workspace)
+            })
+            .ok_or_else(|| FixtureError::Invalid(format!("unknown workspace {resource_group}/{workspace}")))
     }
 
     /// The first application: the "default service principal" printed at start and exported by `env`.

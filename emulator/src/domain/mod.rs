@@ -5,6 +5,7 @@ pub mod rbac;
 pub mod resources;
 pub mod scope;
 pub mod secret;
+pub mod services;
 pub mod world;
 
 pub use ids::{ClientId, ObjectId, SubscriptionId, TenantId};

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::ids::{ClientId, ObjectId, SubscriptionId, TenantId};
 use super::secret::SecretHash;
+use super::services::{OnlineEndpoint, Service};
 
 /// The default access-token lifetime AAD uses for app tokens.
 pub const DEFAULT_TOKEN_LIFETIME_SECONDS: u32 = 3599;
@@ -116,8 +117,16 @@ pub struct World {
     tenant_by_domain: HashMap<String, usize>,
     #[serde(skip)]
     app_by_client_id: HashMap<ClientId, usize>,
+    pub services: Vec<Service>,
+    pub online_endpoints: Vec<OnlineEndpoint>,
+    /// Regions whose AzureML services are down.
+    pub unavailable_regions: Vec<String>,
     #[serde(skip)]
     principal_by_oid: HashMap<ObjectId, Principal>,
+    #[serde(skip)]
+    service_by_name: HashMap<String, usize>,
+    #[serde(skip)]
+    endpoint_by_name: HashMap<String, usize>,
 }
 
 /// Where an object id points: a user or an application's service principal (by index).
@@ -157,6 +166,11 @@ impl World {
             .collect();
         World {
             principal_by_oid,
+            services: Vec::new(),
+            online_endpoints: Vec::new(),
+            unavailable_regions: Vec::new(),
+            service_by_name: HashMap::new(),
+            endpoint_by_name: HashMap::new(),
             tenants,
             users,
             applications,
@@ -167,6 +181,45 @@ impl World {
             tenant_by_domain,
             app_by_client_id,
         }
+    }
+
+    /// Adds the services, endpoints and region states, indexed by (case-insensitive) name.
+    pub fn with_services(
+        mut self,
+        services: Vec<Service>,
+        endpoints: Vec<OnlineEndpoint>,
+        unavailable: Vec<String>,
+    ) -> Self {
+        self.service_by_name = services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.to_ascii_lowercase(), i))
+            .collect();
+        self.endpoint_by_name = endpoints
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.name.to_ascii_lowercase(), i))
+            .collect();
+        self.services = services;
+        self.online_endpoints = endpoints;
+        self.unavailable_regions = unavailable;
+        self
+    }
+
+    pub fn service(&self, name: &str) -> Option<&Service> {
+        self.service_by_name
+            .get(&name.to_ascii_lowercase())
+            .map(|&i| &self.services[i])
+    }
+
+    pub fn online_endpoint(&self, name: &str) -> Option<&OnlineEndpoint> {
+        self.endpoint_by_name
+            .get(&name.to_ascii_lowercase())
+            .map(|&i| &self.online_endpoints[i])
+    }
+
+    pub fn region_available(&self, region: &str) -> bool {
+        !self.unavailable_regions.iter().any(|r| r.eq_ignore_ascii_case(region))
     }
 
     pub fn tenant(&self, id: TenantId) -> Option<&Tenant> {

@@ -4,6 +4,7 @@
 mod keys;
 mod rbac;
 mod resources;
+mod services;
 mod world;
 
 use std::path::Path;
@@ -31,6 +32,7 @@ fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("../../migrations/0001_world.sql")),
         M::up(include_str!("../../migrations/0002_rbac.sql")),
+        M::up(include_str!("../../migrations/0003_services.sql")),
     ])
 }
 

@@ -27,26 +27,31 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         tx.execute_batch(
-            "DELETE FROM workspaces; DELETE FROM resource_groups; DELETE FROM subscriptions;
+            "DELETE FROM services; DELETE FROM online_endpoints; DELETE FROM workspaces; DELETE FROM resource_groups; DELETE FROM subscriptions;
              DELETE FROM client_secrets; DELETE FROM applications; DELETE FROM users;
              DELETE FROM tenant_domains; DELETE FROM tenants;",
         )?;
         insert_world(&tx, spec)?;
         super::rbac::insert_rbac(&tx, spec)?;
+        super::services::insert_services(&tx, spec)?;
         tx.commit()?;
         Ok(())
     }
 
     pub fn load_world(&self) -> StoreResult<World> {
-        let conn = self.conn();
-        Ok(World::new(
-            tenants(&conn)?,
-            users(&conn)?,
-            applications(&conn)?,
-            subscriptions(&conn)?,
-            resource_groups(&conn)?,
-            workspaces(&conn)?,
-        ))
+        let world = {
+            let conn = self.conn();
+            World::new(
+                tenants(&conn)?,
+                users(&conn)?,
+                applications(&conn)?,
+                subscriptions(&conn)?,
+                resource_groups(&conn)?,
+                workspaces(&conn)?,
+            )
+        };
+        let (services, endpoints, outages) = self.load_services()?;
+        Ok(world.with_services(services, endpoints, outages))
     }
 }
 
@@ -142,26 +147,40 @@ fn insert_application(conn: &Connection, tenant: &str, a: &ApplicationSpec, posi
         ],
     )?;
     for s in &a.secrets {
-        let h = SecretHash::new(&s.value);
-        let expires = s.expires.map(|e| e.format(&Rfc3339).expect("valid timestamp"));
-        conn.execute(
-            "INSERT INTO client_secrets (key_id, client_id, display_name, hint, salt, hash, expires)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                Uuid::new_v4().to_string(),
-                a.client_id.to_string(),
-                s.display_name,
-                hint(&s.value),
-                &h.salt[..],
-                &h.hash[..],
-                expires
-            ],
-        )?;
+        insert_secret(conn, &a.client_id.to_string(), s)?;
     }
     Ok(())
 }
 
+fn insert_secret(conn: &Connection, client_id: &str, s: &crate::fixtures::SecretSpec) -> StoreResult<()> {
+    let h = SecretHash::new(&s.value);
+    let expires = s.expires.map(|e| e.format(&Rfc3339).expect("valid timestamp"));
+    conn.execute(
+        "INSERT INTO client_secrets (key_id, client_id, display_name, hint, salt, hash, expires)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            Uuid::new_v4().to_string(),
+            client_id,
+            s.display_name,
+            hint(&s.value),
+            &h.salt[..],
+            &h.hash[..],
+            expires
+        ],
+    )?;
+    Ok(())
+}
+
 impl Store {
+    /// Adds a secret to an existing application.
+    pub fn add_secret(
+        &self,
+        client_id: crate::domain::ClientId,
+        secret: &crate::fixtures::SecretSpec,
+    ) -> StoreResult<()> {
+        insert_secret(&self.conn(), &client_id.to_string(), secret)
+    }
+
     /// Adds a service principal created at run time (after those of the world file).
     pub fn add_application(&self, tenant: &str, a: &ApplicationSpec) -> StoreResult<()> {
         let conn = self.conn();

@@ -213,7 +213,7 @@ fn api_versions_are_checked() {
         m,
         "The api-version query parameter (?api-version=) is required for all requests."
     );
-    for bad in ["2019-01-01", "2099-01-01", "banana"] {
+    for bad in ["2018-01-01", "2099-01-01", "banana"] {
         let m = assert_arm_error(
             &app.arm("GET", &v(&ws_path(WS), bad), Some(&t), None),
             400,

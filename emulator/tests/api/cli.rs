@@ -275,8 +275,11 @@ fn sp_create_for_rbac_show_and_role_assignment_verbs() {
         az.as_object().unwrap().keys().collect::<Vec<_>>(),
         vec!["appId", "displayName", "password", "tenant"]
     );
-    let (ok, _, err) = s.cli(&["sp", "create-for-rbac", "--name", "plain-bot"]);
-    assert!(!ok && err.contains("already exists"), "{err}");
+    // Like az: the same name again patches the application with a new secret; both secrets work.
+    let (ok, again, err) = s.cli(&["sp", "create-for-rbac", "--name", "plain-bot"]);
+    assert!(ok, "{err}");
+    assert_eq!(again["appId"], az["appId"]);
+    assert_ne!(again["password"], az["password"]);
 
     let (ok, shown, _) = s.cli(&["sp", "show", "--id", client]);
     assert!(ok);
@@ -315,7 +318,8 @@ fn sp_create_for_rbac_show_and_role_assignment_verbs() {
         403,
         "other workspaces stay out of reach"
     );
-    let (ok, _, err) = s.cli(&[
+    // Like az: creating it again answers with the existing assignment.
+    let (ok, again, err) = s.cli(&[
         "role",
         "assignment",
         "create",
@@ -326,7 +330,8 @@ fn sp_create_for_rbac_show_and_role_assignment_verbs() {
         "--scope",
         WS_SCOPE,
     ]);
-    assert!(!ok && err.contains("already exists"), "{err}");
+    assert!(ok, "{err}");
+    assert_eq!(again["name"], created["name"]);
     let (ok, deleted, _) = s.cli(&[
         "role",
         "assignment",

@@ -110,7 +110,14 @@ fn assign(
     };
     match state.assign(a) {
         Ok(a) => Ok(assignment_json(&a)),
-        Err(AssignError::Exists) => Err(bad("The role assignment already exists.")),
+        // Like `az role assignment create`: an existing identical assignment is the answer.
+        Err(AssignError::Exists) => {
+            let rbac = state.rbac();
+            let existing = rbac
+                .find_assignment(scope, role, principal.0)
+                .ok_or_else(|| AdminError::Internal("assignment vanished".into()))?;
+            Ok(assignment_json(existing))
+        }
         Err(e) => Err(AdminError::Internal(e.to_string())),
     }
 }
@@ -125,8 +132,9 @@ struct NewServicePrincipal {
 }
 
 /// Like `az ad sp create-for-rbac`: a new application + service principal with one fresh secret
-/// (shown only in this answer), optionally assigned a role at each scope. Everything is checked
-/// before anything is written.
+/// (shown only in this answer), optionally assigned a role at each scope. An existing application
+/// of that name is patched instead: it gets a new secret (its others keep working). Everything is
+/// checked before anything is written.
 async fn create_service_principal(
     state: Data<AppState>,
     req: HttpRequest,
@@ -136,17 +144,6 @@ async fn create_service_principal(
     let body: NewServicePrincipal = parse(&body)?;
     if body.display_name.trim().is_empty() {
         return Err(bad("displayName must not be empty"));
-    }
-    if state
-        .world()
-        .applications
-        .iter()
-        .any(|a| a.display_name == body.display_name)
-    {
-        return Err(AdminError::BadRequest(format!(
-            "a service principal named '{}' already exists",
-            body.display_name
-        )));
     }
     let role = body.role.as_deref().map(|r| resolve_role(&state, r)).transpose()?;
     if role.is_some() && body.scopes.is_empty() {
@@ -167,37 +164,59 @@ async fn create_service_principal(
         &Uuid::new_v4().simple().to_string()[..8],
         URL_SAFE_NO_PAD.encode(rand::random::<[u8; 24]>())
     );
-    let app = ApplicationSpec {
-        tenant: None,
-        display_name: body.display_name.clone(),
-        client_id: ClientId(Uuid::new_v4()),
-        object_id: ObjectId(Uuid::new_v4()),
-        enabled: true,
-        token_lifetime_seconds: None,
-        identifier_uris: vec![],
-        access_token_version: 1,
-        secrets: vec![SecretSpec {
-            value: password.clone(),
-            display_name: "rbac".into(),
-            expires: None,
-        }],
+    let secret = SecretSpec {
+        value: password.clone(),
+        display_name: "rbac".into(),
+        expires: None,
     };
-    state
-        .store
-        .add_application(&tenant.to_string(), &app)
-        .map_err(|e| AdminError::Internal(e.to_string()))?;
-    state.reload_world().map_err(|e| AdminError::Internal(e.to_string()))?;
+    let existing = world
+        .applications
+        .iter()
+        .find(|a| a.display_name == body.display_name)
+        .map(|a| (a.client_id, a.object_id));
+    drop(world);
+    let internal = |e: crate::store::StoreError| AdminError::Internal(e.to_string());
+    let (client_id, object_id) = match existing {
+        Some((client_id, object_id)) => {
+            state.store.add_secret(client_id, &secret).map_err(internal)?;
+            (client_id, object_id)
+        }
+        None => {
+            let app = ApplicationSpec {
+                tenant: None,
+                display_name: body.display_name.clone(),
+                client_id: ClientId(Uuid::new_v4()),
+                object_id: ObjectId(Uuid::new_v4()),
+                enabled: true,
+                token_lifetime_seconds: None,
+                identifier_uris: vec![],
+                access_token_version: 1,
+                secrets: vec![secret],
+            };
+            state
+                .store
+                .add_application(&tenant.to_string(), &app)
+                .map_err(internal)?;
+            (app.client_id, app.object_id)
+        }
+    };
+    state.reload_world().map_err(internal)?;
     let assignments = match role {
         Some(role) => scopes
             .iter()
-            .map(|s| assign(&state, (app.object_id, PrincipalType::ServicePrincipal), role, s))
+            .map(|s| assign(&state, (object_id, PrincipalType::ServicePrincipal), role, s))
             .collect::<Result<Vec<_>, _>>()?,
         None => vec![],
     };
-    Ok(HttpResponse::Created().json(json!({
-        "appId": app.client_id,
-        "objectId": app.object_id,
-        "displayName": app.display_name,
+    let status = if existing.is_some() {
+        HttpResponse::Ok()
+    } else {
+        HttpResponse::Created()
+    };
+    Ok({ status }.json(json!({
+        "appId": client_id,
+        "objectId": object_id,
+        "displayName": body.display_name,
         "password": password,
         "tenant": tenant,
         "roleAssignments": assignments,

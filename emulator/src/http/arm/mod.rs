@@ -103,6 +103,8 @@ fn handle(state: &AppState, req: &HttpRequest, body: &[u8]) -> ArmResult {
         Target::ResourceGroup { sub, rg } => resources::resource_group(&ctx, sub, rg),
         Target::Workspaces { sub, rg } => resources::list_workspaces(&ctx, sub, rg.as_deref()),
         Target::Workspace { sub, rg, name } => resources::workspace(&ctx, sub, rg, name),
+        Target::WorkspaceKeys { sub, rg, name } => resources::workspace_keys(&ctx, sub, rg, name),
+        Target::Resources { sub, rg } => resources::list_generic(&ctx, sub, rg.as_deref()),
         Target::RoleAssignments { scope } => authorization::list_assignments(&ctx, scope),
         Target::RoleAssignment { scope, name } => authorization::assignment(&ctx, scope, name),
         Target::RoleDefinitions { scope } => authorization::list_definitions(&ctx, scope),

@@ -4,6 +4,7 @@ use actix_web::http::Method;
 use actix_web::HttpResponse;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use sha2::Digest;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
@@ -443,4 +444,71 @@ fn apply_links(linked: &mut Tags, p: &WorkspaceProps) {
             linked.insert(key.into(), v.clone().into());
         }
     }
+}
+
+/// `POST …/workspaces/{name}/listKeys`: the linked resources' secrets, as the 2020+ APIs shape them.
+pub fn workspace_keys(ctx: &Ctx<'_>, sub: &str, rg: &str, name: &str) -> ArmResult {
+    let world = ctx.state.world();
+    world
+        .resource_group(sub_id(sub), rg)
+        .ok_or_else(|| ArmError::resource_group_not_found(rg))?;
+    let w = world
+        .workspace(sub_id(sub), rg, name)
+        .ok_or_else(|| ArmError::resource_not_found(WS_TYPE, name, rg))?;
+    let derived = |what: &str| {
+        use base64::Engine;
+        let digest = sha2::Sha256::digest(format!("{}/{what}", w.workspace_id).as_bytes());
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    };
+    Ok(HttpResponse::Ok().json(json!({
+        "userStorageKey": derived("storage"),
+        "userStorageResourceId": w.linked.get("storageAccount"),
+        "appInsightsInstrumentationKey": Uuid::new_v5(&w.workspace_id, b"appinsights"),
+        "containerRegistryCredentials": {"location": w.location, "username": null, "passwords": []},
+        "notebookAccessKeys": {"primaryAccessKey": derived("notebook-primary"), "secondaryAccessKey": derived("notebook-secondary")}
+    })))
+}
+
+/// `GET /subscriptions/{s}[/resourceGroups/{rg}]/resources[?$filter=resourceType eq '…']`: the
+/// emulated resources (workspaces) the caller may read, in the generic resource shape.
+pub fn list_generic(ctx: &Ctx<'_>, sub: &str, rg: Option<&str>) -> ArmResult {
+    let world = ctx.state.world();
+    let id = sub_id(sub);
+    if let Some(rg) = rg {
+        world
+            .resource_group(id, rg)
+            .ok_or_else(|| ArmError::resource_group_not_found(rg))?;
+    }
+    let filter = serde_urlencoded::from_str::<Vec<(String, String)>>(ctx.req.query_string())
+        .unwrap_or_default()
+        .into_iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("$filter"))
+        .map(|(_, v)| v);
+    let wanted_type = filter.as_deref().and_then(|f| {
+        let (_, rest) = f.split_once("resourceType eq")?;
+        rest.trim()
+            .strip_prefix('\'')?
+            .split_once('\'')
+            .map(|(t, _)| t.to_string())
+    });
+    let value: Vec<Value> = world
+        .workspaces
+        .iter()
+        .filter(|_| wanted_type.as_deref().is_none_or(|t| t.eq_ignore_ascii_case(WS_TYPE)))
+        .filter(|w| w.subscription_id == id && rg.is_none_or(|rg| w.resource_group.eq_ignore_ascii_case(rg)))
+        .filter(|w| may(ctx.state, ctx.caller, WS_READ, &ws_scope(w)))
+        .map(|w| {
+            json!({
+                "id": ws_scope(w).as_str(),
+                "name": w.name,
+                "type": WS_TYPE,
+                "kind": "Default",
+                "location": w.location,
+                "tags": w.tags,
+                "sku": {"name": w.sku, "tier": w.sku},
+                "identity": {"type": "SystemAssigned"}
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({"value": value})))
 }

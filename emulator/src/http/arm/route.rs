@@ -11,15 +11,50 @@ use crate::error::ArmError;
 pub enum Target {
     Subscriptions,
     Tenants,
-    Subscription { sub: String },
-    ResourceGroups { sub: String },
-    ResourceGroup { sub: String, rg: String },
-    Workspaces { sub: String, rg: Option<String> },
-    Workspace { sub: String, rg: String, name: String },
-    RoleAssignments { scope: Scope },
-    RoleAssignment { scope: Scope, name: String },
-    RoleDefinitions { scope: Scope },
-    RoleDefinition { scope: Scope, id: String },
+    Subscription {
+        sub: String,
+    },
+    ResourceGroups {
+        sub: String,
+    },
+    ResourceGroup {
+        sub: String,
+        rg: String,
+    },
+    Workspaces {
+        sub: String,
+        rg: Option<String>,
+    },
+    Workspace {
+        sub: String,
+        rg: String,
+        name: String,
+    },
+    /// `POST …/workspaces/{name}/listKeys`.
+    WorkspaceKeys {
+        sub: String,
+        rg: String,
+        name: String,
+    },
+    /// The generic resource list of a subscription or resource group.
+    Resources {
+        sub: String,
+        rg: Option<String>,
+    },
+    RoleAssignments {
+        scope: Scope,
+    },
+    RoleAssignment {
+        scope: Scope,
+        name: String,
+    },
+    RoleDefinitions {
+        scope: Scope,
+    },
+    RoleDefinition {
+        scope: Scope,
+        id: String,
+    },
 }
 
 /// A target's kind, for the permission table.
@@ -32,6 +67,8 @@ pub enum Kind {
     ResourceGroup,
     Workspaces,
     Workspace,
+    WorkspaceKeys,
+    Resources,
     RoleAssignments,
     RoleAssignment,
     RoleDefinitions,
@@ -62,105 +99,36 @@ pub enum Check {
 const WS: &str = "Microsoft.MachineLearningServices/workspaces";
 
 /// Every ARM operation: kind, method, and the RBAC check it makes.
+#[rustfmt::skip]
 pub const ACTIONS: &[(Kind, &str, Check)] = &[
     (Kind::Subscriptions, "GET", Check::Visibility),
     (Kind::Subscription, "GET", Check::Visibility),
     (Kind::Tenants, "GET", Check::None),
-    (
-        Kind::ResourceGroups,
-        "GET",
-        Check::PerItem(concat!("Microsoft.Resources/subscriptions/resourceGroups", "/read")),
-    ),
-    (
-        Kind::ResourceGroup,
-        "GET",
-        Check::AtScope(concat!("Microsoft.Resources/subscriptions/resourceGroups", "/read")),
-    ),
-    (
-        Kind::ResourceGroup,
-        "PUT",
-        Check::AtScope(concat!("Microsoft.Resources/subscriptions/resourceGroups", "/write")),
-    ),
-    (
-        Kind::ResourceGroup,
-        "PATCH",
-        Check::AtScope(concat!("Microsoft.Resources/subscriptions/resourceGroups", "/write")),
-    ),
-    (
-        Kind::ResourceGroup,
-        "DELETE",
-        Check::AtScope(concat!("Microsoft.Resources/subscriptions/resourceGroups", "/delete")),
-    ),
-    (
-        Kind::Workspaces,
-        "GET",
-        Check::PerItem(concat!("Microsoft.MachineLearningServices/workspaces", "/read")),
-    ),
-    (
-        Kind::Workspace,
-        "GET",
-        Check::AtScope(concat!("Microsoft.MachineLearningServices/workspaces", "/read")),
-    ),
-    (
-        Kind::Workspace,
-        "PUT",
-        Check::AtScope(concat!("Microsoft.MachineLearningServices/workspaces", "/write")),
-    ),
-    (
-        Kind::Workspace,
-        "PATCH",
-        Check::AtScope(concat!("Microsoft.MachineLearningServices/workspaces", "/write")),
-    ),
-    (
-        Kind::Workspace,
-        "DELETE",
-        Check::AtScope(concat!("Microsoft.MachineLearningServices/workspaces", "/delete")),
-    ),
-    (
-        Kind::RoleAssignments,
-        "GET",
-        Check::AtScope("Microsoft.Authorization/roleAssignments/read"),
-    ),
-    (
-        Kind::RoleAssignment,
-        "GET",
-        Check::AtScope("Microsoft.Authorization/roleAssignments/read"),
-    ),
-    (
-        Kind::RoleAssignment,
-        "PUT",
-        Check::AtScope("Microsoft.Authorization/roleAssignments/write"),
-    ),
-    (
-        Kind::RoleAssignment,
-        "DELETE",
-        Check::AtScope("Microsoft.Authorization/roleAssignments/delete"),
-    ),
-    (
-        Kind::RoleDefinitions,
-        "GET",
-        Check::AtScope("Microsoft.Authorization/roleDefinitions/read"),
-    ),
-    (
-        Kind::RoleDefinition,
-        "GET",
-        Check::AtScope("Microsoft.Authorization/roleDefinitions/read"),
-    ),
-    (
-        Kind::RoleDefinition,
-        "PUT",
-        Check::AtScope("Microsoft.Authorization/roleDefinitions/write"),
-    ),
-    (
-        Kind::RoleDefinition,
-        "DELETE",
-        Check::AtScope("Microsoft.Authorization/roleDefinitions/delete"),
-    ),
+    (Kind::ResourceGroups, "GET", Check::PerItem(RG_READ)),
+    (Kind::ResourceGroup, "GET", Check::AtScope(RG_READ)),
+    (Kind::ResourceGroup, "PUT", Check::AtScope("Microsoft.Resources/subscriptions/resourceGroups/write")),
+    (Kind::ResourceGroup, "PATCH", Check::AtScope("Microsoft.Resources/subscriptions/resourceGroups/write")),
+    (Kind::ResourceGroup, "DELETE", Check::AtScope("Microsoft.Resources/subscriptions/resourceGroups/delete")),
+    (Kind::Resources, "GET", Check::PerItem(WS_READ)),
+    (Kind::Workspaces, "GET", Check::PerItem(WS_READ)),
+    (Kind::Workspace, "GET", Check::AtScope(WS_READ)),
+    (Kind::Workspace, "PUT", Check::AtScope("Microsoft.MachineLearningServices/workspaces/write")),
+    (Kind::Workspace, "PATCH", Check::AtScope("Microsoft.MachineLearningServices/workspaces/write")),
+    (Kind::Workspace, "DELETE", Check::AtScope("Microsoft.MachineLearningServices/workspaces/delete")),
+    (Kind::WorkspaceKeys, "POST", Check::AtScope("Microsoft.MachineLearningServices/workspaces/listKeys/action")),
+    (Kind::RoleAssignments, "GET", Check::AtScope("Microsoft.Authorization/roleAssignments/read")),
+    (Kind::RoleAssignment, "GET", Check::AtScope("Microsoft.Authorization/roleAssignments/read")),
+    (Kind::RoleAssignment, "PUT", Check::AtScope("Microsoft.Authorization/roleAssignments/write")),
+    (Kind::RoleAssignment, "DELETE", Check::AtScope("Microsoft.Authorization/roleAssignments/delete")),
+    (Kind::RoleDefinitions, "GET", Check::AtScope("Microsoft.Authorization/roleDefinitions/read")),
+    (Kind::RoleDefinition, "GET", Check::AtScope("Microsoft.Authorization/roleDefinitions/read")),
+    (Kind::RoleDefinition, "PUT", Check::AtScope("Microsoft.Authorization/roleDefinitions/write")),
+    (Kind::RoleDefinition, "DELETE", Check::AtScope("Microsoft.Authorization/roleDefinitions/delete")),
 ];
 
 /// The read action of a resource group or workspace item, for filtering collections.
-pub const RG_READ: &str = concat!("Microsoft.Resources/subscriptions/resourceGroups", "/read");
-pub const WS_READ: &str = concat!("Microsoft.MachineLearningServices/workspaces", "/read");
+pub const RG_READ: &str = "Microsoft.Resources/subscriptions/resourceGroups/read";
+pub const WS_READ: &str = "Microsoft.MachineLearningServices/workspaces/read";
 
 /// A parsed ARM request.
 #[derive(Clone, Debug)]
@@ -183,6 +151,8 @@ impl Target {
             Target::ResourceGroup { .. } => Kind::ResourceGroup,
             Target::Workspaces { .. } => Kind::Workspaces,
             Target::Workspace { .. } => Kind::Workspace,
+            Target::WorkspaceKeys { .. } => Kind::WorkspaceKeys,
+            Target::Resources { .. } => Kind::Resources,
             Target::RoleAssignments { .. } => Kind::RoleAssignments,
             Target::RoleAssignment { .. } => Kind::RoleAssignment,
             Target::RoleDefinitions { .. } => Kind::RoleDefinitions,
@@ -192,7 +162,7 @@ impl Target {
 
     pub fn family(&self) -> Family {
         match self.kind() {
-            Kind::Workspaces | Kind::Workspace => Family::MachineLearning,
+            Kind::Workspaces | Kind::Workspace | Kind::WorkspaceKeys => Family::MachineLearning,
             Kind::RoleAssignments | Kind::RoleAssignment | Kind::RoleDefinitions | Kind::RoleDefinition => {
                 Family::Authorization
             }
@@ -205,13 +175,14 @@ impl Target {
         let parse = |s: String| Scope::parse(&s).unwrap_or_else(|_| Scope::root());
         match self {
             Target::Subscriptions | Target::Tenants => Scope::root(),
-            Target::Subscription { sub } | Target::ResourceGroups { sub } | Target::Workspaces { sub, rg: None } => {
-                parse(format!("/subscriptions/{sub}"))
-            }
-            Target::ResourceGroup { sub, rg } | Target::Workspaces { sub, rg: Some(rg) } => {
-                parse(format!("/subscriptions/{sub}/resourceGroups/{rg}"))
-            }
-            Target::Workspace { sub, rg, name } => parse(format!(
+            Target::Subscription { sub }
+            | Target::ResourceGroups { sub }
+            | Target::Workspaces { sub, rg: None }
+            | Target::Resources { sub, rg: None } => parse(format!("/subscriptions/{sub}")),
+            Target::ResourceGroup { sub, rg }
+            | Target::Workspaces { sub, rg: Some(rg) }
+            | Target::Resources { sub, rg: Some(rg) } => parse(format!("/subscriptions/{sub}/resourceGroups/{rg}")),
+            Target::Workspace { sub, rg, name } | Target::WorkspaceKeys { sub, rg, name } => parse(format!(
                 "/subscriptions/{sub}/resourceGroups/{rg}/providers/{WS}/{name}"
             )),
             Target::RoleAssignments { scope }
@@ -228,7 +199,9 @@ impl Target {
             | Target::ResourceGroups { sub }
             | Target::ResourceGroup { sub, .. }
             | Target::Workspaces { sub, .. }
-            | Target::Workspace { sub, .. } => Some(sub),
+            | Target::Workspace { sub, .. }
+            | Target::WorkspaceKeys { sub, .. }
+            | Target::Resources { sub, .. } => Some(sub),
             Target::RoleAssignments { scope }
             | Target::RoleAssignment { scope, .. }
             | Target::RoleDefinitions { scope }
@@ -274,6 +247,13 @@ fn parse_target(path: &str) -> Option<Target> {
         [t, _, g] if eq(t, "subscriptions") && eq(g, "resourcegroups") => Target::ResourceGroups { sub: s(1) },
         [t, _, g, _] if eq(t, "subscriptions") && eq(g, "resourcegroups") => {
             Target::ResourceGroup { sub: s(1), rg: s(3) }
+        }
+        [t, _, r] if eq(t, "subscriptions") && eq(r, "resources") => Target::Resources { sub: s(1), rg: None },
+        [t, _, g, _, r] if eq(t, "subscriptions") && eq(g, "resourcegroups") && eq(r, "resources") => {
+            Target::Resources {
+                sub: s(1),
+                rg: Some(s(3)),
+            }
         }
         [t, _, p, ns, ty] if eq(t, "subscriptions") && eq(p, "providers") && ml(ns, ty) => {
             Target::Workspaces { sub: s(1), rg: None }
@@ -374,6 +354,8 @@ mod tests {
             Kind::ResourceGroup,
             Kind::Workspaces,
             Kind::Workspace,
+            Kind::WorkspaceKeys,
+            Kind::Resources,
             Kind::RoleAssignments,
             Kind::RoleAssignment,
             Kind::RoleDefinitions,

@@ -12,10 +12,11 @@ struct Accepted {
 
 fn accepted(family: Family) -> Accepted {
     match family {
+        // azureml-core still sends 2020-01-01 for workspace list/create/delete/listKeys.
         Family::MachineLearning => Accepted {
-            oldest: "2020-06-01",
+            oldest: "2018-11-19",
             newest: "2025-04-01",
-            known: "2020-06-01, 2020-08-01, 2021-01-01, 2021-04-01, 2021-07-01, 2022-05-01, 2022-10-01, 2023-04-01, 2023-10-01, 2024-04-01, 2024-10-01, 2025-04-01",
+            known: "2018-11-19, 2019-05-01, 2019-11-01, 2020-01-01, 2020-03-01, 2020-06-01, 2020-08-01, 2021-01-01, 2021-04-01, 2021-07-01, 2022-05-01, 2022-10-01, 2023-04-01, 2023-10-01, 2024-04-01, 2024-10-01, 2025-04-01",
         },
         Family::Resources => Accepted {
             oldest: "2014-04-01",
@@ -76,7 +77,8 @@ mod tests {
             check("api-version=", Family::Resources).unwrap_err().code,
             "MissingApiVersionParameter"
         );
-        for bad in ["2019-01-01", "2026-01-01", "latest", "2022-13-01", "2022-05-01-final"] {
+        assert!(check("api-version=2020-01-01", Family::MachineLearning).is_ok());
+        for bad in ["2018-01-01", "2026-01-01", "latest", "2022-13-01", "2022-05-01-final"] {
             let e = check(&format!("api-version={bad}"), Family::MachineLearning).unwrap_err();
             assert_eq!(e.code, "InvalidApiVersionParameter", "{bad}");
             assert!(e.message.contains(&format!("'{bad}'")));

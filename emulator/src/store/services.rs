@@ -1,0 +1,261 @@
+//! Web services, online endpoints, per-workspace signing keys and region outages.
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use uuid::Uuid;
+
+use super::{Store, StoreError, StoreResult, StoredKey};
+use crate::domain::services::{new_key, AuthMode, ComputeType, OnlineEndpoint, Scoring, Service, WorkspaceRef};
+use crate::fixtures::{WorldSpec, FIXTURE_TIME};
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+/// Writes the world file's services, endpoints and outages inside the caller's transaction.
+pub(super) fn insert_services(tx: &Transaction<'_>, spec: &WorldSpec) -> StoreResult<()> {
+    tx.execute_batch("DELETE FROM services; DELETE FROM online_endpoints; DELETE FROM region_outages;")?;
+    for s in &spec.services {
+        let ws = spec
+            .workspace_of(s.subscription, &s.resource_group, &s.workspace)
+            .map_err(|e| corrupt("service", e))?;
+        let compute = ComputeType::parse(&s.compute_type).ok_or_else(|| corrupt("service", &s.compute_type))?;
+        let service = Service {
+            name: s.name.clone(),
+            id: Uuid::new_v5(&Uuid::NAMESPACE_URL, s.name.to_ascii_lowercase().as_bytes()),
+            workspace: WorkspaceRef {
+                subscription_id: ws.subscription,
+                resource_group: ws.resource_group.clone(),
+                workspace: ws.name.clone(),
+            },
+            compute_type: compute,
+            auth_enabled: s
+                .auth_enabled
+                .unwrap_or(compute == ComputeType::Aks && !s.token_auth_enabled),
+            token_auth_enabled: s.token_auth_enabled,
+            primary_key: s.primary_key.clone().unwrap_or_else(new_key),
+            secondary_key: s.secondary_key.clone().unwrap_or_else(new_key),
+            scoring: s.scoring.clone(),
+            token_lifetime_seconds: s.token_lifetime_seconds,
+            description: s.description.clone(),
+            created: FIXTURE_TIME.into(),
+        };
+        put_service(tx, &service)?;
+    }
+    for e in &spec.online_endpoints {
+        let ws = spec
+            .workspace_of(e.subscription, &e.resource_group, &e.workspace)
+            .map_err(|x| corrupt("endpoint", x))?;
+        let endpoint = OnlineEndpoint {
+            name: e.name.clone(),
+            id: Uuid::new_v5(&Uuid::NAMESPACE_URL, e.name.to_ascii_lowercase().as_bytes()),
+            workspace: WorkspaceRef {
+                subscription_id: ws.subscription,
+                resource_group: ws.resource_group.clone(),
+                workspace: ws.name.clone(),
+            },
+            location: ws.location.clone(),
+            auth_mode: AuthMode::parse(&e.auth_mode).ok_or_else(|| corrupt("endpoint auth mode", &e.auth_mode))?,
+            primary_key: e.primary_key.clone().unwrap_or_else(new_key),
+            secondary_key: e.secondary_key.clone().unwrap_or_else(new_key),
+            deployments: e.deployments.clone(),
+            scoring: e.scoring.clone(),
+            description: e.description.clone(),
+            token_lifetime_seconds: e.token_lifetime_seconds,
+            created: FIXTURE_TIME.into(),
+        };
+        put_endpoint(tx, &endpoint)?;
+    }
+    for region in &spec.unavailable_regions {
+        tx.execute("INSERT OR IGNORE INTO region_outages (region) VALUES (?1)", [region])?;
+    }
+    Ok(())
+}
+
+fn put_service(conn: &Connection, s: &Service) -> StoreResult<()> {
+    conn.execute(
+        "INSERT OR REPLACE INTO services (name, service_id, subscription_id, resource_group, workspace, compute_type,
+             auth_enabled, token_auth_enabled, primary_key, secondary_key, scoring, token_lifetime_seconds, description, created)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        params![
+            s.name, s.id.to_string(), s.workspace.subscription_id.to_string(), s.workspace.resource_group, s.workspace.workspace,
+            s.compute_type.as_str(), s.auth_enabled, s.token_auth_enabled, s.primary_key, s.secondary_key,
+            serde_json::to_string(&s.scoring).expect("scoring serialises"), s.token_lifetime_seconds, s.description, s.created
+        ],
+    )?;
+    Ok(())
+}
+
+fn put_endpoint(conn: &Connection, e: &OnlineEndpoint) -> StoreResult<()> {
+    conn.execute(
+        "INSERT OR REPLACE INTO online_endpoints (name, endpoint_id, subscription_id, resource_group, workspace, location,
+             auth_mode, primary_key, secondary_key, deployments, scoring, description, token_lifetime_seconds, created)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        params![
+            e.name, e.id.to_string(), e.workspace.subscription_id.to_string(), e.workspace.resource_group, e.workspace.workspace,
+            e.location, e.auth_mode.as_str(), e.primary_key, e.secondary_key,
+            serde_json::to_string(&e.deployments).expect("names serialise"),
+            serde_json::to_string(&e.scoring).expect("scoring serialises"), e.description, e.token_lifetime_seconds, e.created
+        ],
+    )?;
+    Ok(())
+}
+
+fn workspace_ref(sub: String, rg: String, ws: String) -> StoreResult<WorkspaceRef> {
+    Ok(WorkspaceRef {
+        subscription_id: sub.parse().map_err(|e| corrupt("subscription", e))?,
+        resource_group: rg,
+        workspace: ws,
+    })
+}
+
+fn scoring(text: &str) -> StoreResult<Scoring> {
+    serde_json::from_str(text).map_err(|e| corrupt("scoring", e))
+}
+
+impl Store {
+    pub fn load_services(&self) -> StoreResult<(Vec<Service>, Vec<OnlineEndpoint>, Vec<String>)> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT name, service_id, subscription_id, resource_group, workspace, compute_type, auth_enabled,
+                    token_auth_enabled, primary_key, secondary_key, scoring, token_lifetime_seconds, description, created
+             FROM services ORDER BY rowid",
+        )?;
+        let services = stmt
+            .query_map([], |r| {
+                Ok((
+                    (
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                    ),
+                    (r.get::<_, String>(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?),
+                    (r.get::<_, String>(10)?, r.get(11)?, r.get(12)?, r.get(13)?),
+                ))
+            })?
+            .map(|row| {
+                let ((name, id, sub, rg, ws), (compute, auth, token, pk, sk), (sc, lifetime, description, created)) =
+                    row?;
+                Ok(Service {
+                    name,
+                    id: id.parse().map_err(|e| corrupt("service id", e))?,
+                    workspace: workspace_ref(sub, rg, ws)?,
+                    compute_type: ComputeType::parse(&compute).ok_or_else(|| corrupt("compute type", &compute))?,
+                    auth_enabled: auth,
+                    token_auth_enabled: token,
+                    primary_key: pk,
+                    secondary_key: sk,
+                    scoring: scoring(&sc)?,
+                    token_lifetime_seconds: lifetime,
+                    description,
+                    created,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        let mut stmt = conn.prepare(
+            "SELECT name, endpoint_id, subscription_id, resource_group, workspace, location, auth_mode, primary_key,
+                    secondary_key, deployments, scoring, description, token_lifetime_seconds, created
+             FROM online_endpoints ORDER BY rowid",
+        )?;
+        let endpoints = stmt
+            .query_map([], |r| {
+                Ok((
+                    (
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                    ),
+                    (
+                        r.get::<_, String>(5)?,
+                        r.get::<_, String>(6)?,
+                        r.get(7)?,
+                        r.get(8)?,
+                        r.get::<_, String>(9)?,
+                    ),
+                    (r.get::<_, String>(10)?, r.get(11)?, r.get(12)?, r.get(13)?),
+                ))
+            })?
+            .map(|row| {
+                let (
+                    (name, id, sub, rg, ws),
+                    (location, mode, pk, sk, deployments),
+                    (sc, description, lifetime, created),
+                ) = row?;
+                Ok(OnlineEndpoint {
+                    name,
+                    id: id.parse().map_err(|e| corrupt("endpoint id", e))?,
+                    workspace: workspace_ref(sub, rg, ws)?,
+                    location,
+                    auth_mode: AuthMode::parse(&mode).ok_or_else(|| corrupt("auth mode", &mode))?,
+                    primary_key: pk,
+                    secondary_key: sk,
+                    deployments: serde_json::from_str(&deployments).map_err(|e| corrupt("deployments", e))?,
+                    scoring: scoring(&sc)?,
+                    description,
+                    token_lifetime_seconds: lifetime,
+                    created,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        let mut stmt = conn.prepare("SELECT region FROM region_outages ORDER BY region")?;
+        let outages = stmt.query_map([], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
+        Ok((services, endpoints, outages))
+    }
+
+    pub fn put_service(&self, s: &Service) -> StoreResult<()> {
+        put_service(&self.conn(), s)
+    }
+
+    pub fn delete_service(&self, name: &str) -> StoreResult<bool> {
+        Ok(self.conn().execute("DELETE FROM services WHERE name = ?1", [name])? > 0)
+    }
+
+    pub fn put_endpoint(&self, e: &OnlineEndpoint) -> StoreResult<()> {
+        put_endpoint(&self.conn(), e)
+    }
+
+    pub fn delete_endpoint(&self, name: &str) -> StoreResult<bool> {
+        Ok(self
+            .conn()
+            .execute("DELETE FROM online_endpoints WHERE name = ?1", [name])?
+            > 0)
+    }
+
+    pub fn set_region_outage(&self, region: &str, down: bool) -> StoreResult<()> {
+        let conn = self.conn();
+        if down {
+            conn.execute("INSERT OR IGNORE INTO region_outages (region) VALUES (?1)", [region])?;
+        } else {
+            conn.execute("DELETE FROM region_outages WHERE region = ?1", [region])?;
+        }
+        Ok(())
+    }
+
+    pub fn workspace_key(&self, workspace_id: Uuid) -> StoreResult<Option<StoredKey>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT kid, pkcs8_der, cert_der FROM workspace_signing_keys WHERE workspace_id = ?1",
+                [workspace_id.to_string()],
+                |r| {
+                    Ok(StoredKey {
+                        kid: r.get(0)?,
+                        pkcs8_der: r.get(1)?,
+                        cert_der: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    pub fn insert_workspace_key(&self, workspace_id: Uuid, key: &StoredKey) -> StoreResult<()> {
+        self.conn().execute(
+            "INSERT OR IGNORE INTO workspace_signing_keys (workspace_id, kid, pkcs8_der, cert_der) VALUES (?1, ?2, ?3, ?4)",
+            params![workspace_id.to_string(), key.kid, key.pkcs8_der, key.cert_der],
+        )?;
+        Ok(())
+    }
+}
