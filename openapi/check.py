@@ -13,17 +13,27 @@ Static checks (always run):
   * operationIds are unique; security requirements name defined security schemes;
   * every name in a schema's `required` list is one of its `properties` (when it lists properties).
 
-Live checks (with --url and --ca): GET every GET path of the control API (`/_emulator/...`) and
-the cloud metadata (`/metadata/...`) that has no path parameters and no required parameters. With
---aad, the parameter-free AAD GETs (`/.well-known/openid-configuration`,
-`/adfs/.well-known/openid-configuration`) are also checked. Optional query parameters that declare
-`examples` are tried with each example value too. Each response must be 200 and JSON, of the type
-the spec's 200 schema names (object or array; `oneOf` picks the alternative of that type). Every
-object at the top level, or in the top-level array, must have the keys the schema marks required.
+Live checks (with --url and --ca): GET every GET path of the control API (`/_emulator/...`), the
+cloud metadata (`/metadata/...`) and workspace discovery (`/discovery`) that has no path parameters
+and no required parameters. With --aad, the parameter-free AAD GETs
+(`/.well-known/openid-configuration`, `/adfs/.well-known/openid-configuration`) are also checked.
+Optional query parameters that declare `examples` are tried with each example value too.
+
+With --arm, every ARM GET (the operations secured by `bearerAuth`) is checked as well, with a
+token that check.py gets from the emulator's own token endpoint by `client_credentials` (by default
+as `ml-admin` of the default world, Owner of its subscription; see --client-id). Path parameters
+take their declared `example`; required query parameters take their `example`, or each of their
+`examples` in turn. Operations marked `x-live-skip` are skipped, and the reason printed. One more
+request, the first ARM target without a token, must be a 401 with a `WWW-Authenticate` header.
+
+Each response must be 200 and JSON, and must match the spec's 200 schema: JSON types, `required`
+keys, `nullable`, `enum`, `pattern`, `minItems`/`maxItems`, recursively through `properties`,
+`additionalProperties`, `items`, `allOf` and `oneOf`/`anyOf` (any alternative may match).
+Response headers the spec marks `required` must be present.
 
 Usage:
   python3 openapi/check.py [--spec openapi/openapi.yaml]
-  python3 openapi/check.py --url https://127.0.0.1:10443 --ca ~/.azureml-emulator/ca.pem [--admin-key K] [--aad]
+  python3 openapi/check.py --url https://127.0.0.1:10443 --ca ~/.azureml-emulator/ca.pem [--admin-key K] [--aad] [--arm]
 
 Needs PyYAML (`import yaml`). Exit status: 0 all checks passed, 1 a check failed, 2 usage or load
 error.
@@ -245,113 +255,262 @@ def json_type(value):
         return "object"
     if isinstance(value, list):
         return "array"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
     return type(value).__name__
 
 
-def flatten(doc, schema):
-    """Dereferences a schema and folds allOf into one (type, required, items) view."""
+def type_matches(stype, value):
+    actual = json_type(value)
+    return stype is None or stype == actual or (stype == "number" and actual == "integer")
+
+
+def schema_type(doc, schema):
+    """The JSON type a schema names, looking through `$ref` and `allOf`; None when it names none."""
     schema = deref(doc, schema)
-    required = list(schema.get("required", []))
-    stype = schema.get("type")
-    items = schema.get("items")
+    if schema.get("type"):
+        return schema["type"]
     for part in schema.get("allOf", []):
-        sub = flatten(doc, part)
-        required += sub["required"]
-        stype = stype or sub["type"]
-        items = items or sub["items"]
-    if stype is None and ("properties" in schema or required):
-        stype = "object"
-    return {"type": stype, "required": required, "items": items,
-            "alternatives": schema.get("oneOf") or schema.get("anyOf")}
+        t = schema_type(doc, part)
+        if t:
+            return t
+    if "properties" in schema or "required" in schema:
+        return "object"
+    return None
 
 
-def check_value(doc, schema, value, where, fail):
-    view = flatten(doc, schema)
-    if view["alternatives"]:
-        matching = [alt for alt in view["alternatives"] if flatten(doc, alt)["type"] in (None, json_type(value))]
-        if not matching:
-            kinds = sorted({str(flatten(doc, a)["type"]) for a in view["alternatives"]})
-            fail.add(where, f"got a JSON {json_type(value)}, the schema allows {', '.join(kinds)}")
-            return
-        view = flatten(doc, matching[0])
-    if view["type"] and view["type"] != json_type(value):
-        fail.add(where, f"got a JSON {json_type(value)}, the schema says {view['type']}")
+def check_value(doc, schema, value, where, fail, nullable=False):
+    """Checks a JSON value against a schema, recursively; failures go to `fail`."""
+    schema = deref(doc, schema)
+    nullable = nullable or schema.get("nullable") is True
+    if value is None:
+        if not nullable and schema_type(doc, schema) is not None:
+            fail.add(where, "got null, the schema is not nullable")
         return
+    for part in schema.get("allOf", []):
+        check_value(doc, part, value, where, fail)
+    alternatives = schema.get("oneOf") or schema.get("anyOf")
+    if alternatives:
+        results = []
+        for alt in alternatives:
+            trial = Failures()
+            check_value(doc, alt, value, where, trial)
+            if not trial:
+                break
+            results.append(trial)
+        else:
+            matching = [r for alt, r in zip(alternatives, results) if type_matches(schema_type(doc, alt), value)]
+            if matching:
+                fail.items.extend(matching[0].items)
+            else:
+                kinds = sorted({str(schema_type(doc, a)) for a in alternatives})
+                fail.add(where, f"got a JSON {json_type(value)}, the schema allows {', '.join(kinds)}")
+    stype = schema.get("type")
+    if stype is None and ("properties" in schema or "required" in schema):
+        stype = "object"
+    if not type_matches(stype, value):
+        fail.add(where, f"got a JSON {json_type(value)}, the schema says {stype}")
+        return
+    if "enum" in schema and value not in schema["enum"]:
+        fail.add(where, f"{value!r} is not one of {schema['enum']}")
+    if isinstance(value, str) and "pattern" in schema and not re.search(schema["pattern"], value):
+        fail.add(where, f"{value!r} does not match {schema['pattern']!r}")
     if isinstance(value, dict):
-        missing = [k for k in view["required"] if k not in value]
+        missing = [k for k in schema.get("required", []) if k not in value]
         if missing:
             fail.add(where, f"missing required keys {missing}")
-    elif isinstance(value, list) and view["items"] is not None:
-        for i, element in enumerate(value):
-            check_value(doc, view["items"], element, f"{where}[{i}]", fail)
+        properties = schema.get("properties") or {}
+        extra = schema.get("additionalProperties")
+        for key, member in value.items():
+            if key in properties:
+                check_value(doc, properties[key], member, f"{where}.{key}", fail)
+            elif isinstance(extra, dict):
+                check_value(doc, extra, member, f"{where}.{key}", fail)
+    elif isinstance(value, list):
+        if "minItems" in schema and len(value) < schema["minItems"]:
+            fail.add(where, f"{len(value)} items, fewer than minItems {schema['minItems']}")
+        if "maxItems" in schema and len(value) > schema["maxItems"]:
+            fail.add(where, f"{len(value)} items, more than maxItems {schema['maxItems']}")
+        if "items" in schema:
+            for i, element in enumerate(value):
+                check_value(doc, schema["items"], element, f"{where}[{i}]", fail)
 
 
-def live_targets(doc, include_aad):
-    """(path, query) pairs to GET, with the 200 schema to check each against."""
-    targets = []
+def example_values(param):
+    """The values a parameter's `example` / `examples` offer, in order."""
+    values = [e.get("value") for e in (param.get("examples") or {}).values()]
+    if "example" in param:
+        values.insert(0, param["example"])
+    return [v for v in values if v is not None]
+
+
+def is_arm(op):
+    return any("bearerAuth" in (requirement or {}) for requirement in op.get("security") or [])
+
+
+def live_targets(doc, include_aad, include_arm):
+    """Requests to make: (path as sent, [(name, value)] query, 200 response, operation)."""
+    targets, skipped = [], []
     for path, item in (doc.get("paths") or {}).items():
         item = deref(doc, item)
         op = item.get("get")
-        if op is None or "{" in path:
+        if op is None:
             continue
-        surface = path.startswith("/_emulator/") or path.startswith("/metadata/")
-        if not (surface or include_aad):
+        arm = is_arm(op)
+        if arm and not include_arm:
+            continue
+        surface = path.startswith("/_emulator/") or path.startswith("/metadata/") or path == "/discovery"
+        if not arm and ("{" in path or not (surface or include_aad)):
+            continue
+        if op.get("x-live-skip"):
+            skipped.append((path, op["x-live-skip"]))
             continue
         params = [deref(doc, p) for p in item.get("parameters", []) + op.get("parameters", [])]
-        if any(p.get("required") for p in params):
+        concrete = path
+        for p in params:
+            if p.get("in") == "path":
+                values = example_values(p)
+                if not values:
+                    break
+                concrete = concrete.replace("{" + p["name"] + "}", urllib.parse.quote(str(values[0]), safe="{}"))
+        if "{" in concrete:
+            skipped.append((path, "a path parameter has no example"))
+            continue
+        required = [p for p in params if p.get("in") == "query" and p.get("required")]
+        if any(not example_values(p) for p in required):
+            if not arm:
+                continue
+            skipped.append((path, "a required query parameter has no example"))
             continue
         ok = deref(doc, (op.get("responses") or {}).get("200") or {})
-        schema = (((ok.get("content") or {}).get("application/json")) or {}).get("schema")
-        targets.append((path, None, schema))
+        # One request per example of the (at most one) multi-valued required parameter, the others fixed.
+        base = [(p["name"], str(example_values(p)[0])) for p in required]
+        variants = [base]
+        for i, p in enumerate(required):
+            for value in example_values(p)[1:]:
+                variant = list(base)
+                variant[i] = (p["name"], str(value))
+                variants.append(variant)
+        for query in variants:
+            targets.append((concrete, query, ok, op))
         for p in params:
-            if p.get("in") != "query":
+            if p.get("in") != "query" or p.get("required"):
                 continue
-            values = [e.get("value") for e in (p.get("examples") or {}).values()]
-            for value in values:
+            for value in [e.get("value") for e in (p.get("examples") or {}).values()]:
                 if value is not None:
-                    targets.append((path, (p["name"], str(value)), schema))
-    return targets
+                    targets.append((concrete, base + [(p["name"], str(value))], ok, op))
+    return targets, skipped
 
 
-def live_checks(doc, url, ca, admin_key, include_aad, timeout, fail):
+def fetch(url, ctx, timeout, headers=None, data=None):
+    request = urllib.request.Request(url, headers=headers or {}, data=data)
     try:
-        ctx = ssl.create_default_context(cafile=ca)
+        with urllib.request.urlopen(request, context=ctx, timeout=timeout) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+def arm_token(url, ctx, args):
+    form = urllib.parse.urlencode({
+        "grant_type": "client_credentials",
+        "client_id": args.client_id,
+        "client_secret": args.client_secret,
+        "resource": "https://management.azure.com/",
+    }).encode()
+    full = f"{url.rstrip('/')}/{args.tenant}/oauth2/token"
+    try:
+        status, _, body = fetch(full, ctx, args.timeout, {"Content-Type": "application/x-www-form-urlencoded"}, form)
+    except (urllib.error.URLError, OSError) as e:
+        die(f"cannot get an ARM token from {full}: {getattr(e, 'reason', e)}")
+    try:
+        token = json.loads(body)["access_token"]
+    except (ValueError, KeyError, TypeError):
+        die(f"cannot get an ARM token from {full}: HTTP {status}: {body[:300].decode(errors='replace')}")
+    return token
+
+
+def live_checks(doc, args, fail):
+    try:
+        ctx = ssl.create_default_context(cafile=args.ca)
     except (OSError, ssl.SSLError) as e:
-        die(f"cannot use CA file {ca}: {e}")
-    targets = live_targets(doc, include_aad)
+        die(f"cannot use CA file {args.ca}: {e}")
+    targets, skipped = live_targets(doc, args.aad, args.arm)
     if not targets:
         fail.add("live", "the spec has no parameter-free GET paths to check")
-    for path, query, schema in targets:
-        full = url.rstrip("/") + path
+    token = arm_token(args.url, ctx, args) if args.arm else None
+    for path, reason in skipped:
+        print(f"  skip GET {path} ({reason})")
+    challenged = False
+    for path, query, ok, op in targets:
+        full = args.url.rstrip("/") + path
         if query:
-            full += "?" + urllib.parse.urlencode([query])
-        where = f"GET {path}" + (f"?{query[0]}={query[1]}" if query else "")
+            full += "?" + urllib.parse.urlencode(query)
+        shown = urllib.parse.unquote(full[len(args.url.rstrip("/")):])
+        where = f"GET {shown}"
         headers = {"Accept": "application/json"}
-        if admin_key:
-            headers["x-emulator-admin-key"] = admin_key
-        request = urllib.request.Request(full, headers=headers)
+        if args.admin_key:
+            headers["x-emulator-admin-key"] = args.admin_key
+        arm = is_arm(op)
+        if arm and not challenged:
+            challenged = True
+            check_challenge(full, ctx, args.timeout, shown, fail)
+        if arm:
+            headers["Authorization"] = f"Bearer {token}"
         try:
-            with urllib.request.urlopen(request, context=ctx, timeout=timeout) as response:
-                status, body = response.status, response.read()
-        except urllib.error.HTTPError as e:
-            status, body = e.code, e.read()
+            status, response_headers, body = fetch(full, ctx, args.timeout, headers)
         except (urllib.error.URLError, OSError) as e:
             fail.add(where, f"request failed: {getattr(e, 'reason', e)}")
             continue
         if status != 200:
-            fail.add(where, f"HTTP {status}: {body[:200].decode(errors='replace')}")
+            fail.add(where, f"HTTP {status}: {body[:300].decode(errors='replace')}")
             continue
         try:
             value = json.loads(body)
         except ValueError:
             fail.add(where, f"response is not JSON: {body[:200].decode(errors='replace')}")
             continue
+        schema = (((ok.get("content") or {}).get("application/json")) or {}).get("schema")
         if schema is None:
             fail.add(where, "the spec gives no application/json schema for 200")
             continue
         before = len(fail.items)
         check_value(doc, schema, value, where, fail)
+        for name, header in (ok.get("headers") or {}).items():
+            if deref(doc, header).get("required") and response_headers.get(name) is None:
+                fail.add(where, f"response header {name} is missing")
         print(f"  {'ok ' if len(fail.items) == before else 'FAIL'} {where} ({json_type(value)})")
+
+
+def check_challenge(full, ctx, timeout, shown, fail):
+    """An ARM request without a token is a 401 in ARM's error shape, with a challenge."""
+    where = f"GET {shown} without a token"
+    try:
+        status, headers, body = fetch(full, ctx, timeout, {"Accept": "application/json"})
+    except (urllib.error.URLError, OSError) as e:
+        fail.add(where, f"request failed: {getattr(e, 'reason', e)}")
+        return
+    before = len(fail.items)
+    if status != 401:
+        fail.add(where, f"expected 401, got {status}")
+    elif not (headers.get("WWW-Authenticate") or "").startswith("Bearer authorization_uri="):
+        fail.add(where, f"bad WWW-Authenticate: {headers.get('WWW-Authenticate')!r}")
+    else:
+        try:
+            code = json.loads(body)["error"]["code"]
+        except (ValueError, KeyError, TypeError):
+            code = None
+        if code != "AuthenticationFailed":
+            fail.add(where, f"expected error code AuthenticationFailed, got {body[:200].decode(errors='replace')}")
+    print(f"  {'ok ' if len(fail.items) == before else 'FAIL'} {where} (401)")
 
 
 def main():
@@ -361,6 +520,13 @@ def main():
     parser.add_argument("--ca", help="the CA certificate (PEM) to trust for --url (the ready file's ca_cert)")
     parser.add_argument("--admin-key", help="sent as x-emulator-admin-key (needed only from non-loopback addresses)")
     parser.add_argument("--aad", action="store_true", help="also check the parameter-free AAD GET paths")
+    parser.add_argument("--arm", action="store_true", help="also check the ARM GETs, with a client_credentials token")
+    parser.add_argument("--tenant", default="organizations",
+                        help="tenant segment of the token endpoint for --arm (default: %(default)s, the client's home tenant)")
+    parser.add_argument("--client-id", default="6a1b7c2d-3e4f-4a5b-8c6d-00000000ad01",
+                        help="client for --arm (default: ml-admin of the default world)")
+    parser.add_argument("--client-secret", default="ml-admin-dev-secret~emulator.0000",
+                        help="its secret (default: ml-admin's well-known development secret)")
     parser.add_argument("--timeout", type=float, default=10.0, help="per-request timeout in seconds")
     args = parser.parse_args()
     if bool(args.url) != bool(args.ca):
@@ -374,7 +540,7 @@ def main():
         print(f"{args.spec}: {len(doc.get('paths') or {})} paths, {operations} operations, {refs} $refs")
     if args.url and not fail:
         print(f"live checks against {args.url}:")
-        live_checks(doc, args.url, args.ca, args.admin_key, args.aad, args.timeout, fail)
+        live_checks(doc, args, fail)
     elif args.url:
         print("live checks skipped: fix the static failures first")
     if fail:

@@ -8,8 +8,13 @@ use std::sync::{Mutex, RwLockReadGuard, RwLockWriteGuard};
 
 use serde::Serialize;
 
+use std::collections::HashMap;
+
+use uuid::Uuid;
+
+use crate::authority::aml::AmlClaims;
 use crate::authority::verify::TokenCache;
-use crate::authority::KeySet;
+use crate::authority::{KeySet, SigningKey};
 use crate::clock::Clock;
 use crate::domain::rbac::{Rbac, RoleAssignment};
 use crate::domain::World;
@@ -30,9 +35,16 @@ pub struct AppState {
     pub rbac_mode: RbacMode,
     /// Verified access tokens, so hot routes skip the RSA work on repeat tokens.
     pub tokens: TokenCache,
+    /// Verified Azure ML tokens (scoring).
+    pub aml_tokens: TokenCache<AmlClaims>,
     world: RwLock<Arc<World>>,
     rbac: RwLock<Rbac>,
     journal: Mutex<VecDeque<JournalEntry>>,
+    /// Per-workspace signing keys of Azure ML tokens, by workspace id and by kid.
+    workspace_keys: Mutex<HashMap<Uuid, Arc<SigningKey>>>,
+    aml_kids: RwLock<HashMap<String, Arc<SigningKey>>>,
+    /// Finished long-running operations (key regeneration), for their status routes.
+    operations: Mutex<VecDeque<(Uuid, serde_json::Value)>>,
 }
 
 /// Whether RBAC denials are enforced or only recorded.
@@ -80,7 +92,18 @@ impl AppState {
     ) -> StoreResult<Self> {
         let world = RwLock::new(Arc::new(store.load_world()?));
         let (roles, assignments) = store.load_rbac()?;
+        let mut workspace_keys = HashMap::new();
+        let mut aml_kids = HashMap::new();
+        for (workspace, stored) in store.workspace_keys()? {
+            let key = Arc::new(SigningKey::from_stored(&stored).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+            aml_kids.insert(key.kid.clone(), key.clone());
+            workspace_keys.insert(workspace, key);
+        }
         Ok(AppState {
+            aml_tokens: TokenCache::new(16_384),
+            workspace_keys: Mutex::new(workspace_keys),
+            aml_kids: RwLock::new(aml_kids),
+            operations: Mutex::new(VecDeque::new()),
             clock,
             store,
             keys,
@@ -132,6 +155,60 @@ impl AppState {
         Ok(rbac.remove_assignment(name))
     }
 
+    /// The workspace's Azure ML token key, generated and persisted on first use.
+    pub fn workspace_key(&self, workspace_id: Uuid) -> Result<Arc<SigningKey>, String> {
+        let mut keys = self.workspace_keys.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(k) = keys.get(&workspace_id) {
+            return Ok(k.clone());
+        }
+        let stored = SigningKey::generate().map_err(|e| e.to_string())?;
+        self.store
+            .insert_workspace_key(workspace_id, &stored)
+            .map_err(|e| e.to_string())?;
+        // Another emulator on the same data dir may have won the race: use what is stored.
+        let stored = self
+            .store
+            .workspace_key(workspace_id)
+            .map_err(|e| e.to_string())?
+            .unwrap_or(stored);
+        let key = Arc::new(SigningKey::from_stored(&stored).map_err(|e| e.to_string())?);
+        self.aml_kids
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.kid.clone(), key.clone());
+        keys.insert(workspace_id, key.clone());
+        Ok(key)
+    }
+
+    pub fn aml_key(&self, kid: &str) -> Option<Arc<SigningKey>> {
+        self.aml_kids
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(kid)
+            .cloned()
+    }
+
+    /// Remembers a finished operation (the last 1,000).
+    pub fn record_operation(&self, id: Uuid, status: serde_json::Value) {
+        let mut ops = self.operations.lock().unwrap_or_else(|e| e.into_inner());
+        if ops.len() == 1000 {
+            ops.pop_front();
+        }
+        ops.push_back((id, status));
+    }
+
+    pub fn operation(&self, id: Uuid) -> Option<serde_json::Value> {
+        let ops = self.operations.lock().unwrap_or_else(|e| e.into_inner());
+        ops.iter().find(|(i, _)| *i == id).map(|(_, v)| v.clone())
+    }
+
+    /// After a service or endpoint changed (keys, auth mode, deletion): reload the index and forget
+    /// verified tokens, so nothing cached outlives what it opened.
+    pub fn services_changed(&self) -> StoreResult<()> {
+        self.aml_tokens.clear();
+        self.reload_world()
+    }
+
     pub fn record(&self, entry: JournalEntry) {
         let mut journal = self.journal.lock().unwrap_or_else(|e| e.into_inner());
         if journal.len() == JOURNAL_CAPACITY {
@@ -168,6 +245,7 @@ impl AppState {
         let (roles, assignments) = self.store.load_rbac()?;
         *rbac = Rbac::new(roles, assignments);
         self.tokens.clear();
+        self.aml_tokens.clear();
         self.reload_world()
     }
 }

@@ -102,6 +102,11 @@ impl SigningKey {
         signature
     }
 
+    /// A verifier closure for [`super::verify::verify_with`].
+    pub fn verify_fn(&self) -> impl Fn(&[u8], &[u8]) -> bool + '_ {
+        move |message, signature| self.verify(message, signature)
+    }
+
     /// Verifies an RS256 signature made with this key.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &self.public_der)

@@ -1,6 +1,7 @@
 //! The token authority: signing keys, JWKS, access-token claims and the grants that issue them.
 //! Pure functions plus keys; the HTTP layer (`http::aad`) calls in here.
 
+pub mod aml;
 pub mod claims;
 pub mod grants;
 pub mod jwt;

@@ -58,6 +58,15 @@ struct Header {
 
 /// Checks header, key and signature, and parses the claims.
 pub fn verify(keys: &KeySet, token: &str) -> Result<AccessClaims, VerifyError> {
+    verify_with(token, |kid| keys.find(kid).map(|k| k.verify_fn()))
+}
+
+/// The same checks with any key lookup: `find(kid)` returns a verifier for the key, if known.
+pub fn verify_with<T, V>(token: &str, find: impl FnOnce(&str) -> Option<V>) -> Result<T, VerifyError>
+where
+    T: serde::de::DeserializeOwned,
+    V: Fn(&[u8], &[u8]) -> bool,
+{
     let mut parts = token.split('.');
     let (Some(h), Some(c), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(VerifyError::Malformed);
@@ -67,26 +76,23 @@ pub fn verify(keys: &KeySet, token: &str) -> Result<AccessClaims, VerifyError> {
     if header.alg != "RS256" {
         return Err(VerifyError::Algorithm(header.alg));
     }
-    let key = header
-        .kid
-        .as_deref()
-        .and_then(|k| keys.find(k))
-        .ok_or(VerifyError::UnknownKey)?;
+    let verify = header.kid.as_deref().and_then(find).ok_or(VerifyError::UnknownKey)?;
     let signed = &token[..h.len() + 1 + c.len()];
-    if !key.verify(signed.as_bytes(), &decode(s)?) {
+    if !verify(signed.as_bytes(), &decode(s)?) {
         return Err(VerifyError::Signature);
     }
     serde_json::from_slice(&decode(c)?).map_err(|_| VerifyError::Malformed)
 }
 
 /// A bounded cache of verified tokens keyed by SHA-256 of the token: a hit skips the RSA work but
-/// not the time checks. Full means cleared (simple, and bounded); key rotation clears it too.
-pub struct TokenCache {
-    entries: Mutex<HashMap<[u8; 32], Arc<AccessClaims>>>,
+/// not the time checks. Full means cleared (simple, and bounded); key rotation or a change to what
+/// the tokens open clears it too.
+pub struct TokenCache<T = AccessClaims> {
+    entries: Mutex<HashMap<[u8; 32], Arc<T>>>,
     capacity: usize,
 }
 
-impl TokenCache {
+impl<T> TokenCache<T> {
     pub fn new(capacity: usize) -> Self {
         TokenCache {
             entries: Mutex::new(HashMap::new()),
@@ -94,12 +100,17 @@ impl TokenCache {
         }
     }
 
-    pub fn verify(&self, keys: &KeySet, token: &str) -> Result<Arc<AccessClaims>, VerifyError> {
+    /// The cached claims of `token`, or those `verify` returns (then cached).
+    pub fn get_or_verify(
+        &self,
+        token: &str,
+        verify: impl FnOnce() -> Result<T, VerifyError>,
+    ) -> Result<Arc<T>, VerifyError> {
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         if let Some(hit) = self.lock().get(&digest) {
             return Ok(hit.clone());
         }
-        let claims = Arc::new(verify(keys, token)?);
+        let claims = Arc::new(verify()?);
         let mut entries = self.lock();
         if entries.len() >= self.capacity {
             entries.clear();
@@ -112,7 +123,14 @@ impl TokenCache {
         self.lock().clear();
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Arc<AccessClaims>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Arc<T>>> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl TokenCache<AccessClaims> {
+    /// Access tokens signed by the authority's keys.
+    pub fn verify(&self, keys: &KeySet, token: &str) -> Result<Arc<AccessClaims>, VerifyError> {
+        self.get_or_verify(token, || verify(keys, token))
     }
 }

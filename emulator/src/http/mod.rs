@@ -6,6 +6,8 @@ pub mod admin;
 pub mod arm;
 pub mod discovery;
 pub mod metadata;
+pub mod mms;
+pub mod scoring;
 
 use actix_web::dev::ConnectionInfo;
 use actix_web::{web, HttpRequest};
@@ -16,6 +18,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/metadata/endpoints", web::get().to(metadata::endpoints))
         .route("/discovery", web::get().to(discovery::workspace_discovery))
         .configure(arm::routes)
+        .configure(mms::routes)
+        .configure(scoring::routes)
         .service(web::scope("/adfs").configure(aad::routes))
         .configure(aad::routes);
 }

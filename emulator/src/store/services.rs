@@ -251,6 +251,26 @@ impl Store {
             .optional()?)
     }
 
+    pub fn workspace_keys(&self) -> StoreResult<Vec<(Uuid, StoredKey)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT workspace_id, kid, pkcs8_der, cert_der FROM workspace_signing_keys")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                StoredKey {
+                    kid: r.get(1)?,
+                    pkcs8_der: r.get(2)?,
+                    cert_der: r.get(3)?,
+                },
+            ))
+        })?;
+        rows.map(|row| {
+            let (id, key) = row?;
+            Ok((id.parse().map_err(|e| corrupt("workspace key id", e))?, key))
+        })
+        .collect()
+    }
+
     pub fn insert_workspace_key(&self, workspace_id: Uuid, key: &StoredKey) -> StoreResult<()> {
         self.conn().execute(
             "INSERT OR IGNORE INTO workspace_signing_keys (workspace_id, kid, pkcs8_der, cert_der) VALUES (?1, ?2, ?3, ?4)",

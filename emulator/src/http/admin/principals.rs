@@ -1,7 +1,7 @@
 //! Control-API verbs behind `azureml-emulator sp …`, `role assignment …` and `ml workspace share`:
 //! they act with the emulator's authority (no RBAC), like an administrator of the tenant.
 
-use actix_web::web::{self, Bytes, Data, Path, Query};
+use actix_web::web::{self, Bytes, Data, Path};
 use actix_web::{HttpRequest, HttpResponse};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -290,12 +290,14 @@ fn matching(state: &AppState, q: &AssignmentQuery) -> Result<Vec<RoleAssignment>
     Ok(found)
 }
 
-async fn list_assignments(
-    state: Data<AppState>,
-    req: HttpRequest,
-    q: Query<AssignmentQuery>,
-) -> Result<HttpResponse, AdminError> {
+/// The query, parsed after the access check and refused in the API's own shape.
+fn assignment_query(req: &HttpRequest) -> Result<AssignmentQuery, AdminError> {
+    serde_urlencoded::from_str(req.query_string()).map_err(|e| bad(format!("invalid query: {e}")))
+}
+
+async fn list_assignments(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AdminError> {
     authorize(&state, &req)?;
+    let q = assignment_query(&req)?;
     let value: Vec<Value> = matching(&state, &q)?.iter().map(assignment_json).collect();
     Ok(HttpResponse::Ok().json(json!({"value": value})))
 }
@@ -317,12 +319,9 @@ async fn create_assignment(state: Data<AppState>, req: HttpRequest, body: Bytes)
     Ok(HttpResponse::Created().json(assign(&state, principal, role, &scope)?))
 }
 
-async fn delete_assignments(
-    state: Data<AppState>,
-    req: HttpRequest,
-    q: Query<AssignmentQuery>,
-) -> Result<HttpResponse, AdminError> {
+async fn delete_assignments(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AdminError> {
     authorize(&state, &req)?;
+    let q = assignment_query(&req)?;
     if q.assignee.is_none() && q.role.is_none() && q.scope.is_none() {
         return Err(bad("name at least one of assignee, role, scope"));
     }

@@ -123,13 +123,19 @@ pub fn authenticate(state: &AppState, world: &World, req: &HttpRequest, base: &s
 /// The RBAC gate for checks made once at the request scope. In log-only mode a denial is
 /// journaled and the request goes on.
 pub fn authorize(state: &AppState, caller: &Caller, route: &Route) -> Result<(), ArmError> {
-    if let Check::AtScope(action) = route.check {
-        let scope = route.target.scope();
-        if !state.rbac().allows(caller.object_id, action, &scope) {
-            return deny(state, caller, action, &scope);
-        }
+    match route.check {
+        Check::AtScope(action) => require(state, caller, action, &route.target.scope()),
+        _ => Ok(()),
     }
-    Ok(())
+}
+
+/// `action` at `scope`, or ARM's 403 (journaled instead in log-only mode).
+pub fn require(state: &AppState, caller: &Caller, action: &str, scope: &Scope) -> Result<(), ArmError> {
+    if state.rbac().allows(caller.object_id, action, scope) {
+        Ok(())
+    } else {
+        deny(state, caller, action, scope)
+    }
 }
 
 /// Per-item check for collections: in log-only mode everything is shown (and journaled).

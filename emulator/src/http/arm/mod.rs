@@ -3,8 +3,9 @@
 //! the emulator clock), checks the api-version, authorizes against [`route::ACTIONS`], then calls
 //! the resource's handler.
 
-mod auth;
+pub mod auth;
 pub mod authorization;
+mod endpoints;
 mod resources;
 pub mod route;
 mod versions;
@@ -105,6 +106,11 @@ fn handle(state: &AppState, req: &HttpRequest, body: &[u8]) -> ArmResult {
         Target::Workspace { sub, rg, name } => resources::workspace(&ctx, sub, rg, name),
         Target::WorkspaceKeys { sub, rg, name } => resources::workspace_keys(&ctx, sub, rg, name),
         Target::Resources { sub, rg } => resources::list_generic(&ctx, sub, rg.as_deref()),
+        Target::OnlineEndpoints { ws } => endpoints::list(&ctx, ws),
+        Target::OnlineEndpoint { ws, name } => endpoints::endpoint(&ctx, ws, name),
+        Target::EndpointAction { ws, name, action } => endpoints::action(&ctx, ws, name, *action),
+        Target::Deployments { ws, endpoint } => endpoints::deployments(&ctx, ws, endpoint),
+        Target::Deployment { ws, endpoint, name } => endpoints::deployment(&ctx, ws, endpoint, name),
         Target::RoleAssignments { scope } => authorization::list_assignments(&ctx, scope),
         Target::RoleAssignment { scope, name } => authorization::assignment(&ctx, scope, name),
         Target::RoleDefinitions { scope } => authorization::list_definitions(&ctx, scope),

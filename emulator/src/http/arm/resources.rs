@@ -474,6 +474,15 @@ pub fn workspace_keys(ctx: &Ctx<'_>, sub: &str, rg: &str, name: &str) -> ArmResu
 pub fn list_generic(ctx: &Ctx<'_>, sub: &str, rg: Option<&str>) -> ArmResult {
     let world = ctx.state.world();
     let id = sub_id(sub);
+    let scope = match rg {
+        Some(rg) => format!("/subscriptions/{sub}/resourceGroups/{rg}"),
+        None => format!("/subscriptions/{sub}"),
+    };
+    require_access_within(
+        ctx,
+        "Microsoft.Resources/subscriptions/resources/read",
+        &Scope::parse(&scope).map_err(ArmError::internal)?,
+    )?;
     if let Some(rg) = rg {
         world
             .resource_group(id, rg)

@@ -41,6 +41,28 @@ pub enum Target {
         sub: String,
         rg: Option<String>,
     },
+    OnlineEndpoints {
+        ws: Ws,
+    },
+    OnlineEndpoint {
+        ws: Ws,
+        name: String,
+    },
+    /// `POST …/onlineEndpoints/{name}/listKeys|regenerateKeys|token`.
+    EndpointAction {
+        ws: Ws,
+        name: String,
+        action: EndpointAction,
+    },
+    Deployments {
+        ws: Ws,
+        endpoint: String,
+    },
+    Deployment {
+        ws: Ws,
+        endpoint: String,
+        name: String,
+    },
     RoleAssignments {
         scope: Scope,
     },
@@ -57,6 +79,30 @@ pub enum Target {
     },
 }
 
+/// A workspace named by a path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ws {
+    pub sub: String,
+    pub rg: String,
+    pub name: String,
+}
+
+impl Ws {
+    pub fn id(&self) -> String {
+        format!(
+            "/subscriptions/{}/resourceGroups/{}/providers/{WS}/{}",
+            self.sub, self.rg, self.name
+        )
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndpointAction {
+    ListKeys,
+    RegenerateKeys,
+    Token,
+}
+
 /// A target's kind, for the permission table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -69,6 +115,13 @@ pub enum Kind {
     Workspace,
     WorkspaceKeys,
     Resources,
+    OnlineEndpoints,
+    OnlineEndpoint,
+    EndpointListKeys,
+    EndpointRegenerateKeys,
+    EndpointToken,
+    Deployments,
+    Deployment,
     RoleAssignments,
     RoleAssignment,
     RoleDefinitions,
@@ -116,12 +169,23 @@ pub const ACTIONS: &[(Kind, &str, Check)] = &[
     (Kind::Workspace, "PATCH", Check::AtScope("Microsoft.MachineLearningServices/workspaces/write")),
     (Kind::Workspace, "DELETE", Check::AtScope("Microsoft.MachineLearningServices/workspaces/delete")),
     (Kind::WorkspaceKeys, "POST", Check::AtScope("Microsoft.MachineLearningServices/workspaces/listKeys/action")),
+    (Kind::OnlineEndpoints, "GET", Check::PerItem(EP_READ)),
+    (Kind::OnlineEndpoint, "GET", Check::AtScope(EP_READ)),
+    (Kind::OnlineEndpoint, "PUT", Check::AtScope("Microsoft.MachineLearningServices/workspaces/onlineEndpoints/write")),
+    (Kind::OnlineEndpoint, "PATCH", Check::AtScope("Microsoft.MachineLearningServices/workspaces/onlineEndpoints/write")),
+    (Kind::OnlineEndpoint, "DELETE", Check::AtScope("Microsoft.MachineLearningServices/workspaces/onlineEndpoints/delete")),
+    (Kind::EndpointListKeys, "POST", Check::AtScope("Microsoft.MachineLearningServices/workspaces/onlineEndpoints/listKeys/action")),
+    (Kind::EndpointRegenerateKeys, "POST", Check::AtScope("Microsoft.MachineLearningServices/workspaces/onlineEndpoints/regenerateKeys/action")),
+    (Kind::EndpointToken, "POST", Check::AtScope("Microsoft.MachineLearningServices/workspaces/onlineEndpoints/token/action")),
+    (Kind::Deployments, "GET", Check::AtScope("Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments/read")),
+    (Kind::Deployment, "GET", Check::AtScope("Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments/read")),
     (Kind::RoleAssignments, "GET", Check::AtScope("Microsoft.Authorization/roleAssignments/read")),
     (Kind::RoleAssignment, "GET", Check::AtScope("Microsoft.Authorization/roleAssignments/read")),
     (Kind::RoleAssignment, "PUT", Check::AtScope("Microsoft.Authorization/roleAssignments/write")),
     (Kind::RoleAssignment, "DELETE", Check::AtScope("Microsoft.Authorization/roleAssignments/delete")),
-    (Kind::RoleDefinitions, "GET", Check::AtScope("Microsoft.Authorization/roleDefinitions/read")),
-    (Kind::RoleDefinition, "GET", Check::AtScope("Microsoft.Authorization/roleDefinitions/read")),
+    // Any signed-in principal of the tenant may read role definitions, as in Azure.
+    (Kind::RoleDefinitions, "GET", Check::None),
+    (Kind::RoleDefinition, "GET", Check::None),
     (Kind::RoleDefinition, "PUT", Check::AtScope("Microsoft.Authorization/roleDefinitions/write")),
     (Kind::RoleDefinition, "DELETE", Check::AtScope("Microsoft.Authorization/roleDefinitions/delete")),
 ];
@@ -129,6 +193,7 @@ pub const ACTIONS: &[(Kind, &str, Check)] = &[
 /// The read action of a resource group or workspace item, for filtering collections.
 pub const RG_READ: &str = "Microsoft.Resources/subscriptions/resourceGroups/read";
 pub const WS_READ: &str = "Microsoft.MachineLearningServices/workspaces/read";
+pub const EP_READ: &str = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/read";
 
 /// A parsed ARM request.
 #[derive(Clone, Debug)]
@@ -153,6 +218,22 @@ impl Target {
             Target::Workspace { .. } => Kind::Workspace,
             Target::WorkspaceKeys { .. } => Kind::WorkspaceKeys,
             Target::Resources { .. } => Kind::Resources,
+            Target::OnlineEndpoints { .. } => Kind::OnlineEndpoints,
+            Target::OnlineEndpoint { .. } => Kind::OnlineEndpoint,
+            Target::EndpointAction {
+                action: EndpointAction::ListKeys,
+                ..
+            } => Kind::EndpointListKeys,
+            Target::EndpointAction {
+                action: EndpointAction::RegenerateKeys,
+                ..
+            } => Kind::EndpointRegenerateKeys,
+            Target::EndpointAction {
+                action: EndpointAction::Token,
+                ..
+            } => Kind::EndpointToken,
+            Target::Deployments { .. } => Kind::Deployments,
+            Target::Deployment { .. } => Kind::Deployment,
             Target::RoleAssignments { .. } => Kind::RoleAssignments,
             Target::RoleAssignment { .. } => Kind::RoleAssignment,
             Target::RoleDefinitions { .. } => Kind::RoleDefinitions,
@@ -162,7 +243,16 @@ impl Target {
 
     pub fn family(&self) -> Family {
         match self.kind() {
-            Kind::Workspaces | Kind::Workspace | Kind::WorkspaceKeys => Family::MachineLearning,
+            Kind::Workspaces
+            | Kind::Workspace
+            | Kind::WorkspaceKeys
+            | Kind::OnlineEndpoints
+            | Kind::OnlineEndpoint
+            | Kind::EndpointListKeys
+            | Kind::EndpointRegenerateKeys
+            | Kind::EndpointToken
+            | Kind::Deployments
+            | Kind::Deployment => Family::MachineLearning,
             Kind::RoleAssignments | Kind::RoleAssignment | Kind::RoleDefinitions | Kind::RoleDefinition => {
                 Family::Authorization
             }
@@ -185,6 +275,14 @@ impl Target {
             Target::Workspace { sub, rg, name } | Target::WorkspaceKeys { sub, rg, name } => parse(format!(
                 "/subscriptions/{sub}/resourceGroups/{rg}/providers/{WS}/{name}"
             )),
+            Target::OnlineEndpoints { ws } => parse(ws.id()),
+            Target::OnlineEndpoint { ws, name } | Target::EndpointAction { ws, name, .. } => {
+                parse(format!("{}/onlineEndpoints/{name}", ws.id()))
+            }
+            Target::Deployments { ws, endpoint } => parse(format!("{}/onlineEndpoints/{endpoint}", ws.id())),
+            Target::Deployment { ws, endpoint, name } => {
+                parse(format!("{}/onlineEndpoints/{endpoint}/deployments/{name}", ws.id()))
+            }
             Target::RoleAssignments { scope }
             | Target::RoleAssignment { scope, .. }
             | Target::RoleDefinitions { scope }
@@ -202,6 +300,11 @@ impl Target {
             | Target::Workspace { sub, .. }
             | Target::WorkspaceKeys { sub, .. }
             | Target::Resources { sub, .. } => Some(sub),
+            Target::OnlineEndpoints { ws }
+            | Target::OnlineEndpoint { ws, .. }
+            | Target::EndpointAction { ws, .. }
+            | Target::Deployments { ws, .. }
+            | Target::Deployment { ws, .. } => Some(&ws.sub),
             Target::RoleAssignments { scope }
             | Target::RoleAssignment { scope, .. }
             | Target::RoleDefinitions { scope }
@@ -234,7 +337,14 @@ pub fn subscription_in(path: &str) -> Option<&str> {
 }
 
 fn parse_target(path: &str) -> Option<Target> {
-    let segments: Vec<&str> = path.trim_start_matches('/').trim_end_matches('/').split('/').collect();
+    // Segments are percent-decoded: SDKs encode names like `rg(x)`.
+    let decoded: Vec<String> = path
+        .trim_start_matches('/')
+        .trim_end_matches('/')
+        .split('/')
+        .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
+        .collect();
+    let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
     if let Some(t) = authorization_target(&segments) {
         return Some(t);
     }
@@ -273,6 +383,69 @@ fn parse_target(path: &str) -> Option<Target> {
                 sub: s(1),
                 rg: s(3),
                 name: s(7),
+            }
+        }
+        [t, _, g, _, p, ns, ty, _, k]
+            if eq(t, "subscriptions")
+                && eq(g, "resourcegroups")
+                && eq(p, "providers")
+                && ml(ns, ty)
+                && eq(k, "listKeys") =>
+        {
+            Target::WorkspaceKeys {
+                sub: s(1),
+                rg: s(3),
+                name: s(7),
+            }
+        }
+        [t, _, g, _, p, ns, ty, _, rest @ ..]
+            if eq(t, "subscriptions") && eq(g, "resourcegroups") && eq(p, "providers") && ml(ns, ty) =>
+        {
+            return endpoint_target(
+                Ws {
+                    sub: s(1),
+                    rg: s(3),
+                    name: s(7),
+                },
+                rest,
+            );
+        }
+        _ => return None,
+    })
+}
+
+/// `onlineEndpoints[/{name}[/listKeys|regenerateKeys|token|deployments[/{d}]]]` below a workspace.
+fn endpoint_target(ws: Ws, rest: &[&str]) -> Option<Target> {
+    let (first, tail) = rest.split_first()?;
+    if !eq(first, "onlineEndpoints") {
+        return None;
+    }
+    Some(match tail {
+        [] => Target::OnlineEndpoints { ws },
+        [name] => Target::OnlineEndpoint {
+            ws,
+            name: name.to_string(),
+        },
+        [name, d] if eq(d, "deployments") => Target::Deployments {
+            ws,
+            endpoint: name.to_string(),
+        },
+        [name, d, dn] if eq(d, "deployments") => Target::Deployment {
+            ws,
+            endpoint: name.to_string(),
+            name: dn.to_string(),
+        },
+        [name, action] => {
+            let action = match action.to_ascii_lowercase().as_str() {
+                "listkeys" => EndpointAction::ListKeys,
+                "regeneratekeys" => EndpointAction::RegenerateKeys,
+                "token" => EndpointAction::Token,
+                _ => return None,
+            };
+            Target::EndpointAction {
+                ws,
+                name: name.to_string(),
+                action,
             }
         }
         _ => return None,
@@ -356,6 +529,13 @@ mod tests {
             Kind::Workspace,
             Kind::WorkspaceKeys,
             Kind::Resources,
+            Kind::OnlineEndpoints,
+            Kind::OnlineEndpoint,
+            Kind::EndpointListKeys,
+            Kind::EndpointRegenerateKeys,
+            Kind::EndpointToken,
+            Kind::Deployments,
+            Kind::Deployment,
             Kind::RoleAssignments,
             Kind::RoleAssignment,
             Kind::RoleDefinitions,

@@ -1,0 +1,79 @@
+//! Azure ML tokens: what `POST …/services/{name}/token` (SDK v1) and `POST …/onlineEndpoints/{name}/token`
+//! (SDK v2, AMLToken mode) hand out, and what scoring accepts in their place of a key.
+//!
+//! Their real format is not documented; the emulator mints RS256 JWTs signed with a key of the
+//! workspace (generated on first use, persisted), issued by the workspace's region and addressed to
+//! one service or endpoint, so a token for service A does not open service B.
+
+use serde::{Deserialize, Serialize};
+
+use super::jwt;
+use super::keys::SigningKey;
+use crate::domain::services::WorkspaceRef;
+
+/// Lifetime when neither the service nor the endpoint sets one (about an hour, like Azure's).
+pub const DEFAULT_LIFETIME_SECONDS: i64 = 3600;
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AmlClaims {
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+    pub jti: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tid: Option<String>,
+}
+
+/// A minted token with the times the service APIs report.
+#[derive(Debug)]
+pub struct AmlToken {
+    pub token: String,
+    pub expires_on: i64,
+    /// When a client should fetch a new one: half-way through the lifetime.
+    pub refresh_after: i64,
+}
+
+/// The audience of a v1 service's tokens.
+pub fn service_audience(ws: &WorkspaceRef, name: &str) -> String {
+    format!("{}/services/{}", ws.arm_id(), name).to_ascii_lowercase()
+}
+
+/// The audience of an online endpoint's tokens.
+pub fn endpoint_audience(ws: &WorkspaceRef, name: &str) -> String {
+    format!("{}/onlineEndpoints/{}", ws.arm_id(), name).to_ascii_lowercase()
+}
+
+pub fn issuer(region: &str) -> String {
+    format!("https://{}.api.azureml.ms", region.to_ascii_lowercase())
+}
+
+pub struct Issue<'a> {
+    pub region: &'a str,
+    pub audience: String,
+    pub caller: Option<String>,
+    pub tenant: Option<String>,
+    pub now: i64,
+    pub lifetime: i64,
+}
+
+pub fn issue(key: &SigningKey, i: Issue<'_>) -> AmlToken {
+    let claims = AmlClaims {
+        iss: issuer(i.region),
+        aud: i.audience,
+        iat: i.now,
+        nbf: i.now,
+        exp: i.now + i.lifetime,
+        jti: uuid::Uuid::new_v4().to_string(),
+        oid: i.caller,
+        tid: i.tenant,
+    };
+    AmlToken {
+        token: jwt::encode(key, false, &claims),
+        expires_on: claims.exp,
+        refresh_after: i.now + i.lifetime / 2,
+    }
+}
