@@ -44,6 +44,62 @@ enum Command {
     Role(RoleArgs),
     /// Azure ML helpers, as `az ml`.
     Ml(MlArgs),
+    /// Web services and online endpoints: list, show, keys, regen-key, token.
+    Service(ServiceArgs),
+    /// Region availability (an outage stops token issuance; keys keep working).
+    Region(RegionArgs),
+}
+
+#[derive(Args, Debug)]
+struct ServiceArgs {
+    #[command(flatten)]
+    target: Target,
+    #[command(subcommand)]
+    action: ServiceAction,
+}
+
+#[derive(Subcommand, Debug)]
+enum ServiceAction {
+    List,
+    Show {
+        name: String,
+    },
+    Keys {
+        name: String,
+    },
+    /// Regenerate one key (or set it with --value).
+    RegenKey {
+        name: String,
+        #[arg(long, value_parser = ["primary", "secondary"], default_value = "primary")]
+        key: String,
+        #[arg(long)]
+        value: Option<String>,
+    },
+    /// An Azure ML token for a token-auth service or an AMLToken endpoint.
+    Token {
+        name: String,
+    },
+}
+
+#[derive(Args, Debug)]
+struct RegionArgs {
+    #[command(flatten)]
+    target: Target,
+    #[command(subcommand)]
+    action: RegionAction,
+}
+
+#[derive(Subcommand, Debug)]
+enum RegionAction {
+    /// Mark a region's AzureML services down (--on) or back up (--off).
+    Outage {
+        #[arg(long)]
+        region: String,
+        #[arg(long, conflicts_with = "off", required_unless_present = "off")]
+        on: bool,
+        #[arg(long)]
+        off: bool,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -261,6 +317,8 @@ pub fn main() -> ExitCode {
         Command::Sp(args) => sp(args),
         Command::Role(args) => role(args),
         Command::Ml(args) => ml(args),
+        Command::Service(args) => service(args),
+        Command::Region(args) => region(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -536,6 +594,34 @@ fn ml(args: MlArgs) -> Result<(), CliError> {
         "/_emulator/role-assignments",
         &json!({"assignee": user, "role": role, "scope": scope}),
     )?;
+    print_json(&value);
+    Ok(())
+}
+
+fn service(args: ServiceArgs) -> Result<(), CliError> {
+    let client = client(&args.target)?;
+    let enc = |n: &str| percent_encoding::utf8_percent_encode(n, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let value: Value = match args.action {
+        ServiceAction::List => client.get::<Value>("/_emulator/services")?["value"].take(),
+        ServiceAction::Show { name } => client.get(&format!("/_emulator/services/{}", enc(&name)))?,
+        ServiceAction::Keys { name } => client.get(&format!("/_emulator/services/{}/keys", enc(&name)))?,
+        ServiceAction::RegenKey { name, key, value } => client.post(
+            &format!("/_emulator/services/{}/regenerate-key", enc(&name)),
+            &json!({"keyType": key, "keyValue": value}),
+        )?,
+        ServiceAction::Token { name } => {
+            client.post(&format!("/_emulator/services/{}/token", enc(&name)), &json!({}))?
+        }
+    };
+    print_json(&value);
+    Ok(())
+}
+
+fn region(args: RegionArgs) -> Result<(), CliError> {
+    let client = client(&args.target)?;
+    let RegionAction::Outage { region, on, off: _ } = args.action;
+    let enc = percent_encoding::utf8_percent_encode(&region, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let value: Value = client.post(&format!("/_emulator/regions/{enc}/outage"), &json!({"on": on}))?;
     print_json(&value);
     Ok(())
 }

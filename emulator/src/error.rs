@@ -200,6 +200,8 @@ pub enum AdminError {
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
+    Unavailable(String),
+    #[error("{0}")]
     Internal(String),
 }
 
@@ -209,6 +211,7 @@ impl ResponseError for AdminError {
             AdminError::Forbidden => StatusCode::FORBIDDEN,
             AdminError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AdminError::NotFound(_) => StatusCode::NOT_FOUND,
+            AdminError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AdminError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -218,6 +221,7 @@ impl ResponseError for AdminError {
             AdminError::Forbidden => "AdminAccessDenied",
             AdminError::BadRequest(_) => "InvalidRequest",
             AdminError::NotFound(_) => "NotFound",
+            AdminError::Unavailable(_) => "ServiceUnavailable",
             AdminError::Internal(_) => "InternalError",
         };
         if let AdminError::Internal(cause) = self {

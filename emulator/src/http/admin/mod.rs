@@ -2,6 +2,7 @@
 //! Loopback clients only, unless an admin key is configured and presented.
 
 mod principals;
+mod services;
 
 use actix_web::web::{self, Bytes, Data};
 use actix_web::{HttpRequest, HttpResponse};
@@ -28,7 +29,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/reset", web::post().to(reset))
     .route("/clock", web::get().to(clock_show))
     .route("/clock", web::post().to(clock_move))
-    .configure(principals::routes);
+    .configure(principals::routes)
+    .configure(services::routes);
 }
 
 pub(super) fn authorize(state: &AppState, req: &HttpRequest) -> Result<(), AdminError> {

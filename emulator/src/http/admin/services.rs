@@ -1,0 +1,208 @@
+//! Control-API verbs behind `azureml-emulator service …` and `region outage`: web services and
+//! online endpoints by name, with the emulator's authority (no RBAC).
+
+use actix_web::web::{self, Bytes, Data, Path};
+use actix_web::{HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::authorize;
+use crate::authority::aml;
+use crate::domain::services::{new_key, AuthMode, OnlineEndpoint, Service};
+use crate::error::AdminError;
+use crate::http::mms::{issue_token, service_json};
+use crate::http::origin;
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/services", web::get().to(list))
+        .route("/services/{name}", web::get().to(show))
+        .route("/services/{name}/keys", web::get().to(keys))
+        .route("/services/{name}/regenerate-key", web::post().to(regenerate))
+        .route("/services/{name}/token", web::post().to(token))
+        .route("/regions/{region}/outage", web::post().to(outage));
+}
+
+/// A web service or an online endpoint, found by name.
+enum Found {
+    Service(Service),
+    Endpoint(OnlineEndpoint),
+}
+
+fn find(state: &AppState, name: &str) -> Result<Found, AdminError> {
+    let world = state.world();
+    if let Some(s) = world.service(name) {
+        return Ok(Found::Service(s.clone()));
+    }
+    world
+        .online_endpoint(name)
+        .map(|e| Found::Endpoint(e.clone()))
+        .ok_or_else(|| AdminError::NotFound(format!("no web service or online endpoint is named '{name}'")))
+}
+
+fn summary(base: &str, found: &Found) -> Value {
+    match found {
+        Found::Service(s) => json!({
+            "name": s.name, "kind": "webservice", "computeType": s.compute_type.as_str(),
+            "authEnabled": s.auth_enabled, "tokenAuthEnabled": s.token_auth_enabled,
+            "workspace": s.workspace.arm_id(), "scoringUri": crate::http::mms::scoring_uris(base, s).0,
+        }),
+        Found::Endpoint(e) => json!({
+            "name": e.name, "kind": "onlineEndpoint", "authMode": e.auth_mode.as_str(),
+            "workspace": e.workspace.arm_id(), "deployments": e.deployments,
+            "scoringUri": format!("{base}/online/{}/score", e.name),
+        }),
+    }
+}
+
+async fn list(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AdminError> {
+    authorize(&state, &req)?;
+    let base = origin(&req.connection_info());
+    let world = state.world();
+    let value: Vec<Value> = world
+        .services
+        .iter()
+        .map(|s| summary(&base, &Found::Service(s.clone())))
+        .chain(
+            world
+                .online_endpoints
+                .iter()
+                .map(|e| summary(&base, &Found::Endpoint(e.clone()))),
+        )
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({"value": value})))
+}
+
+async fn show(state: Data<AppState>, req: HttpRequest, name: Path<String>) -> Result<HttpResponse, AdminError> {
+    authorize(&state, &req)?;
+    let base = origin(&req.connection_info());
+    let found = find(&state, &name)?;
+    let mut v = summary(&base, &found);
+    if let Found::Service(s) = &found {
+        v["service"] = service_json(&base, s);
+    }
+    Ok(HttpResponse::Ok().json(v))
+}
+
+fn key_pair(found: &Found) -> (String, String) {
+    match found {
+        Found::Service(s) => (s.primary_key.clone(), s.secondary_key.clone()),
+        Found::Endpoint(e) => (e.primary_key.clone(), e.secondary_key.clone()),
+    }
+}
+
+async fn keys(state: Data<AppState>, req: HttpRequest, name: Path<String>) -> Result<HttpResponse, AdminError> {
+    authorize(&state, &req)?;
+    let (primary, secondary) = key_pair(&find(&state, &name)?);
+    Ok(HttpResponse::Ok().json(json!({"primaryKey": primary, "secondaryKey": secondary})))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Regenerate {
+    key_type: String,
+    key_value: Option<String>,
+}
+
+/// Regenerates one key (or sets it to `keyValue`); answers with both keys.
+async fn regenerate(
+    state: Data<AppState>,
+    req: HttpRequest,
+    name: Path<String>,
+    body: Bytes,
+) -> Result<HttpResponse, AdminError> {
+    authorize(&state, &req)?;
+    let b: Regenerate =
+        serde_json::from_slice(&body).map_err(|e| AdminError::BadRequest(format!("invalid JSON body: {e}")))?;
+    let primary = match b.key_type.to_ascii_lowercase().as_str() {
+        "primary" => true,
+        "secondary" => false,
+        _ => {
+            return Err(AdminError::BadRequest(format!(
+                "keyType must be Primary or Secondary, not '{}'",
+                b.key_type
+            )))
+        }
+    };
+    let value = b.key_value.filter(|v| !v.is_empty()).unwrap_or_else(new_key);
+    let internal = |e: crate::store::StoreError| AdminError::Internal(e.to_string());
+    let found = match find(&state, &name)? {
+        Found::Service(mut s) => {
+            *(if primary {
+                &mut s.primary_key
+            } else {
+                &mut s.secondary_key
+            }) = value;
+            state.store.put_service(&s).map_err(internal)?;
+            Found::Service(s)
+        }
+        Found::Endpoint(mut e) => {
+            *(if primary {
+                &mut e.primary_key
+            } else {
+                &mut e.secondary_key
+            }) = value;
+            state.store.put_endpoint(&e).map_err(internal)?;
+            Found::Endpoint(e)
+        }
+    };
+    state.services_changed().map_err(internal)?;
+    let (p, s) = key_pair(&found);
+    Ok(HttpResponse::Ok().json(json!({"primaryKey": p, "secondaryKey": s})))
+}
+
+/// A token, as the service's own API would hand it out (and refused the same way).
+async fn token(state: Data<AppState>, req: HttpRequest, name: Path<String>) -> Result<HttpResponse, AdminError> {
+    authorize(&state, &req)?;
+    let world = state.world();
+    let (ws, audience, lifetime) = match find(&state, &name)? {
+        Found::Service(s) if s.token_auth_enabled => (
+            s.workspace.clone(),
+            aml::service_audience(&s.workspace, &s.name),
+            s.token_lifetime_seconds,
+        ),
+        Found::Endpoint(e) if e.auth_mode == AuthMode::AmlToken => (
+            e.workspace.clone(),
+            aml::endpoint_audience(&e.workspace, &e.name),
+            e.token_lifetime_seconds,
+        ),
+        _ => {
+            return Err(AdminError::BadRequest(format!(
+                "'{name}' does not use Azure ML token auth"
+            )))
+        }
+    };
+    let region = world
+        .workspace(ws.subscription_id, &ws.resource_group, &ws.workspace)
+        .map(|w| w.location.clone())
+        .unwrap_or_default();
+    if !world.region_available(&region) {
+        return Err(AdminError::Unavailable(format!(
+            "region '{region}' is unavailable: tokens cannot be issued"
+        )));
+    }
+    let t = issue_token(&state, &ws, &world, audience, lifetime, None).map_err(AdminError::Internal)?;
+    Ok(HttpResponse::Ok().json(json!({"accessToken": t.token, "refreshAfter": t.refresh_after, "expiryOn": t.expires_on, "tokenType": "Bearer"})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Outage {
+    on: bool,
+}
+
+async fn outage(
+    state: Data<AppState>,
+    req: HttpRequest,
+    region: Path<String>,
+    body: Bytes,
+) -> Result<HttpResponse, AdminError> {
+    authorize(&state, &req)?;
+    let b: Outage =
+        serde_json::from_slice(&body).map_err(|e| AdminError::BadRequest(format!("invalid JSON body: {e}")))?;
+    let internal = |e: crate::store::StoreError| AdminError::Internal(e.to_string());
+    state.store.set_region_outage(&region, b.on).map_err(internal)?;
+    state.reload_world().map_err(internal)?;
+    let world = state.world();
+    Ok(HttpResponse::Ok().json(json!({"region": region.as_str(), "available": world.region_available(&region), "unavailable_regions": world.unavailable_regions})))
+}
