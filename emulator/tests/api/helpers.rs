@@ -137,6 +137,10 @@ pub fn agent_trusting(ca: &Path) -> ureq::Agent {
         .into()
 }
 
+pub fn read_reply(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
+    read(response)
+}
+
 fn read(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
     let mut response = response.expect("request completes");
     let status = response.status().as_u16();
@@ -254,4 +258,15 @@ pub fn assert_arm_error(reply: &Reply, status: u16, code: &str) -> String {
     assert_eq!(reply.status, status, "body: {}", reply.body);
     assert_eq!(reply.body["error"]["code"], code, "body: {}", reply.body);
     reply.body["error"]["message"].as_str().unwrap().to_string()
+}
+
+pub const WS_READER_CLIENT: &str = "aaaaaaaa-0000-4000-8000-0000000000f1";
+
+/// The default world plus `ws-reader` (secret "s"), Reader on the workspace only.
+pub fn world_with_workspace_reader() -> String {
+    format!(
+        "{}\n[[applications]]\ndisplay_name = \"ws-reader\"\nclient_id = \"{WS_READER_CLIENT}\"\nobject_id = \"bbbbbbbb-0000-4000-8000-0000000000f1\"\n[[applications.secrets]]\nvalue = \"s\"\n\n[[role_assignments]]\nprincipal = \"ws-reader\"\nrole = \"Reader\"\nscope = \"{}\"\n",
+        azureml_emulator::fixtures::DEFAULT_WORLD,
+        ws_path(WS)
+    )
 }
