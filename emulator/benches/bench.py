@@ -2,7 +2,7 @@
 """Benchmarks of azureml-emulator, reported as ratios against baselines measured in the same run.
 
     python3 emulator/benches/bench.py            # builds the release binary, runs every scenario
-    python3 emulator/benches/bench.py tokens     # one scenario: tokens | arm
+    python3 emulator/benches/bench.py tokens     # one scenario: tokens | arm | scoring
 
 Absolute requests/s are noise on a shared machine, so the figures that matter are:
   tokens ratio   client-credentials tokens per CPU-second of the emulator process (utime+stime from
@@ -13,6 +13,8 @@ Absolute requests/s are noise on a shared machine, so the figures that matter ar
   arm            ARM `GET workspace` (RBAC on, bearer token) with 1,000 and 100,000 role assignments in
                  the world: requests per CPU-second relative to the same server's bare health route,
                  p99 latency, and req/s (noise on a shared machine, reported anyway).
+  scoring        scoring requests per CPU-second with key auth and with token auth, each divided by
+                 the same server's health route per CPU-second; and /token issuance per CPU-second.
 Needs wrk (Debian: apt-get install wrk) and openssl on PATH. Stdlib only otherwise.
 """
 
@@ -246,7 +248,57 @@ def arm_scenario(args):
     return results, goals
 
 
-SCENARIOS = {"tokens": tokens_scenario, "arm": arm_scenario}
+def scoring_scenario(args):
+    """Scoring with key auth and with token auth, each relative to the bare health route."""
+    results, goals = {}, []
+    data_dir = tempfile.mkdtemp(prefix="azureml-emulator-bench-")
+    try:
+        emu = Emulator(data_dir, free_port())
+        emu.wait_ready(ssl._create_unverified_context())
+        ctx = ssl.create_default_context(cafile=os.path.join(data_dir, "ca.pem"))
+        arm = fetch_json(
+            f"{emu.url}/{TENANT}/oauth2/token", ctx,
+            data=(f"grant_type=client_credentials&client_id={CLIENT}&client_secret={SECRET}"
+                  "&resource=https%3A%2F%2Fmanagement.azure.com%2F").encode(),
+        )["access_token"]
+        mms = (f"{emu.url}/modelmanagement/v1.0/subscriptions/{SUB}/resourceGroups/ml-example-rg/providers/"
+               "Microsoft.MachineLearningServices/workspaces/ml-example/services")
+        auth = {"Authorization": f"Bearer {arm}"}
+        key = fetch_json(f"{mms}/aci-service-1/listkeys", ctx, data=b"", headers=auth)["primaryKey"]
+        token = fetch_json(f"{mms}/aks-service-1/token", ctx, data=b"", headers=auth)["accessToken"]
+
+        def per_cpu(path, body, headers):
+            wrk(emu.url, path, body, 1, headers=headers)  # warm-up
+            before = cpu_seconds(emu.proc.pid)
+            ok, total, p99, rps = wrk(emu.url, path, body, args.seconds, headers=headers)
+            return ok / (cpu_seconds(emu.proc.pid) - before), total - ok, p99, rps
+
+        health, _, _, health_rps = per_cpu("/_emulator/health", None, None)
+        payload = '{"data": [[1, 2, 3, 4]]}'
+        key_rate, key_failed, key_p99, key_rps = per_cpu("/aci/aci-service-1/score", payload, {"Authorization": f"Bearer {key}"})
+        tok_rate, tok_failed, tok_p99, tok_rps = per_cpu("/api/v1/service/aks-service-1/score", payload, {"Authorization": f"Bearer {token}"})
+        mms_auth = {"Authorization": f"Bearer {arm}"}
+        token_path = mms.replace(emu.url, "") + "/aks-service-1/token"
+        issue_rate, issue_failed, _, _ = per_cpu(token_path, "", mms_auth)
+        results = {
+            "health_per_cpu_s": round(health), "health_req_per_s": round(health_rps),
+            "key_scoring_per_cpu_s": round(key_rate), "key_scoring_req_per_s": round(key_rps), "key_p99": key_p99, "key_failed": key_failed,
+            "token_scoring_per_cpu_s": round(tok_rate), "token_scoring_req_per_s": round(tok_rps), "token_p99": tok_p99, "token_failed": tok_failed,
+            "key_ratio_vs_health": round(key_rate / health, 3),
+            "token_ratio_vs_health": round(tok_rate / health, 3),
+            "token_issuance_per_cpu_s": round(issue_rate), "token_issuance_failed": issue_failed,
+        }
+        goals = [
+            ("key_ratio_vs_health", results["key_ratio_vs_health"] >= 0.8, ">= 0.8"),
+            ("token_ratio_vs_health", results["token_ratio_vs_health"] >= 0.8, ">= 0.8"),
+        ]
+        emu.stop()
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    return results, goals
+
+
+SCENARIOS = {"tokens": tokens_scenario, "arm": arm_scenario, "scoring": scoring_scenario}
 
 
 def lookup(results, dotted):
