@@ -73,6 +73,8 @@ pub enum AssignError {
     Exists,
     #[error("A role assignment with this name already exists.")]
     NameTaken,
+    #[error("The role definition is not available for assignment at this scope (see its assignableScopes).")]
+    NotAssignable,
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -624,3 +624,40 @@ fn log_only_mode_allows_and_journals() {
         "AuthenticationFailed",
     );
 }
+
+#[test]
+fn custom_roles_are_assignable_only_within_their_assignable_scopes() {
+    let app = TestApp::spawn();
+    let admin = app.arm_token(ADMIN_CLIENT, ADMIN_SECRET);
+    let defs = format!("/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions");
+    let role_id = "9a1e6b1a-2222-4a2b-9c3d-4e5f6a7b8c9d";
+    let body = json!({"properties": {"roleName": "RG Only", "permissions": [{"actions": ["*/read"]}], "assignableScopes": [rg_path()]}});
+    assert_eq!(
+        app.arm(
+            "PUT",
+            &v(&format!("{defs}/{role_id}"), "2022-04-01"),
+            Some(&admin),
+            Some(body)
+        )
+        .status,
+        201
+    );
+    let assign = |scope: &str| {
+        let path = v(
+            &format!(
+                "{scope}/providers/Microsoft.Authorization/roleAssignments/{}",
+                uuid::Uuid::new_v4()
+            ),
+            "2022-04-01",
+        );
+        let body = json!({"properties": {"roleDefinitionId": format!("{defs}/{role_id}"), "principalId": SP_OBJECT}});
+        app.arm("PUT", &path, Some(&admin), Some(body))
+    };
+    let outside = assign(&format!("/subscriptions/{SUB}"));
+    assert!(assert_arm_error(&outside, 400, "InvalidCreateRoleAssignmentRequest").contains("assignableScopes"));
+    assert_eq!(
+        assign(&ws_path(WS)).status,
+        201,
+        "a workspace lies within the resource group"
+    );
+}

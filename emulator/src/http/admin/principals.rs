@@ -118,6 +118,9 @@ fn assign(
                 .ok_or_else(|| AdminError::Internal("assignment vanished".into()))?;
             Ok(assignment_json(existing))
         }
+        Err(AssignError::NotAssignable) => Err(bad(format!(
+            "the role is not available for assignment at scope '{scope}': the scope is outside its assignableScopes"
+        ))),
         Err(e) => Err(AdminError::Internal(e.to_string())),
     }
 }

@@ -231,6 +231,10 @@ fn put_assignment(ctx: &Ctx<'_>, scope: &Scope, name: Uuid) -> ArmResult {
             "RoleAssignmentExists",
             "The role assignment already exists.",
         )),
+        Err(AssignError::NotAssignable) => Err(ArmError::bad_request(
+            "InvalidCreateRoleAssignmentRequest",
+            format!("The role definition '{role}' is not available for assignment at scope '{scope}': the scope is outside its assignableScopes."),
+        )),
         Err(AssignError::Store(e)) => Err(ArmError::internal(e)),
     }
 }
