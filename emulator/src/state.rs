@@ -142,6 +142,14 @@ impl AppState {
         {
             return Err(AssignError::Exists);
         }
+        let assignable = rbac.role(a.role_definition).is_some_and(|r| {
+            r.assignable_scopes
+                .iter()
+                .any(|s| crate::domain::scope::Scope::parse(s).is_ok_and(|s| a.scope.is_within(&s)))
+        });
+        if !assignable {
+            return Err(AssignError::NotAssignable);
+        }
         self.store.insert_assignment(&a)?;
         rbac.insert_assignment(a.clone());
         Ok(a)
