@@ -22,8 +22,13 @@ const SINGLE_CLOUD_SINCE: &str = "2022-09-01";
 
 pub async fn endpoints(req: HttpRequest, query: web::Query<Query>) -> HttpResponse {
     let base = origin(&req.connection_info());
-    // ISO dates compare correctly as strings.
-    let single = query.api_version.as_deref().is_some_and(|v| v >= SINGLE_CLOUD_SINCE);
+    // ISO dates compare correctly as strings; anything that is not a date gets the array.
+    let single = query
+        .api_version
+        .as_deref()
+        .and_then(|v| v.get(..10))
+        .filter(|d| time::Date::parse(d, &time::format_description::well_known::Iso8601::DATE).is_ok())
+        .is_some_and(|d| d >= SINGLE_CLOUD_SINCE);
     let body = if single {
         // az builds the authority as `{loginEndpoint}/{tenant}`: `/adfs/{tenant}` skips instance discovery.
         cloud("Emulator", &base, &format!("{base}/adfs"))

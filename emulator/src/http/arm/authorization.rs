@@ -127,17 +127,19 @@ fn parse_assignment_filter(filter: Option<&str>) -> Result<AssignmentFilter, Arm
 pub fn list_assignments(ctx: &Ctx<'_>, scope: &Scope) -> ArmResult {
     let filter = parse_assignment_filter(query_param(ctx, "$filter").as_deref())?;
     let rbac = ctx.state.rbac();
-    let value: Vec<Value> = rbac
-        .assignments()
-        .filter(|a| scope.is_within(&a.scope) || (!filter.at_scope && a.scope.is_within(scope)))
-        .filter(|a| {
-            filter
+    let wanted = |a: &&RoleAssignment| {
+        (scope.is_within(&a.scope) || (!filter.at_scope && a.scope.is_within(scope)))
+            && filter
                 .principal
                 .as_deref()
                 .is_none_or(|p| a.principal_id.to_string().eq_ignore_ascii_case(p))
-        })
-        .map(assignment_json)
-        .collect();
+    };
+    let mut found: Vec<&RoleAssignment> = rbac.assignments().filter(wanted).collect();
+    // A stable order: outermost scope first, then by name.
+    found.sort_by(|a, b| {
+        (a.scope.key().len(), a.scope.key(), a.name).cmp(&(b.scope.key().len(), b.scope.key(), b.name))
+    });
+    let value: Vec<Value> = found.into_iter().map(assignment_json).collect();
     Ok(HttpResponse::Ok().json(json!({"value": value})))
 }
 
