@@ -7,6 +7,10 @@
   after a test that moves the clock or changes the world (service principals, role assignments, ...).
 * ``admin_sp`` / ``subscription_id`` / ``ws_scope``: the default world's Owner service principal
   (ml-admin), subscription and workspace scope, for the ARM + RBAC tests.
+* ``region_outage``: for tests that mark the workspace region down; turns the outage off, resumes
+  the clock and resets the world afterwards.
+* ``reader_principal``: a new service principal with Reader on the default workspace
+  (``sp create-for-rbac --role Reader``), plus its object id; the world is reset afterwards.
 * An autouse fixture points the TLS trust env vars at the emulator's CA bundle for every test.
   The machine presets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE / SSL_CERT_FILE to the system bundle,
   which does not contain the emulator CA, so each test must override them.
@@ -125,6 +129,26 @@ def reset_world(admin):
     yield admin
     admin.clock(resume=True)
     admin.reset()
+
+
+@pytest.fixture
+def region_outage(admin):
+    """For tests that switch a region outage on: off again (and clock resume + reset) afterwards."""
+    yield admin
+    admin.outage(emu.WORKSPACE_REGION, False)
+    admin.clock(resume=True)
+    admin.reset()
+
+
+@pytest.fixture
+def reader_principal(emulator, ws_scope, reset_world):
+    """A new service principal holding only Reader on ml-example: appId, password, tenant, objectId."""
+    created = emu.run_cli(
+        emulator, "sp", "create-for-rbac", "--name", f"reader-{uuid.uuid4().hex[:8]}", "--role", "Reader",
+        "--scopes", ws_scope,
+    ).json()
+    shown = emu.run_cli(emulator, "sp", "show", "--id", created["appId"]).json()
+    return {**created, "objectId": shown["id"]}
 
 
 @pytest.fixture(scope="session")

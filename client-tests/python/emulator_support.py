@@ -48,6 +48,22 @@ ROLE_IDS = {
     "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
 }
 
+# The default world's web services (SDK v1, model-management) and online endpoints (SDK v2).
+ACI_SERVICE = "aci-service-1"
+ACI_PRIMARY_KEY = "aci-service-1-primary-dev-key-00000000000000="
+ACI_SECONDARY_KEY = "aci-service-1-secondary-dev-key-0000000000000="
+AKS_SERVICE = "aks-service-1"
+AKS_STATIC_BODY = [217.67978776218715, 224.78937091757172]
+EP_KEY = "ep-key"
+EP_KEY_PRIMARY = "ep-key-primary-dev-key-000000000000000000000="
+EP_KEY_SECONDARY = "ep-key-secondary-dev-key-0000000000000000000="
+EP_AMLTOKEN = "ep-amltoken"
+EP_AAD = "ep-aad"
+WORKSPACE_REGION = "eastus"
+AML_SCOPE = "https://ml.azure.com/.default"
+MMS_API = "/modelmanagement/v1.0"
+ONLINE_ENDPOINTS_API_VERSION = "2024-10-01"
+
 SCENARIO_TIMEOUT_SECONDS = float(os.environ.get("AZUREML_SCENARIO_TIMEOUT", "300"))
 SCENARIO_RESULT_MARKER = "@@SCENARIO_RESULT@@"
 CLI_TIMEOUT_SECONDS = 60.0
@@ -180,6 +196,12 @@ class Admin:
         resp = self.post("/_emulator/reset")
         assert resp.status_code in (200, 204), f"POST /_emulator/reset -> {resp.status_code} {resp.text}"
 
+    def outage(self, region: str, on: bool) -> dict[str, Any]:
+        """POST /_emulator/regions/{region}/outage {"on": on}: tokens cannot be issued there while on."""
+        resp = self.post(f"/_emulator/regions/{region}/outage", json={"on": on})
+        assert resp.status_code == 200, f"outage {region} {on} -> {resp.status_code} {resp.text}"
+        return resp.json()
+
     def client_token(self, tenant_id: str, client_id: str, secret: str, scope: str = ARM_SCOPE) -> str:
         """A client-credentials access token straight from the token endpoint (test setup, no SDK)."""
         resp = self.post(
@@ -200,6 +222,36 @@ class Admin:
             timeout=30,
             **kw,
         )
+
+
+def score(
+    uri: str,
+    *,
+    verify: str,
+    bearer: str | None = None,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """POST to a scoring URI with plain requests (a str body is sent as is, anything else as JSON).
+
+    Returns the answer as plain data: status, parsed JSON body (or text), WWW-Authenticate, Content-Type.
+    """
+    all_headers = {"Content-Type": "application/json"}
+    if bearer is not None:
+        all_headers["Authorization"] = f"Bearer {bearer}"
+    all_headers.update(headers or {})
+    data = body if isinstance(body, (str, bytes)) else json.dumps(body if body is not None else {})
+    resp = requests.post(uri, data=data, headers=all_headers, verify=verify, timeout=30)
+    try:
+        parsed: Any = resp.json()
+    except ValueError:
+        parsed = resp.text
+    return {
+        "status": resp.status_code,
+        "body": parsed,
+        "www_authenticate": resp.headers.get("WWW-Authenticate"),
+        "content_type": resp.headers.get("Content-Type"),
+    }
 
 
 def _json_or_empty(resp: requests.Response) -> dict[str, Any]:
@@ -240,6 +292,11 @@ def resource_group_scope(subscription_id: str, resource_group: str = RESOURCE_GR
 
 def workspace_scope(subscription_id: str, resource_group: str = RESOURCE_GROUP, workspace: str = WORKSPACE) -> str:
     return f"{resource_group_scope(subscription_id, resource_group)}/providers/{WORKSPACES_PROVIDER}/{workspace}"
+
+
+def mms_base(url: str, subscription_id: str, resource_group: str = RESOURCE_GROUP, workspace: str = WORKSPACE) -> str:
+    """The model-management (SDK v1 web services) base URL of a workspace."""
+    return f"{url.rstrip('/')}{MMS_API}{workspace_scope(subscription_id, resource_group, workspace)}"
 
 
 def role_definition_id(subscription_id: str, role: str) -> str:

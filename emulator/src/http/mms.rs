@@ -173,7 +173,8 @@ pub fn scoring_uris(base: &str, s: &Service) -> (String, String) {
 }
 
 /// The service as `GET services/{name}?expand=true` returns it: every key azureml-core's payload
-/// check expects is present, and nested objects are objects, never null.
+/// check expects is present, and nested objects are objects, never null. `imageDetails` is left
+/// out: azureml-core deserializes it as an image whenever the key is present.
 pub fn service_json(base: &str, s: &Service) -> Value {
     let (scoring, swagger) = scoring_uris(base, s);
     let mut v = json!({
@@ -189,7 +190,6 @@ pub fn service_json(base: &str, s: &Service) -> Value {
         "state": "Healthy",
         "error": null,
         "imageId": null,
-        "imageDetails": null,
         "models": [],
         "environmentImageRequest": null,
         "deploymentStatus": {"runningReplicas": 1, "desiredReplicas": 1, "updatedReplicas": 1, "availableReplicas": 1, "error": null},
@@ -256,7 +256,8 @@ fn list(cx: &Cx<'_>) -> MmsResult {
         .filter(|s| s.workspace == *cx.ws && wanted.is_none_or(|t| s.compute_type == t))
         .map(|s| service_json(cx.base, s))
         .collect();
-    Ok(HttpResponse::Ok().json(json!({"value": value, "nextLink": null})))
+    // No `nextLink` at all on the last page: azureml-core pages while the key is present.
+    Ok(HttpResponse::Ok().json(json!({"value": value})))
 }
 
 fn get(cx: &Cx<'_>, name: &str) -> MmsResult {

@@ -129,7 +129,10 @@ fn cloud_metadata_is_an_array_without_api_version_and_an_object_for_az() {
         assert_eq!(c["suffixes"]["storage"], "core.windows.net");
     }
     assert!(app.get("/metadata/endpoints?api-version=2019-05-01").body.is_array());
-    assert!(app.get("/metadata/endpoints?api-version=latest").body.is_array(), "not a date: the array");
+    assert!(
+        app.get("/metadata/endpoints?api-version=latest").body.is_array(),
+        "not a date: the array"
+    );
     let single = app.get("/metadata/endpoints?api-version=2022-09-01").body;
     assert!(single.is_object(), "az cloud register reads one object");
     assert_eq!(single["authentication"]["loginEndpoint"], format!("{}/adfs", app.url));
