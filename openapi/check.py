@@ -14,26 +14,42 @@ Static checks (always run):
   * every name in a schema's `required` list is one of its `properties` (when it lists properties).
 
 Live checks (with --url and --ca): GET every GET path of the control API (`/_emulator/...`), the
-cloud metadata (`/metadata/...`) and workspace discovery (`/discovery`) that has no path parameters
-and no required parameters. With --aad, the parameter-free AAD GETs
-(`/.well-known/openid-configuration`, `/adfs/.well-known/openid-configuration`) are also checked.
-Optional query parameters that declare `examples` are tried with each example value too.
+cloud metadata (`/metadata/...`) and workspace discovery (`/discovery`) that has no required query
+parameters and whose path parameters (control API only) all declare an `example`. With --aad, the
+parameter-free AAD GETs (`/.well-known/openid-configuration`, `/adfs/.well-known/openid-configuration`)
+are also checked. Optional query parameters that declare `examples` are tried with each example
+value too.
 
-With --arm, every ARM GET (the operations secured by `bearerAuth`) is checked as well, with a
-token that check.py gets from the emulator's own token endpoint by `client_credentials` (by default
-as `ml-admin` of the default world, Owner of its subscription; see --client-id). Path parameters
-take their declared `example`; required query parameters take their `example`, or each of their
-`examples` in turn. Operations marked `x-live-skip` are skipped, and the reason printed. One more
-request, the first ARM target without a token, must be a 401 with a `WWW-Authenticate` header.
+With --arm, every GET secured by `bearerAuth` (ARM, and model management, which takes ARM tokens)
+is checked as well, with a token that check.py gets from the emulator's own token endpoint by
+`client_credentials` (by default as `ml-admin` of the default world, Owner of its subscription; see
+--client-id). Path parameters take their declared `example`; required query parameters take their
+`example`, or each of their `examples` in turn. Operations marked `x-live-skip` are skipped, and the
+reason printed. One more request, the first ARM target without a token, must be a 401 with a
+`WWW-Authenticate` header.
 
 Each response must be 200 and JSON, and must match the spec's 200 schema: JSON types, `required`
-keys, `nullable`, `enum`, `pattern`, `minItems`/`maxItems`, recursively through `properties`,
-`additionalProperties`, `items`, `allOf` and `oneOf`/`anyOf` (any alternative may match).
-Response headers the spec marks `required` must be present.
+keys, `nullable`, `enum`, `pattern`, `minItems`/`maxItems`, `maxProperties`, recursively through
+`properties`, `additionalProperties`, `items`, `allOf` and `oneOf`/`anyOf` (any alternative may
+match). Response headers the spec marks `required` must be present.
+
+With --scoring, every web service and online endpoint the emulator has (`GET /_emulator/services`;
+for the default world `aci-service-1`, `aks-service-1`, `ep-key`, `ep-amltoken`, `ep-aad`) is
+scored at its `scoringUri`, the way an SDK would: keys come from model-management `listkeys` or
+ARM `listKeys`, Azure ML tokens from model-management `token` or the ARM endpoint `token` action
+(with the --arm token), Entra tokens for `https://ml.azure.com` from the token endpoint (same
+client). For each: `swagger.json` is 200; scoring without a credential and with a wrong one is 401
+(`{"message"}`, `WWW-Authenticate: Bearer`) unless the service has no auth; scoring with each
+credential is 200 and echoes the body (or returns the world's static document); echo services
+refuse a non-JSON body with 400; endpoints accept each of their deployments in
+`azureml-model-deployment` and refuse an unknown one with 404; an `AADToken` endpoint refuses an
+ARM token with 401. An unknown service is 404. Every answer, token responses included, must be a
+status the operation documents and match that response's schema and required headers. Nothing is
+changed in the world.
 
 Usage:
   python3 openapi/check.py [--spec openapi/openapi.yaml]
-  python3 openapi/check.py --url https://127.0.0.1:10443 --ca ~/.azureml-emulator/ca.pem [--admin-key K] [--aad] [--arm]
+  python3 openapi/check.py --url https://127.0.0.1:10443 --ca ~/.azureml-emulator/ca.pem [--admin-key K] [--aad] [--arm] [--scoring]
 
 Needs PyYAML (`import yaml`). Exit status: 0 all checks passed, 1 a check failed, 2 usage or load
 error.
@@ -327,6 +343,8 @@ def check_value(doc, schema, value, where, fail, nullable=False):
         missing = [k for k in schema.get("required", []) if k not in value]
         if missing:
             fail.add(where, f"missing required keys {missing}")
+        if "maxProperties" in schema and len(value) > schema["maxProperties"]:
+            fail.add(where, f"{len(value)} members, more than maxProperties {schema['maxProperties']}")
         properties = schema.get("properties") or {}
         extra = schema.get("additionalProperties")
         for key, member in value.items():
@@ -368,7 +386,9 @@ def live_targets(doc, include_aad, include_arm):
         if arm and not include_arm:
             continue
         surface = path.startswith("/_emulator/") or path.startswith("/metadata/") or path == "/discovery"
-        if not arm and ("{" in path or not (surface or include_aad)):
+        if not arm and not (surface or include_aad):
+            continue
+        if not arm and "{" in path and not path.startswith("/_emulator/"):
             continue
         if op.get("x-live-skip"):
             skipped.append((path, op["x-live-skip"]))
@@ -446,7 +466,7 @@ def live_checks(doc, args, fail):
     targets, skipped = live_targets(doc, args.aad, args.arm)
     if not targets:
         fail.add("live", "the spec has no parameter-free GET paths to check")
-    token = arm_token(args.url, ctx, args) if args.arm else None
+    token = arm_token(args.url, ctx, args) if args.arm or args.scoring else None
     for path, reason in skipped:
         print(f"  skip GET {path} ({reason})")
     challenged = False
@@ -488,6 +508,9 @@ def live_checks(doc, args, fail):
             if deref(doc, header).get("required") and response_headers.get(name) is None:
                 fail.add(where, f"response header {name} is missing")
         print(f"  {'ok ' if len(fail.items) == before else 'FAIL'} {where} ({json_type(value)})")
+    if args.scoring:
+        print("scoring:")
+        scoring_checks(doc, args, ctx, fail, token)
 
 
 def check_challenge(full, ctx, timeout, shown, fail):
@@ -505,12 +528,207 @@ def check_challenge(full, ctx, timeout, shown, fail):
         fail.add(where, f"bad WWW-Authenticate: {headers.get('WWW-Authenticate')!r}")
     else:
         try:
-            code = json.loads(body)["error"]["code"]
+            value = json.loads(body)
+            # ARM's envelope, or model management's flat shape.
+            code = value["error"]["code"] if "error" in value else value["code"]
         except (ValueError, KeyError, TypeError):
             code = None
         if code != "AuthenticationFailed":
             fail.add(where, f"expected error code AuthenticationFailed, got {body[:200].decode(errors='replace')}")
     print(f"  {'ok ' if len(fail.items) == before else 'FAIL'} {where} (401)")
+
+
+# --------------------------------------------------------------------------------------- scoring
+
+SCORING_API_VERSION = "2024-04-01"
+WRONG_CREDENTIAL = "not-a-key-or-token"
+
+
+def find_operation(doc, method, path):
+    """The spec operation that answers `method path` (a concrete path, no query): the template with
+    the fewest parameters wins. Returns (template, operation) or (None, None)."""
+    found = []
+    for template, item in (doc.get("paths") or {}).items():
+        pattern = "^" + re.sub(r"\\\{[^}/]+\\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, path, re.IGNORECASE):
+            op = (deref(doc, item) or {}).get(method.lower())
+            if op is not None:
+                found.append((template.count("{"), template, op))
+    if not found:
+        return None, None
+    _, template, op = min(found, key=lambda f: f[0])
+    return template, op
+
+
+class Live:
+    """One place for the live requests of --scoring: sends, then checks the answer against the spec."""
+
+    def __init__(self, doc, args, ctx, fail):
+        self.doc, self.args, self.ctx, self.fail = doc, args, ctx, fail
+        self.base = args.url.rstrip("/")
+
+    def call(self, method, path, label, expect, headers=None, body=None, raw=None):
+        """Sends the request, checks the status and the documented response; returns the parsed JSON
+        body (or None). `path` may carry a query string, which is not used to find the operation."""
+        where = f"{method} {urllib.parse.unquote(path)}" + (f" ({label})" if label else "")
+        h = {"Accept": "application/json"}
+        if self.args.admin_key and path.startswith("/_emulator/"):
+            h["x-emulator-admin-key"] = self.args.admin_key
+        h.update(headers or {})
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            h.setdefault("Content-Type", "application/json")
+        elif raw is not None:
+            data = raw.encode()
+            h.setdefault("Content-Type", "application/json")
+        if method != "GET" and data is None:
+            data = b""
+        request = urllib.request.Request(self.base + path, headers=h, data=data, method=method)
+        try:
+            with urllib.request.urlopen(request, context=self.ctx, timeout=self.args.timeout) as r:
+                status, response_headers, payload = r.status, r.headers, r.read()
+        except urllib.error.HTTPError as e:
+            status, response_headers, payload = e.code, e.headers, e.read()
+        except (urllib.error.URLError, OSError) as e:
+            self.fail.add(where, f"request failed: {getattr(e, 'reason', e)}")
+            return None
+        before = len(self.fail.items)
+        value = None
+        if status != expect:
+            self.fail.add(where, f"expected {expect}, got {status}: {payload[:300].decode(errors='replace')}")
+        else:
+            value = self.check_response(method, path.split("?", 1)[0], status, response_headers, payload, where)
+        print(f"  {'ok ' if len(self.fail.items) == before else 'FAIL'} {where} -> {status}")
+        return value
+
+    def check_response(self, method, path, status, headers, payload, where):
+        template, op = find_operation(self.doc, method, path)
+        if op is None:
+            self.fail.add(where, "no operation of the spec answers this path")
+            return None
+        responses = op.get("responses") or {}
+        response = responses.get(str(status)) or responses.get(f"{str(status)[0]}XX") or responses.get("default")
+        if response is None:
+            self.fail.add(where, f"HTTP {status} is not a documented response of {method} {template}")
+            return None
+        response = deref(self.doc, response)
+        for name, header in (response.get("headers") or {}).items():
+            header = deref(self.doc, header)
+            got = headers.get(name)
+            if got is None:
+                if header.get("required"):
+                    self.fail.add(where, f"response header {name} is missing")
+            elif header.get("schema"):
+                check_value(self.doc, header["schema"], got, f"{where} header {name}", self.fail)
+        content = response.get("content")
+        if not content:
+            if payload.strip():
+                self.fail.add(where, f"the spec documents no body, got {payload[:100].decode(errors='replace')}")
+            return None
+        try:
+            value = json.loads(payload)
+        except ValueError:
+            self.fail.add(where, f"response is not JSON: {payload[:200].decode(errors='replace')}")
+            return None
+        schema = ((content.get("application/json")) or {}).get("schema")
+        if schema is None:
+            self.fail.add(where, f"the spec gives no application/json schema for {status}")
+        else:
+            check_value(self.doc, schema, value, where, self.fail)
+        return value
+
+
+def entra_token(url, ctx, args, resource):
+    form = urllib.parse.urlencode({
+        "grant_type": "client_credentials",
+        "client_id": args.client_id,
+        "client_secret": args.client_secret,
+        "resource": resource,
+    }).encode()
+    full = f"{url.rstrip('/')}/{args.tenant}/oauth2/token"
+    try:
+        status, _, body = fetch(full, ctx, args.timeout, {"Content-Type": "application/x-www-form-urlencoded"}, form)
+        return json.loads(body)["access_token"]
+    except (urllib.error.URLError, OSError, ValueError, KeyError, TypeError) as e:
+        die(f"cannot get a token for {resource} from {full}: {getattr(e, 'reason', e)}")
+
+
+def scoring_checks(doc, args, ctx, fail, arm):
+    """Scores every web service and online endpoint with the credentials an SDK would fetch."""
+    live = Live(doc, args, ctx, fail)
+    listed = live.call("GET", "/_emulator/services", "", 200)
+    world = live.call("GET", "/_emulator/world", "", 200)
+    if not isinstance(listed, dict) or not isinstance(world, dict):
+        fail.add("scoring", "cannot list the services and endpoints")
+        return
+    scoring_of = {(kind, x["name"].lower()): x.get("scoring") or {}
+                  for kind, key in (("webservice", "services"), ("onlineEndpoint", "online_endpoints"))
+                  for x in world.get(key) or []}
+    bearer = lambda credential: {"Authorization": f"Bearer {credential}"}
+    arm_headers = bearer(arm)
+    ml_token = None
+    sample = {"data": [[1, 2]]}
+    for item in listed.get("value") or []:
+        name, kind, workspace = item.get("name"), item.get("kind"), item.get("workspace")
+        if not (name and kind and workspace and item.get("scoringUri")):
+            continue  # already reported as a schema failure of GET /_emulator/services
+        score = urllib.parse.urlsplit(item["scoringUri"]).path
+        swagger = score.rsplit("/", 1)[0] + "/swagger.json"
+        live.call("GET", swagger, "no credential", 200)
+        credentials = []  # (label, credential)
+        wrong_arm = False
+        if kind == "webservice":
+            mms = f"/modelmanagement/v1.0{workspace}/services/{urllib.parse.quote(name)}"
+            if item.get("authEnabled"):
+                keys = live.call("POST", mms + "/listkeys", "ARM token", 200, arm_headers) or {}
+                credentials += [("primary key", keys.get("primaryKey")), ("secondary key", keys.get("secondaryKey"))]
+            if item.get("tokenAuthEnabled"):
+                tok = live.call("POST", mms + "/token", "ARM token", 200, arm_headers) or {}
+                credentials.append(("Azure ML token", tok.get("accessToken")))
+        else:
+            ep = f"{workspace}/onlineEndpoints/{urllib.parse.quote(name)}"
+            q = f"?api-version={SCORING_API_VERSION}"
+            if item.get("authMode") == "Key":
+                keys = live.call("POST", ep + "/listKeys" + q, "ARM token", 200, arm_headers) or {}
+                credentials += [("primary key", keys.get("primaryKey")), ("secondary key", keys.get("secondaryKey"))]
+            elif item.get("authMode") == "AMLToken":
+                tok = live.call("POST", ep + "/token" + q, "ARM token", 200, arm_headers) or {}
+                credentials.append(("Azure ML token", tok.get("accessToken")))
+            else:
+                ml_token = ml_token or entra_token(args.url, ctx, args, "https://ml.azure.com")
+                credentials.append(("Entra token for https://ml.azure.com", ml_token))
+                wrong_arm = True
+        credentials = [(label, c) for label, c in credentials if c]
+        open_service = kind == "webservice" and not (item.get("authEnabled") or item.get("tokenAuthEnabled"))
+        if open_service:
+            credentials = [("no credential", None)]
+        else:
+            live.call("POST", score, "no credential", 401, body=sample)
+            live.call("POST", score, "a wrong credential", 401, bearer(WRONG_CREDENTIAL), body=sample)
+            if wrong_arm:
+                live.call("POST", score, "an ARM token", 401, bearer(arm), body=sample)
+        if not credentials:
+            continue  # fetching the key or token failed, and was reported
+        scoring = scoring_of.get((kind, name.lower()), {})
+        expected = sample if scoring.get("kind", "echo") == "echo" else scoring.get("body")
+        for label, credential in credentials:
+            headers = bearer(credential) if credential else {}
+            got = live.call("POST", score, label, 200, headers, body=sample)
+            if got is not None and got != expected:
+                fail.add(f"POST {score} ({label})", f"expected {json.dumps(expected)[:200]}, got {json.dumps(got)[:200]}")
+        label, credential = credentials[0]
+        headers = bearer(credential) if credential else {}
+        if scoring.get("kind", "echo") == "echo":
+            live.call("POST", score, f"{label}, a body that is not JSON", 400, headers, raw="not json")
+        if kind == "onlineEndpoint":
+            for deployment in item.get("deployments") or []:
+                live.call("POST", score, f"{label}, deployment {deployment}", 200,
+                          {**headers, "azureml-model-deployment": deployment}, body=sample)
+            live.call("POST", score, f"{label}, an unknown deployment", 404,
+                      {**headers, "azureml-model-deployment": "no-such-deployment"}, body=sample)
+    live.call("POST", "/aci/no-such-service/score", "unknown service", 404, body=sample)
+    live.call("POST", "/online/no-such-endpoint/score", "unknown endpoint", 404, body=sample)
 
 
 def main():
@@ -521,10 +739,12 @@ def main():
     parser.add_argument("--admin-key", help="sent as x-emulator-admin-key (needed only from non-loopback addresses)")
     parser.add_argument("--aad", action="store_true", help="also check the parameter-free AAD GET paths")
     parser.add_argument("--arm", action="store_true", help="also check the ARM GETs, with a client_credentials token")
+    parser.add_argument("--scoring", action="store_true",
+                        help="also score every web service and online endpoint with fetched keys and tokens")
     parser.add_argument("--tenant", default="organizations",
-                        help="tenant segment of the token endpoint for --arm (default: %(default)s, the client's home tenant)")
+                        help="tenant segment of the token endpoint for --arm and --scoring (default: %(default)s, the client's home tenant)")
     parser.add_argument("--client-id", default="6a1b7c2d-3e4f-4a5b-8c6d-00000000ad01",
-                        help="client for --arm (default: ml-admin of the default world)")
+                        help="client for --arm and --scoring (default: ml-admin of the default world)")
     parser.add_argument("--client-secret", default="ml-admin-dev-secret~emulator.0000",
                         help="its secret (default: ml-admin's well-known development secret)")
     parser.add_argument("--timeout", type=float, default=10.0, help="per-request timeout in seconds")

@@ -47,6 +47,33 @@ pub fn endpoint_audience(ws: &WorkspaceRef, name: &str) -> String {
     format!("{}/onlineEndpoints/{}", ws.arm_id(), name).to_ascii_lowercase()
 }
 
+/// Whether `aud` is the audience of the service (`kind` "services") or endpoint ("onlineEndpoints")
+/// `name` in `ws`: the same comparison as against [`service_audience`] / [`endpoint_audience`],
+/// without building the string on every scoring request.
+pub fn audience_is(aud: &str, ws: &WorkspaceRef, kind: &str, name: &str) -> bool {
+    let mut parts = aud.split('/');
+    next_eq(&mut parts, "")
+        && next_eq(&mut parts, "subscriptions")
+        && parts_next_is_guid(&mut parts, ws.subscription_id.0)
+        && next_eq(&mut parts, "resourcegroups")
+        && next_eq(&mut parts, &ws.resource_group)
+        && next_eq(&mut parts, "providers")
+        && next_eq(&mut parts, "microsoft.machinelearningservices")
+        && next_eq(&mut parts, "workspaces")
+        && next_eq(&mut parts, &ws.workspace)
+        && next_eq(&mut parts, kind)
+        && next_eq(&mut parts, name)
+        && parts.next().is_none()
+}
+
+fn next_eq<'a>(parts: &mut impl Iterator<Item = &'a str>, expected: &str) -> bool {
+    parts.next().is_some_and(|p| p.eq_ignore_ascii_case(expected))
+}
+
+fn parts_next_is_guid<'a>(parts: &mut impl Iterator<Item = &'a str>, expected: uuid::Uuid) -> bool {
+    parts.next().and_then(|p| uuid::Uuid::parse_str(p).ok()) == Some(expected)
+}
+
 pub fn issuer(region: &str) -> String {
     format!("https://{}.api.azureml.ms", region.to_ascii_lowercase())
 }
@@ -75,5 +102,26 @@ pub fn issue(key: &SigningKey, i: Issue<'_>) -> AmlToken {
         token: jwt::encode(key, false, &claims),
         expires_on: claims.exp,
         refresh_after: i.now + i.lifetime / 2,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audience_comparison_matches_the_built_string() {
+        let ws = WorkspaceRef {
+            subscription_id: "0b1f6471-1bf0-4dda-aec3-cb9272f09590".parse().unwrap(),
+            resource_group: "ml-example-rg".into(),
+            workspace: "ml-example".into(),
+        };
+        let aud = service_audience(&ws, "aks-service-1");
+        assert!(audience_is(&aud, &ws, "services", "aks-service-1"));
+        assert!(audience_is(&aud.to_uppercase(), &ws, "services", "AKS-service-1"));
+        assert!(!audience_is(&aud, &ws, "services", "aks-service-2"));
+        assert!(!audience_is(&aud, &ws, "onlineEndpoints", "aks-service-1"));
+        assert!(!audience_is(&format!("{aud}/x"), &ws, "services", "aks-service-1"));
+        assert!(audience_is(&endpoint_audience(&ws, "ep"), &ws, "onlineEndpoints", "ep"));
     }
 }

@@ -74,8 +74,8 @@ fn key_matches(given: &[u8], primary: &str, secondary: &str) -> bool {
     p | s
 }
 
-/// A valid, unexpired Azure ML token for `audience`.
-fn aml_token_ok(state: &AppState, token: &[u8], audience: &str) -> Result<(), Refusal> {
+/// A valid, unexpired Azure ML token for the service or endpoint `kind`/`name` of `ws`.
+fn aml_token_ok(state: &AppState, token: &[u8], ws: &WorkspaceRef, kind: &str, name: &str) -> Result<(), Refusal> {
     let claims: Arc<AmlClaims> = state
         .aml_tokens
         .get_or_verify(token, || {
@@ -85,7 +85,7 @@ fn aml_token_ok(state: &AppState, token: &[u8], audience: &str) -> Result<(), Re
             })
         })
         .map_err(|_: VerifyError| Refusal::Unauthenticated("The token is not a valid Azure Machine Learning token."))?;
-    if claims.aud != audience {
+    if !aml::audience_is(&claims.aud, ws, kind, name) {
         return Err(Refusal::Unauthenticated(
             "The token was issued for another service or endpoint.",
         ));
@@ -130,11 +130,7 @@ fn v1(state: &AppState, req: &HttpRequest, body: &[u8], compute: ComputeType) ->
             if !service.token_auth_enabled {
                 return Err(Refusal::Unauthenticated("The key is not valid for this service."));
             }
-            aml_token_ok(
-                state,
-                credential,
-                &aml::service_audience(&service.workspace, &service.name),
-            )?;
+            aml_token_ok(state, credential, &service.workspace, "services", &service.name)?;
         }
     }
     respond(&service.scoring, body)
@@ -168,7 +164,7 @@ fn online_score(state: &AppState, req: &HttpRequest, body: &[u8]) -> Result<Http
                 return Err(Refusal::Unauthenticated("The key is not valid for this endpoint."));
             }
         }
-        AuthMode::AmlToken => aml_token_ok(state, credential, &aml::endpoint_audience(&ep.workspace, &ep.name))?,
+        AuthMode::AmlToken => aml_token_ok(state, credential, &ep.workspace, "onlineEndpoints", &ep.name)?,
         AuthMode::AadToken => aad_token_ok(state, &world, credential, &ep.workspace, &ep.name)?,
     }
     if let Some(d) = req
