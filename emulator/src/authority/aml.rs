@@ -22,6 +22,9 @@ pub struct AmlClaims {
     pub nbf: i64,
     pub exp: i64,
     pub jti: String,
+    /// The id of the service or endpoint instance: a deleted and re-created one of the same name
+    /// does not accept tokens of its predecessor.
+    pub sid: uuid::Uuid,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -81,6 +84,7 @@ pub fn issuer(region: &str) -> String {
 pub struct Issue<'a> {
     pub region: &'a str,
     pub audience: String,
+    pub instance: uuid::Uuid,
     pub caller: Option<String>,
     pub tenant: Option<String>,
     pub now: i64,
@@ -95,6 +99,7 @@ pub fn issue(key: &SigningKey, i: Issue<'_>) -> AmlToken {
         nbf: i.now,
         exp: i.now + i.lifetime,
         jti: uuid::Uuid::new_v4().to_string(),
+        sid: i.instance,
         oid: i.caller,
         tid: i.tenant,
     };

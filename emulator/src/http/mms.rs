@@ -80,6 +80,11 @@ fn handle(state: &AppState, req: &HttpRequest, body: &[u8]) -> MmsResult {
     let caller = auth::authenticate(state, &world, req, &base)?;
     let (ws, op) = parse(req.path())
         .ok_or_else(|| MmsError::new(404, "NotFound", format!("No model-management API at {}.", req.path())))?;
+    // Nothing about the workspace is revealed to callers without any role in or above it.
+    let ws_scope = Scope::parse(&ws.arm_id()).map_err(|e| MmsError::bad_argument(e.to_string()))?;
+    if !state.rbac().has_access_within(caller.object_id, &ws_scope) {
+        auth::deny(state, &caller, SERVICES_READ, &ws_scope)?;
+    }
     let workspace = world
         .workspace(ws.subscription_id, &ws.resource_group, &ws.workspace)
         .ok_or_else(|| {
@@ -330,6 +335,7 @@ fn create(cx: &Cx<'_>, body: &[u8]) -> MmsResult {
 }
 
 fn delete(cx: &Cx<'_>, name: &str) -> MmsResult {
+    cx.require(SERVICES_READ, Some(name))?;
     let s = cx.service(name)?;
     cx.require(&service_action(s.compute_type, "delete"), Some(name))?;
     cx.state.store.delete_service(&s.name).map_err(MmsError::internal)?;
@@ -338,6 +344,7 @@ fn delete(cx: &Cx<'_>, name: &str) -> MmsResult {
 }
 
 fn list_keys(cx: &Cx<'_>, name: &str) -> MmsResult {
+    cx.require(SERVICES_READ, Some(name))?;
     let s = cx.service(name)?;
     cx.require(&service_action(s.compute_type, "listkeys/action"), Some(name))?;
     Ok(HttpResponse::Ok().json(json!({"primaryKey": s.primary_key, "secondaryKey": s.secondary_key})))
@@ -352,6 +359,7 @@ struct RegenerateBody {
 
 /// Regenerates (or sets, with `keyValue`) one key; the other keeps working.
 fn regenerate(cx: &Cx<'_>, name: &str, body: &[u8]) -> MmsResult {
+    cx.require(SERVICES_READ, Some(name))?;
     let mut s = cx.service(name)?;
     cx.require(&service_action(s.compute_type, "write"), Some(name))?;
     let b: RegenerateBody =
@@ -394,6 +402,7 @@ fn token(cx: &Cx<'_>, name: &str, region: &str) -> MmsResult {
         &s.workspace,
         cx.world,
         aml::service_audience(&s.workspace, &s.name),
+        s.id,
         s.token_lifetime_seconds,
         Some(cx.caller),
     )
@@ -412,6 +421,7 @@ pub fn issue_token(
     ws: &WorkspaceRef,
     world: &World,
     audience: String,
+    instance: Uuid,
     lifetime: Option<u32>,
     caller: Option<&Caller>,
 ) -> Result<aml::AmlToken, String> {
@@ -424,6 +434,7 @@ pub fn issue_token(
         aml::Issue {
             region: &workspace.location,
             audience,
+            instance,
             caller: caller.map(|c| c.object_id.to_string()),
             tenant: caller.map(|c| c.tenant.to_string()),
             now: state.clock.unix(),

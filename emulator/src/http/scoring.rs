@@ -20,10 +20,18 @@ use crate::domain::services::{AuthMode, ComputeType, Scoring, WorkspaceRef};
 use crate::domain::{ObjectId, World};
 use crate::state::AppState;
 
+/// Scoring payloads may be far larger than control-plane bodies.
+const MAX_SCORING_BODY: usize = 16 * 1024 * 1024;
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::scope("/api/v1/service").default_service(web::to(aks)))
-        .service(web::scope("/aci").default_service(web::to(aci)))
-        .service(web::scope("/online").default_service(web::to(online)));
+    let limit = || web::PayloadConfig::new(MAX_SCORING_BODY);
+    cfg.service(
+        web::scope("/api/v1/service")
+            .app_data(limit())
+            .default_service(web::to(aks)),
+    )
+    .service(web::scope("/aci").app_data(limit()).default_service(web::to(aci)))
+    .service(web::scope("/online").app_data(limit()).default_service(web::to(online)));
 }
 
 /// What scoring answers when it refuses.
@@ -48,6 +56,8 @@ impl Refusal {
         }
     }
 }
+
+const MISSING: &str = "No usable Authorization header: send 'Authorization: Bearer <key or token>'.";
 
 /// `{name}/score` or `{name}/swagger.json` after the mount prefix.
 fn split_tail(req: &HttpRequest) -> Option<(&str, &str)> {
@@ -75,7 +85,12 @@ fn key_matches(given: &[u8], primary: &str, secondary: &str) -> bool {
 }
 
 /// A valid, unexpired Azure ML token for the service or endpoint `kind`/`name` of `ws`.
-fn aml_token_ok(state: &AppState, token: &[u8], ws: &WorkspaceRef, kind: &str, name: &str) -> Result<(), Refusal> {
+fn aml_token_ok(
+    state: &AppState,
+    token: &[u8],
+    target: (&WorkspaceRef, &str, &str, uuid::Uuid),
+) -> Result<(), Refusal> {
+    let (ws, kind, name, instance) = target;
     let claims: Arc<AmlClaims> = state
         .aml_tokens
         .get_or_verify(token, || {
@@ -85,7 +100,7 @@ fn aml_token_ok(state: &AppState, token: &[u8], ws: &WorkspaceRef, kind: &str, n
             })
         })
         .map_err(|_: VerifyError| Refusal::Unauthenticated("The token is not a valid Azure Machine Learning token."))?;
-    if !aml::audience_is(&claims.aud, ws, kind, name) {
+    if !aml::audience_is(&claims.aud, ws, kind, name) || claims.sid != instance {
         return Err(Refusal::Unauthenticated(
             "The token was issued for another service or endpoint.",
         ));
@@ -122,15 +137,17 @@ fn v1(state: &AppState, req: &HttpRequest, body: &[u8], compute: ComputeType) ->
         )));
     }
     if service.auth_enabled || service.token_auth_enabled {
-        let credential = bearer(req).ok_or(Refusal::Unauthenticated(
-            "The Authorization header is missing: send 'Bearer <key or token>'.",
-        ))?;
+        let credential = bearer(req).ok_or(Refusal::Unauthenticated(MISSING))?;
         let by_key = service.auth_enabled && key_matches(credential, &service.primary_key, &service.secondary_key);
         if !by_key {
             if !service.token_auth_enabled {
                 return Err(Refusal::Unauthenticated("The key is not valid for this service."));
             }
-            aml_token_ok(state, credential, &service.workspace, "services", &service.name)?;
+            aml_token_ok(
+                state,
+                credential,
+                (&service.workspace, "services", &service.name, service.id),
+            )?;
         }
     }
     respond(&service.scoring, body)
@@ -155,16 +172,14 @@ fn online_score(state: &AppState, req: &HttpRequest, body: &[u8]) -> Result<Http
             req.method()
         )));
     }
-    let credential = bearer(req).ok_or(Refusal::Unauthenticated(
-        "The Authorization header is missing: send 'Bearer <key or token>'.",
-    ))?;
+    let credential = bearer(req).ok_or(Refusal::Unauthenticated(MISSING))?;
     match ep.auth_mode {
         AuthMode::Key => {
             if !key_matches(credential, &ep.primary_key, &ep.secondary_key) {
                 return Err(Refusal::Unauthenticated("The key is not valid for this endpoint."));
             }
         }
-        AuthMode::AmlToken => aml_token_ok(state, credential, &ep.workspace, "onlineEndpoints", &ep.name)?,
+        AuthMode::AmlToken => aml_token_ok(state, credential, (&ep.workspace, "onlineEndpoints", &ep.name, ep.id))?,
         AuthMode::AadToken => aad_token_ok(state, &world, credential, &ep.workspace, &ep.name)?,
     }
     if let Some(d) = req
@@ -216,7 +231,16 @@ fn aad_token_ok(state: &AppState, world: &World, token: &[u8], ws: &WorkspaceRef
         .ok_or(Refusal::Unauthenticated("The token names no object id."))?;
     let scope = Scope::parse(&format!("{}/onlineEndpoints/{name}", ws.arm_id()))
         .map_err(|e| Refusal::BadRequest(e.to_string()))?;
-    if state.rbac().allows(oid, SCORE_ACTION, &scope) || state.rbac_mode == crate::state::RbacMode::LogOnly {
+    if state.rbac().allows(oid, SCORE_ACTION, &scope) {
+        Ok(())
+    } else if state.rbac_mode == crate::state::RbacMode::LogOnly {
+        state.record(crate::state::JournalEntry {
+            time: crate::error::aad_timestamp(state.clock.now()),
+            kind: "rbac-would-deny",
+            principal: oid.to_string(),
+            action: SCORE_ACTION.to_string(),
+            scope: scope.to_string(),
+        });
         Ok(())
     } else {
         Err(Refusal::Forbidden(format!(

@@ -359,3 +359,72 @@ fn create_and_delete_services_with_the_auth_rules() {
         404
     );
 }
+
+#[test]
+fn a_recreated_service_refuses_its_predecessors_tokens() {
+    let app = TestApp::spawn();
+    let t = app.arm_token(CLIENT, SECRET);
+    let create = || {
+        app.arm(
+            "POST",
+            &mms("/services"),
+            Some(&t),
+            Some(json!({"name": "aks-again", "computeType": "AKS", "aadAuthEnabled": true})),
+        )
+    };
+    assert_eq!(create().status, 202);
+    let old = app.arm("POST", &mms("/services/aks-again/token"), Some(&t), None).body["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        app.score("/api/v1/service/aks-again/score", Some(&old), "{}").status,
+        200
+    );
+    assert_eq!(
+        app.arm("DELETE", &mms("/services/aks-again"), Some(&t), None).status,
+        200
+    );
+    assert_eq!(create().status, 202);
+    assert_eq!(
+        app.score("/api/v1/service/aks-again/score", Some(&old), "{}").status,
+        401,
+        "same name, new service"
+    );
+}
+
+#[test]
+fn large_scoring_payloads_are_accepted() {
+    let app = TestApp::spawn();
+    let body = format!("{{\"data\": [{}]}}", vec!["1.5"; 400_000].join(","));
+    assert!(body.len() > 1_000_000);
+    let r = app.score("/aci/aci-service-1/score", Some(ACI_PRIMARY), &body);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["data"].as_array().unwrap().len(), 400_000);
+}
+
+#[test]
+fn callers_without_any_role_learn_nothing_about_workspaces_or_services() {
+    let world = format!("{}\n{}", azureml_emulator::fixtures::DEFAULT_WORLD,
+        "[[applications]]\ndisplay_name = \"loner\"\nclient_id = \"aaaaaaaa-0000-4000-8000-000000000099\"\nobject_id = \"bbbbbbbb-0000-4000-8000-000000000099\"\n[[applications.secrets]]\nvalue = \"s\"\n");
+    let app = TestApp::with_world(&world);
+    let t = app.arm_token("aaaaaaaa-0000-4000-8000-000000000099", "s");
+    let missing_ws = format!("/modelmanagement/v1.0{}/services", ws_path("nope"));
+    assert_mms_error(&app.arm("GET", &missing_ws, Some(&t), None), 403, "AuthorizationFailed");
+    assert_mms_error(
+        &app.arm("DELETE", &mms("/services/nope"), Some(&t), None),
+        403,
+        "AuthorizationFailed",
+    );
+    assert_mms_error(
+        &app.arm("POST", &mms("/services/aci-service-1/listkeys"), Some(&t), None),
+        403,
+        "AuthorizationFailed",
+    );
+    let eps = format!("{}/onlineEndpoints", ws_path(WS));
+    assert_arm_error(
+        &app.arm("GET", &v(&eps, "2024-04-01"), Some(&t), None),
+        403,
+        "AuthorizationFailed",
+    );
+}

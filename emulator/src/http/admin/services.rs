@@ -155,15 +155,17 @@ async fn regenerate(
 async fn token(state: Data<AppState>, req: HttpRequest, name: Path<String>) -> Result<HttpResponse, AdminError> {
     authorize(&state, &req)?;
     let world = state.world();
-    let (ws, audience, lifetime) = match find(&state, &name)? {
+    let (ws, audience, instance, lifetime) = match find(&state, &name)? {
         Found::Service(s) if s.token_auth_enabled => (
             s.workspace.clone(),
             aml::service_audience(&s.workspace, &s.name),
+            s.id,
             s.token_lifetime_seconds,
         ),
         Found::Endpoint(e) if e.auth_mode == AuthMode::AmlToken => (
             e.workspace.clone(),
             aml::endpoint_audience(&e.workspace, &e.name),
+            e.id,
             e.token_lifetime_seconds,
         ),
         _ => {
@@ -181,7 +183,7 @@ async fn token(state: Data<AppState>, req: HttpRequest, name: Path<String>) -> R
             "region '{region}' is unavailable: tokens cannot be issued"
         )));
     }
-    let t = issue_token(&state, &ws, &world, audience, lifetime, None).map_err(AdminError::Internal)?;
+    let t = issue_token(&state, &ws, &world, audience, instance, lifetime, None).map_err(AdminError::Internal)?;
     Ok(HttpResponse::Ok().json(json!({"accessToken": t.token, "refreshAfter": t.refresh_after, "expiryOn": t.expires_on, "tokenType": "Bearer"})))
 }
 

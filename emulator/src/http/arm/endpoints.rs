@@ -109,6 +109,8 @@ fn find(ctx: &Ctx<'_>, w: &Workspace, ws: &Ws, name: &str) -> Result<OnlineEndpo
 }
 
 pub fn list(ctx: &Ctx<'_>, ws: &Ws) -> ArmResult {
+    let scope = Scope::parse(&ws.id()).map_err(ArmError::internal)?;
+    super::resources::require_access_within(ctx, EP_READ, &scope)?;
     let w = workspace(ctx, ws)?;
     let tenant = tenant_of(ctx, &w);
     let world = ctx.state.world();
@@ -301,6 +303,7 @@ pub fn action(ctx: &Ctx<'_>, ws: &Ws, name: &str, action: EndpointAction) -> Arm
                 &e.workspace,
                 &world,
                 aml::endpoint_audience(&e.workspace, &e.name),
+                e.id,
                 e.token_lifetime_seconds,
                 Some(ctx.caller),
             )

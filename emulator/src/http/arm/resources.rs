@@ -107,7 +107,7 @@ fn rg_json(rg: &ResourceGroup) -> Value {
 
 /// A collection is listed for callers with some role in (or above) its scope, filtered per item;
 /// callers with none get ARM's 403 for the collection's read action.
-fn require_access_within(ctx: &Ctx<'_>, action: &str, scope: &Scope) -> Result<(), ArmError> {
+pub(super) fn require_access_within(ctx: &Ctx<'_>, action: &str, scope: &Scope) -> Result<(), ArmError> {
     if ctx.state.rbac().has_access_within(ctx.caller.object_id, scope) {
         return Ok(());
     }

@@ -329,6 +329,8 @@ impl Route {
 
 /// The subscription segment of a path, before it is fully understood (for the 401 challenge).
 pub fn subscription_in(path: &str) -> Option<&str> {
+    // Model-management paths carry the ARM path after their own prefix.
+    let path = path.strip_prefix("/modelmanagement/v1.0").unwrap_or(path);
     let mut segments = path.trim_start_matches('/').split('/');
     match (segments.next(), segments.next()) {
         (Some(s), Some(id)) if eq(s, "subscriptions") && !id.is_empty() => Some(id),
