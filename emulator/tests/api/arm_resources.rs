@@ -21,16 +21,27 @@ fn resource_group_lifecycle() {
         format!("/subscriptions/{SUB}/resourceGroups/rg-new")
     );
     assert_eq!(created.body["properties"]["provisioningState"], "Succeeded");
-    assert_eq!(
-        app.arm(
-            "PUT",
-            &path("rg-new"),
-            Some(&admin),
-            Some(json!({"location": "westeurope"}))
-        )
-        .status,
-        200
+    let replaced = app.arm(
+        "PUT",
+        &path("rg-new"),
+        Some(&admin),
+        Some(json!({"location": "westeurope"})),
     );
+    assert_eq!(replaced.status, 200);
+    assert_eq!(
+        replaced.body["tags"],
+        json!({}),
+        "PUT replaces: no tags named, none kept"
+    );
+    let patched = app.arm(
+        "PATCH",
+        &path("rg-new"),
+        Some(&admin),
+        Some(json!({"tags": {"k": "v"}})),
+    );
+    assert_eq!(patched.body["tags"], json!({"k": "v"}));
+    let kept = app.arm("PATCH", &path("rg-new"), Some(&admin), Some(json!({})));
+    assert_eq!(kept.body["tags"], json!({"k": "v"}), "PATCH keeps");
     assert_arm_error(
         &app.arm(
             "PUT",
@@ -120,6 +131,14 @@ fn workspace_create_update_delete() {
         "identity survives updates"
     );
     assert_eq!(patched.body["tags"]["team"], "a", "PATCH keeps what it does not name");
+    let replaced = app.arm("PUT", &path, Some(&t), Some(json!({"location": "eastus"})));
+    assert_eq!(replaced.status, 200);
+    assert_eq!(replaced.body["tags"], json!({}), "PUT replaces");
+    assert_eq!(replaced.body["properties"]["description"], "");
+    assert_eq!(
+        replaced.body["properties"]["workspaceId"], id,
+        "identity survives a replacing PUT"
+    );
     let m = assert_arm_error(
         &app.arm("PUT", &path, Some(&t), Some(json!({"location": "westus"}))),
         400,

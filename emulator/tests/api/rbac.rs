@@ -524,6 +524,13 @@ fn role_definitions_builtin_and_custom_with_not_actions() {
         c["properties"]["permissions"][0]["notActions"][1],
         "Microsoft.Authorization/*/Write"
     );
+    let not_guid = app.arm(
+        "GET",
+        &v(&format!("{defs}/not-a-guid"), "2022-04-01"),
+        Some(&admin),
+        None,
+    );
+    assert_arm_error(&not_guid, 404, "RoleDefinitionDoesNotExist");
     let all = app.arm("GET", &v(&defs, "2022-04-01"), Some(&admin), None).body;
     assert_eq!(all["value"].as_array().unwrap().len(), 7);
 

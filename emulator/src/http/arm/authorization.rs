@@ -365,7 +365,17 @@ struct PermissionBody {
 }
 
 pub fn definition(ctx: &Ctx<'_>, scope: &Scope, id: &str) -> ArmResult {
-    let guid = parse_guid(id).map_err(|_| role_missing(id))?;
+    // Not a GUID: no such role (404 on reads, as for an unknown GUID).
+    let guid = match parse_guid(id) {
+        Ok(g) => g,
+        Err(_) if *ctx.req.method() == Method::GET => {
+            return Err(ArmError {
+                status: 404,
+                ..role_missing(id)
+            })
+        }
+        Err(_) => return Err(role_missing(id)),
+    };
     match *ctx.req.method() {
         Method::GET => {
             let rbac = ctx.state.rbac();

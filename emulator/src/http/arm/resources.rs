@@ -176,10 +176,12 @@ pub fn resource_group(ctx: &Ctx<'_>, sub: &str, rg: &str) -> ArmResult {
                 }
                 (None, Some(_)) => unreachable!("PUT and PATCH are the only writes"),
             };
-            let tags = body
-                .tags
-                .or_else(|| existing.as_ref().map(|e| e.tags.clone()))
-                .unwrap_or_default();
+            // PUT replaces (absent tags mean none); PATCH keeps what it does not name.
+            let kept = existing
+                .as_ref()
+                .filter(|_| *ctx.req.method() == Method::PATCH)
+                .map(|e| e.tags.clone());
+            let tags = body.tags.or(kept).unwrap_or_default();
             let created = ctx
                 .state
                 .store
@@ -414,8 +416,11 @@ fn update_workspace(mut w: Workspace, body: WorkspaceBody, patch: bool) -> Resul
             "The resource '{}' already exists in location '{}' in resource group '{}'. A resource with the same name cannot be created in location '{l}'. Please select a new resource name.",
             w.name, w.location, w.resource_group)));
     }
-    if !patch && body.tags.is_none() {
+    if !patch {
+        // PUT replaces the mutable parts; identity, creation time and linked resources stay.
         w.tags = Tags::new();
+        w.description = String::new();
+        w.friendly_name = w.name.clone();
     }
     if let Some(tags) = body.tags {
         w.tags = tags;

@@ -44,8 +44,8 @@ pub fn check(query: &str, family: Family) -> Result<String, ArmError> {
     let date = version
         .get(..10)
         .filter(|d| time::Date::parse(d, &time::format_description::well_known::Iso8601::DATE).is_ok());
-    let suffix = version.get(10..).unwrap_or("");
-    let ok = match (date, suffix) {
+    let suffix = version.get(10..).unwrap_or("").to_ascii_lowercase();
+    let ok = match (date, suffix.as_str()) {
         (Some(_), "-preview" | "-privatepreview" | "-beta" | "-alpha") => true,
         (Some(d), "") => (a.oldest..=a.newest).contains(&d),
         _ => false,
@@ -68,6 +68,7 @@ mod tests {
             "2022-05-01"
         );
         assert!(check("api-version=2024-10-01-preview", Family::MachineLearning).is_ok());
+        assert!(check("api-version=2024-10-01-PREVIEW", Family::MachineLearning).is_ok());
         assert!(check("a=b&API-VERSION=2025-04-01", Family::MachineLearning).is_ok());
         assert_eq!(
             check("", Family::MachineLearning).unwrap_err().code,
