@@ -242,22 +242,37 @@ enum AssignmentAction {
         #[arg(long)]
         scope: String,
     },
-    List {
-        #[arg(long)]
-        assignee: Option<String>,
-        #[arg(long)]
-        role: Option<String>,
-        #[arg(long)]
-        scope: Option<String>,
-    },
-    Delete {
-        #[arg(long)]
-        assignee: Option<String>,
-        #[arg(long)]
-        role: Option<String>,
-        #[arg(long)]
-        scope: Option<String>,
-    },
+    List(AssignmentFilter),
+    Delete(AssignmentFilter),
+}
+
+/// Which assignments `list` and `delete` act on: all that match every given field.
+#[derive(Args, Debug)]
+struct AssignmentFilter {
+    #[arg(long)]
+    assignee: Option<String>,
+    #[arg(long)]
+    role: Option<String>,
+    #[arg(long)]
+    scope: Option<String>,
+}
+
+impl AssignmentFilter {
+    fn is_empty(&self) -> bool {
+        self.assignee.is_none() && self.role.is_none() && self.scope.is_none()
+    }
+
+    fn query(&self) -> String {
+        let pairs: Vec<(&str, &str)> = [
+            ("assignee", &self.assignee),
+            ("role", &self.role),
+            ("scope", &self.scope),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_deref().map(|v| (k, v)))
+        .collect();
+        serde_urlencoded::to_string(pairs).expect("strings encode")
+    }
 }
 
 #[derive(Args, Debug)]
@@ -533,14 +548,6 @@ fn sdk_auth_json(created: &Value, info: &ReadyInfo) -> Value {
     })
 }
 
-fn assignment_query(assignee: &Option<String>, role: &Option<String>, scope: &Option<String>) -> String {
-    let pairs: Vec<(&str, &str)> = [("assignee", assignee), ("role", role), ("scope", scope)]
-        .into_iter()
-        .filter_map(|(k, v)| v.as_deref().map(|v| (k, v)))
-        .collect();
-    serde_urlencoded::to_string(pairs).expect("strings encode")
-}
-
 fn role(args: RoleArgs) -> Result<(), CliError> {
     let client = client(&args.target)?;
     let RoleWhat::Assignment { action } = args.what;
@@ -549,22 +556,16 @@ fn role(args: RoleArgs) -> Result<(), CliError> {
             "/_emulator/role-assignments",
             &json!({"assignee": assignee, "role": role, "scope": scope}),
         )?,
-        AssignmentAction::List { assignee, role, scope } => client.get::<Value>(&format!(
-            "/_emulator/role-assignments?{}",
-            assignment_query(&assignee, &role, &scope)
-        ))?["value"]
-            .take(),
-        AssignmentAction::Delete { assignee, role, scope } => {
-            if assignee.is_none() && role.is_none() && scope.is_none() {
+        AssignmentAction::List(filter) => {
+            client.get::<Value>(&format!("/_emulator/role-assignments?{}", filter.query()))?["value"].take()
+        }
+        AssignmentAction::Delete(filter) => {
+            if filter.is_empty() {
                 return Err(CliError::Usage(
                     "name at least one of --assignee, --role, --scope".into(),
                 ));
             }
-            client.delete::<Value>(&format!(
-                "/_emulator/role-assignments?{}",
-                assignment_query(&assignee, &role, &scope)
-            ))?["value"]
-                .take()
+            client.delete::<Value>(&format!("/_emulator/role-assignments?{}", filter.query()))?["value"].take()
         }
     };
     print_json(&value);

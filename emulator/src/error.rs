@@ -477,17 +477,23 @@ impl ArmError {
     }
 }
 
+/// A response builder with the `WWW-Authenticate` challenge of a 401, if there is one.
+fn challenged(status: StatusCode, challenge: Option<&str>) -> actix_web::HttpResponseBuilder {
+    let mut builder = HttpResponse::build(status);
+    if let Some(challenge) = challenge {
+        builder.insert_header(("WWW-Authenticate", challenge));
+    }
+    builder
+}
+
 impl ResponseError for ArmError {
     fn status_code(&self) -> StatusCode {
         StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST)
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut builder = HttpResponse::build(self.status_code());
-        if let Some(challenge) = &self.challenge {
-            builder.insert_header(("WWW-Authenticate", challenge.as_str()));
-        }
-        builder.json(json!({"error": {"code": self.code, "message": self.message}}))
+        challenged(self.status_code(), self.challenge.as_deref())
+            .json(json!({"error": {"code": self.code, "message": self.message}}))
     }
 }
 
@@ -557,10 +563,7 @@ impl ResponseError for MmsError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut builder = HttpResponse::build(self.status_code());
-        if let Some(challenge) = &self.challenge {
-            builder.insert_header(("WWW-Authenticate", challenge.as_str()));
-        }
-        builder.json(json!({"code": self.code, "statusCode": self.status, "message": self.message, "details": []}))
+        challenged(self.status_code(), self.challenge.as_deref())
+            .json(json!({"code": self.code, "statusCode": self.status, "message": self.message, "details": []}))
     }
 }
