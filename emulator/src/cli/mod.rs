@@ -8,6 +8,8 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
 
+mod verbs;
+
 use crate::client::{read_ready, AdminClient, ClientError};
 use crate::clock::{parse_duration, ClockState};
 use crate::info::{render_env, EnvFormat, ReadyInfo};
@@ -39,67 +41,15 @@ enum Command {
     /// Show or move the emulator's clock.
     Clock(ClockArgs),
     /// Service principals, as `az ad sp`.
-    Sp(SpArgs),
+    Sp(verbs::SpArgs),
     /// Role assignments, as `az role`.
-    Role(RoleArgs),
+    Role(verbs::RoleArgs),
     /// Azure ML helpers, as `az ml`.
-    Ml(MlArgs),
+    Ml(verbs::MlArgs),
     /// Web services and online endpoints: list, show, keys, regen-key, token.
-    Service(ServiceArgs),
+    Service(verbs::ServiceArgs),
     /// Region availability (an outage stops token issuance; keys keep working).
-    Region(RegionArgs),
-}
-
-#[derive(Args, Debug)]
-struct ServiceArgs {
-    #[command(flatten)]
-    target: Target,
-    #[command(subcommand)]
-    action: ServiceAction,
-}
-
-#[derive(Subcommand, Debug)]
-enum ServiceAction {
-    List,
-    Show {
-        name: String,
-    },
-    Keys {
-        name: String,
-    },
-    /// Regenerate one key (or set it with --value).
-    RegenKey {
-        name: String,
-        #[arg(long, value_parser = ["primary", "secondary"], default_value = "primary")]
-        key: String,
-        #[arg(long)]
-        value: Option<String>,
-    },
-    /// An Azure ML token for a token-auth service or an AMLToken endpoint.
-    Token {
-        name: String,
-    },
-}
-
-#[derive(Args, Debug)]
-struct RegionArgs {
-    #[command(flatten)]
-    target: Target,
-    #[command(subcommand)]
-    action: RegionAction,
-}
-
-#[derive(Subcommand, Debug)]
-enum RegionAction {
-    /// Mark a region's AzureML services down (--on) or back up (--off).
-    Outage {
-        #[arg(long)]
-        region: String,
-        #[arg(long, conflicts_with = "off", required_unless_present = "off")]
-        on: bool,
-        #[arg(long)]
-        off: bool,
-    },
+    Region(verbs::RegionArgs),
 }
 
 #[derive(Args, Debug)]
@@ -185,131 +135,6 @@ enum ClockAction {
     Set { at: String },
 }
 
-#[derive(Args, Debug)]
-struct SpArgs {
-    #[command(flatten)]
-    target: Target,
-    #[command(subcommand)]
-    action: SpAction,
-}
-
-#[derive(Subcommand, Debug)]
-enum SpAction {
-    /// Create a service principal with a new secret, optionally with a role at some scopes.
-    CreateForRbac {
-        #[arg(long)]
-        name: String,
-        #[arg(long, requires = "scopes")]
-        role: Option<String>,
-        #[arg(long, num_args = 1..)]
-        scopes: Vec<String>,
-        /// Print the JSON of `az ad sp create-for-rbac --sdk-auth` (for ServicePrincipalAuthentication, azure/login…).
-        #[arg(long)]
-        sdk_auth: bool,
-    },
-    /// Show a service principal by client id or object id.
-    Show {
-        #[arg(long)]
-        id: String,
-    },
-}
-
-#[derive(Args, Debug)]
-struct RoleArgs {
-    #[command(flatten)]
-    target: Target,
-    #[command(subcommand)]
-    what: RoleWhat,
-}
-
-#[derive(Subcommand, Debug)]
-enum RoleWhat {
-    /// Role assignments.
-    Assignment {
-        #[command(subcommand)]
-        action: AssignmentAction,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum AssignmentAction {
-    Create {
-        /// A user's UPN, a service principal's name or client id, or an object id.
-        #[arg(long)]
-        assignee: String,
-        #[arg(long)]
-        role: String,
-        #[arg(long)]
-        scope: String,
-    },
-    List(AssignmentFilter),
-    Delete(AssignmentFilter),
-}
-
-/// Which assignments `list` and `delete` act on: all that match every given field.
-#[derive(Args, Debug)]
-struct AssignmentFilter {
-    #[arg(long)]
-    assignee: Option<String>,
-    #[arg(long)]
-    role: Option<String>,
-    #[arg(long)]
-    scope: Option<String>,
-}
-
-impl AssignmentFilter {
-    fn is_empty(&self) -> bool {
-        self.assignee.is_none() && self.role.is_none() && self.scope.is_none()
-    }
-
-    fn query(&self) -> String {
-        let pairs: Vec<(&str, &str)> = [
-            ("assignee", &self.assignee),
-            ("role", &self.role),
-            ("scope", &self.scope),
-        ]
-        .into_iter()
-        .filter_map(|(k, v)| v.as_deref().map(|v| (k, v)))
-        .collect();
-        serde_urlencoded::to_string(pairs).expect("strings encode")
-    }
-}
-
-#[derive(Args, Debug)]
-struct MlArgs {
-    #[command(flatten)]
-    target: Target,
-    #[command(subcommand)]
-    what: MlWhat,
-}
-
-#[derive(Subcommand, Debug)]
-enum MlWhat {
-    Workspace {
-        #[command(subcommand)]
-        action: WorkspaceAction,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum WorkspaceAction {
-    /// Give a user or service principal a role on a workspace.
-    Share {
-        #[arg(short = 'w', long = "workspace-name")]
-        workspace: String,
-        #[arg(short = 'g', long = "resource-group")]
-        resource_group: String,
-        /// Default: the emulator's (first) subscription.
-        #[arg(long)]
-        subscription: Option<String>,
-        /// Object id (or UPN / service principal name) of the principal.
-        #[arg(long)]
-        user: String,
-        #[arg(long, value_parser = ["owner", "contributor", "reader"])]
-        role: String,
-    },
-}
-
 #[derive(Debug, thiserror::Error)]
 enum CliError {
     #[error(transparent)]
@@ -329,11 +154,11 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve(args),
         Command::Env(args) => env(args),
         Command::Clock(args) => clock(args),
-        Command::Sp(args) => sp(args),
-        Command::Role(args) => role(args),
-        Command::Ml(args) => ml(args),
-        Command::Service(args) => service(args),
-        Command::Region(args) => region(args),
+        Command::Sp(args) => verbs::sp(args),
+        Command::Role(args) => verbs::role(args),
+        Command::Ml(args) => verbs::ml(args),
+        Command::Service(args) => verbs::service(args),
+        Command::Region(args) => verbs::region(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -486,143 +311,5 @@ fn clock(args: ClockArgs) -> Result<(), CliError> {
     // Round-trip through the typed state so the output shape is the API's.
     let _: ClockState = serde_json::from_value(state.clone()).map_err(|e| CliError::Usage(e.to_string()))?;
     println!("{}", serde_json::to_string_pretty(&state).expect("json serialises"));
-    Ok(())
-}
-
-fn client(t: &Target) -> Result<AdminClient, CliError> {
-    Ok(AdminClient::locate(t.url.clone(), &t.data_dir, t.ca_cert.clone())?)
-}
-
-fn print_json(value: &Value) {
-    println!("{}", serde_json::to_string_pretty(value).expect("json serialises"));
-}
-
-fn sp(args: SpArgs) -> Result<(), CliError> {
-    let client = client(&args.target)?;
-    match args.action {
-        SpAction::CreateForRbac {
-            name,
-            role,
-            scopes,
-            sdk_auth,
-        } => {
-            let created: Value = client.post(
-                "/_emulator/service-principals",
-                &json!({"displayName": name, "role": role, "scopes": scopes}),
-            )?;
-            let info: ReadyInfo = client.get("/_emulator/info")?;
-            print_json(&if sdk_auth {
-                sdk_auth_json(&created, &info)
-            } else {
-                az_json(&created)
-            });
-        }
-        SpAction::Show { id } => print_json(&client.get::<Value>(&format!("/_emulator/service-principals/{id}"))?),
-    }
-    Ok(())
-}
-
-/// `az ad sp create-for-rbac` output.
-fn az_json(created: &Value) -> Value {
-    json!({
-        "appId": created["appId"],
-        "displayName": created["displayName"],
-        "password": created["password"],
-        "tenant": created["tenant"],
-    })
-}
-
-/// `az ad sp create-for-rbac --sdk-auth` output, with this emulator's endpoints.
-fn sdk_auth_json(created: &Value, info: &ReadyInfo) -> Value {
-    json!({
-        "clientId": created["appId"],
-        "clientSecret": created["password"],
-        "subscriptionId": info.subscription_id,
-        "tenantId": created["tenant"],
-        "activeDirectoryEndpointUrl": format!("{}/adfs", info.url),
-        "resourceManagerEndpointUrl": format!("{}/", info.url),
-        "activeDirectoryGraphResourceId": "https://graph.windows.net/",
-        "sqlManagementEndpointUrl": "https://management.core.windows.net:8443/",
-        "galleryEndpointUrl": "https://gallery.azure.com/",
-        "managementEndpointUrl": "https://management.core.windows.net/",
-    })
-}
-
-fn role(args: RoleArgs) -> Result<(), CliError> {
-    let client = client(&args.target)?;
-    let RoleWhat::Assignment { action } = args.what;
-    let value: Value = match action {
-        AssignmentAction::Create { assignee, role, scope } => client.post(
-            "/_emulator/role-assignments",
-            &json!({"assignee": assignee, "role": role, "scope": scope}),
-        )?,
-        AssignmentAction::List(filter) => {
-            client.get::<Value>(&format!("/_emulator/role-assignments?{}", filter.query()))?["value"].take()
-        }
-        AssignmentAction::Delete(filter) => {
-            if filter.is_empty() {
-                return Err(CliError::Usage(
-                    "name at least one of --assignee, --role, --scope".into(),
-                ));
-            }
-            client.delete::<Value>(&format!("/_emulator/role-assignments?{}", filter.query()))?["value"].take()
-        }
-    };
-    print_json(&value);
-    Ok(())
-}
-
-fn ml(args: MlArgs) -> Result<(), CliError> {
-    let client = client(&args.target)?;
-    let MlWhat::Workspace {
-        action:
-            WorkspaceAction::Share {
-                workspace,
-                resource_group,
-                subscription,
-                user,
-                role,
-            },
-    } = args.what;
-    let subscription = match subscription {
-        Some(s) => s,
-        None => client.get::<ReadyInfo>("/_emulator/info")?.subscription_id,
-    };
-    let scope = format!(
-        "/subscriptions/{subscription}/resourceGroups/{resource_group}/providers/Microsoft.MachineLearningServices/workspaces/{workspace}"
-    );
-    let value: Value = client.post(
-        "/_emulator/role-assignments",
-        &json!({"assignee": user, "role": role, "scope": scope}),
-    )?;
-    print_json(&value);
-    Ok(())
-}
-
-fn service(args: ServiceArgs) -> Result<(), CliError> {
-    let client = client(&args.target)?;
-    let enc = |n: &str| percent_encoding::utf8_percent_encode(n, percent_encoding::NON_ALPHANUMERIC).to_string();
-    let value: Value = match args.action {
-        ServiceAction::List => client.get::<Value>("/_emulator/services")?["value"].take(),
-        ServiceAction::Show { name } => client.get(&format!("/_emulator/services/{}", enc(&name)))?,
-        ServiceAction::Keys { name } => client.get(&format!("/_emulator/services/{}/keys", enc(&name)))?,
-        ServiceAction::RegenKey { name, key, value } => client.post(
-            &format!("/_emulator/services/{}/regenerate-key", enc(&name)),
-            &json!({"keyType": key, "keyValue": value}),
-        )?,
-        ServiceAction::Token { name } => {
-            client.post(&format!("/_emulator/services/{}/token", enc(&name)), &json!({}))?
-        }
-    };
-    print_json(&value);
-    Ok(())
-}
-
-fn region(args: RegionArgs) -> Result<(), CliError> {
-    let client = client(&args.target)?;
-    let RegionAction::Outage { region, on, off: _ } = args.action;
-    let enc = percent_encoding::utf8_percent_encode(&region, percent_encoding::NON_ALPHANUMERIC).to_string();
-    let value: Value = client.post(&format!("/_emulator/regions/{enc}/outage"), &json!({"on": on}))?;
-    print_json(&value);
     Ok(())
 }
