@@ -381,6 +381,19 @@ class ScenarioResult:
     stderr: str
 
 
+def scenario_params(emulator, **extra) -> dict[str, Any]:
+    """What every SDK scenario needs to find the emulator and the default workspace, plus ``extra``."""
+    return {
+        "url": emulator["url"].rstrip("/"),
+        "ca_bundle": emulator["ca_bundle"],
+        "tenant_id": emulator["tenant_id"],
+        "subscription_id": emulator["subscription_id"],
+        "resource_group": RESOURCE_GROUP,
+        "workspace": WORKSPACE,
+        **extra,
+    }
+
+
 def run_scenario(
     ready: dict[str, Any],
     name: str,

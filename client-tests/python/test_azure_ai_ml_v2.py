@@ -20,16 +20,7 @@ CLIENT_AUTH_ERROR = "azure.core.exceptions.ClientAuthenticationError"
 NOT_FOUND_ERROR = "azure.core.exceptions.ResourceNotFoundError"
 
 
-def _params(emulator, **extra):
-    return {
-        "url": emulator["url"].rstrip("/"),
-        "ca_bundle": emulator["ca_bundle"],
-        "tenant_id": emulator["tenant_id"],
-        "subscription_id": emulator["subscription_id"],
-        "resource_group": emu.RESOURCE_GROUP,
-        "workspace": emu.WORKSPACE,
-        **extra,
-    }
+_params = emu.scenario_params
 
 
 _ok = emu.scenario_value  # the scenario ran, and never left 127.0.0.1

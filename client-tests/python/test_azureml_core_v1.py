@@ -26,16 +26,7 @@ USER_ERROR_EXCEPTION = "azureml.exceptions._azureml_exception.UserErrorException
 
 
 def _scenario_params(emulator, sp, **extra):
-    return {
-        "url": emulator["url"].rstrip("/"),
-        "ca_bundle": emulator["ca_bundle"],
-        "tenant_id": emulator["tenant_id"],
-        "subscription_id": emulator["subscription_id"],
-        "resource_group": emu.RESOURCE_GROUP,
-        "workspace": emu.WORKSPACE,
-        "sp": {"clientId": sp["clientId"], "clientSecret": sp["clientSecret"]},
-        **extra,
-    }
+    return emu.scenario_params(emulator, sp={"clientId": sp["clientId"], "clientSecret": sp["clientSecret"]}, **extra)
 
 
 _ok = emu.scenario_value  # the scenario ran, and never left 127.0.0.1

@@ -25,19 +25,14 @@ AML_AUDIENCE = "https://ml.azure.com"
 
 
 def _params(emulator, **extra):
-    return {
-        "url": emulator["url"].rstrip("/"),
-        "ca_bundle": emulator["ca_bundle"],
-        "tenant_id": emulator["tenant_id"],
-        "subscription_id": emulator["subscription_id"],
-        "resource_group": emu.RESOURCE_GROUP,
-        "workspace": emu.WORKSPACE,
-        "ep_key": emu.EP_KEY,
-        "ep_amltoken": emu.EP_AMLTOKEN,
-        "ep_aad": emu.EP_AAD,
-        "input": INPUT,
+    return emu.scenario_params(
+        emulator,
+        ep_key=emu.EP_KEY,
+        ep_amltoken=emu.EP_AMLTOKEN,
+        ep_aad=emu.EP_AAD,
+        input=INPUT,
         **extra,
-    }
+    )
 
 
 _ok = emu.scenario_value

@@ -44,20 +44,15 @@ NEXT_LINK_NULL = (
 
 def _params(emulator, **extra):
     sp = emulator["service_principal"]
-    return {
-        "url": emulator["url"].rstrip("/"),
-        "ca_bundle": emulator["ca_bundle"],
-        "tenant_id": emulator["tenant_id"],
-        "subscription_id": emulator["subscription_id"],
-        "resource_group": emu.RESOURCE_GROUP,
-        "workspace": emu.WORKSPACE,
-        "sp": {"clientId": sp["clientId"], "clientSecret": sp["clientSecret"]},
-        "aci": emu.ACI_SERVICE,
-        "aks": emu.AKS_SERVICE,
-        "unknown": UNKNOWN_SERVICE,
-        "input": INPUT,
+    return emu.scenario_params(
+        emulator,
+        sp={"clientId": sp["clientId"], "clientSecret": sp["clientSecret"]},
+        aci=emu.ACI_SERVICE,
+        aks=emu.AKS_SERVICE,
+        unknown=UNKNOWN_SERVICE,
+        input=INPUT,
         **extra,
-    }
+    )
 
 
 _ok = emu.scenario_value  # the scenario ran, and never left 127.0.0.1
