@@ -35,6 +35,7 @@ pub mod error;
 pub mod fixtures;
 pub mod http;
 pub mod info;
+pub mod origins;
 pub mod server;
 pub mod state;
 pub mod store;

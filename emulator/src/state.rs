@@ -23,6 +23,8 @@ use crate::info::ReadyInfo;
 use crate::store::{Store, StoreError, StoreResult};
 
 pub struct AppState {
+    /// The configured origins: every minted URL and every "this emulator" audience comes from here.
+    pub origins: crate::origins::Origins,
     pub clock: Clock,
     pub store: Store,
     pub keys: KeySet,
@@ -83,7 +85,9 @@ pub enum AssignError {
 const JOURNAL_CAPACITY: usize = 1000;
 
 impl AppState {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
+        origins: crate::origins::Origins,
         clock: Clock,
         store: Store,
         keys: KeySet,
@@ -106,6 +110,7 @@ impl AppState {
             workspace_keys: Mutex::new(workspace_keys),
             aml_kids: RwLock::new(aml_kids),
             operations: Mutex::new(VecDeque::new()),
+            origins,
             clock,
             store,
             keys,

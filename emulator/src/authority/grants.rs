@@ -79,8 +79,9 @@ pub struct GrantContext<'a> {
     pub world: &'a World,
     pub keys: &'a KeySet,
     pub now: OffsetDateTime,
-    /// This emulator's origin (`https://127.0.0.1:PORT`), itself a valid ARM audience.
-    pub own_origin: &'a str,
+    /// This emulator's configured origins: each is itself a valid resource (the cloud's
+    /// `resourceManager`, which azure-ai-ml asks tokens for).
+    pub origins: &'a crate::origins::Origins,
 }
 
 /// A token endpoint request: the form fields plus HTTP Basic client credentials, if any.
@@ -169,7 +170,7 @@ fn client_credentials(
         return Err(AadError::disabled_application(app));
     }
     check_secret(app, &secret, ctx.now)?;
-    let audience = resources::resolve(ctx.world, tenant.id, &resource, ctx.own_origin)
+    let audience = resources::resolve(ctx.world, tenant.id, &resource, &|r| ctx.origins.is_own(r))
         .ok_or_else(|| AadError::unknown_resource(&resource, &tenant.display_name))?;
     Ok(issue(ctx, tenant, app, &audience, resource, scope))
 }

@@ -75,7 +75,7 @@ async fn dispatch(state: Data<AppState>, req: HttpRequest, body: Bytes) -> HttpR
 }
 
 fn handle(state: &AppState, req: &HttpRequest, body: &[u8]) -> MmsResult {
-    let base = origin(&req.connection_info());
+    let base = origin(state, req);
     let world = state.world();
     let caller = auth::authenticate(state, &world, req, &base)?;
     let (ws, op) = parse(req.path())

@@ -45,10 +45,10 @@ impl std::ops::Deref for LazyUri<'_> {
     }
 }
 
-/// Accepts ARM's own audiences and this emulator's origin (azure-ai-ml asks for a token for the
-/// cloud's `resourceManager`, which is the emulator).
-fn audience_ok(aud: &str, base: &str) -> bool {
-    ARM_AUDIENCES.contains(&aud) || aud.trim_end_matches('/').eq_ignore_ascii_case(base)
+/// Accepts ARM's own audiences and this emulator's configured origins (azure-ai-ml asks for a token
+/// for the cloud's `resourceManager`, which is the emulator) — never the request's Host.
+fn audience_ok(state: &AppState, aud: &str) -> bool {
+    ARM_AUDIENCES.contains(&aud) || state.origins.is_own(aud)
 }
 
 pub fn authenticate(state: &AppState, world: &World, req: &HttpRequest, base: &str) -> Result<Caller, ArmError> {
@@ -75,7 +75,7 @@ pub fn authenticate(state: &AppState, world: &World, req: &HttpRequest, base: &s
         tracing::info!(reason = %e, "ARM token refused");
         ArmError::invalid_token(uri)
     })?;
-    if !audience_ok(&claims.aud, base) {
+    if !audience_ok(state, &claims.aud) {
         return Err(ArmError::wrong_audience(&claims.aud, uri));
     }
     let tenant: TenantId = claims.tid.parse().map_err(|_| ArmError::invalid_token(uri))?;

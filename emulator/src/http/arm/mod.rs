@@ -77,7 +77,7 @@ pub async fn dispatch(state: Data<AppState>, req: HttpRequest, body: Bytes) -> H
 }
 
 fn handle(state: &AppState, req: &HttpRequest, body: &[u8]) -> ArmResult {
-    let base = origin(&req.connection_info());
+    let base = origin(state, req);
     let world = state.world();
     let caller = auth::authenticate(state, &world, req, &base)?;
     let route = Route::parse(req.path(), req.method())?;
