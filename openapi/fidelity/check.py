@@ -200,17 +200,17 @@ class Shapes:
             got = headers.get(name)
             if spec.get("absent"):
                 if got is not None:
-                    diffs.add("header", f"{where} header {name}: present ({got[:60]}), Azure does not send it")
+                    diffs.add("header", f"{where + ' ' if where else ''}header {name}: present ({got[:60]}), Azure does not send it")
                 continue
             if got is None:
-                diffs.add("header", f"{where} header {name}: missing" + (f" (Azure: {spec['eq']})" if "eq" in spec else ""))
+                diffs.add("header", f"{where + ' ' if where else ''}header {name}: missing" + (f" (Azure: {spec['eq']})" if "eq" in spec else ""))
                 continue
             if "eq" in spec and got != spec["eq"]:
-                diffs.add("header", f"{where} header {name}: {got!r}, Azure sends {spec['eq']!r}")
+                diffs.add("header", f"{where + ' ' if where else ''}header {name}: {got!r}, Azure sends {spec['eq']!r}")
             if "re" in spec and not re.search(spec["re"], got):
-                diffs.add("header", f"{where} header {name}: {got[:100]!r} does not match {spec['re']!r}")
+                diffs.add("header", f"{where + ' ' if where else ''}header {name}: {got[:100]!r} does not match {spec['re']!r}")
             if "fmt" in spec:
-                self.check_format(spec["fmt"], got, f"{where} header {name}", diffs)
+                self.check_format(spec["fmt"], got, f"{where + ' ' if where else ''}header {name}", diffs)
 
     def check_body(self, ref, version, status, payload, parsed, where, diffs):
         if ref == "any":
