@@ -30,6 +30,7 @@ pub mod authority;
 pub mod cli;
 pub mod client;
 pub mod clock;
+pub mod decision;
 pub mod domain;
 pub mod error;
 pub mod fixtures;

@@ -32,6 +32,8 @@ pub struct AccessClaims {
     pub upn: Option<String>,
     pub unique_name: Option<String>,
     pub idtyp: Option<String>,
+    /// The token's unique id: what the journal shows instead of the token.
+    pub uti: Option<String>,
 }
 
 impl AccessClaims {

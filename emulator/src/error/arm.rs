@@ -5,6 +5,8 @@ use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 use time::OffsetDateTime;
 
+use crate::decision::{AuthnFailure, Denial};
+
 /// An ARM error: `{"error":{"code","message"}}` with its status, and on 401 the
 /// `WWW-Authenticate: Bearer authorization_uri=…, error="invalid_token", error_description=…` challenge.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -55,6 +57,24 @@ pub fn dotnet_time(t: OffsetDateTime) -> String {
 }
 
 impl ArmError {
+    /// ARM's 401 for a refused credential, challenging with `authorization_uri`.
+    pub fn unauthenticated_by(failure: &AuthnFailure, authorization_uri: &str) -> Self {
+        match failure {
+            AuthnFailure::Missing => Self::missing_authorization(authorization_uri),
+            AuthnFailure::MalformedHeader => Self::malformed_authorization(authorization_uri),
+            AuthnFailure::WrongAudience(aud) => Self::wrong_audience(aud, authorization_uri),
+            AuthnFailure::WrongTenant { issuer, expected } => {
+                Self::wrong_tenant(issuer, &expected.to_string(), authorization_uri)
+            }
+            AuthnFailure::Expired { exp, now } => Self::expired(*exp, *now, authorization_uri),
+            AuthnFailure::NotYetValid(_) => Self::not_yet_valid(authorization_uri),
+            AuthnFailure::Invalid(_)
+            | AuthnFailure::WrongKey
+            | AuthnFailure::WrongTarget
+            | AuthnFailure::NoObjectId => Self::invalid_token(authorization_uri),
+        }
+    }
+
     /// 401 with a challenge naming the authority to get a token from.
     fn unauthenticated(code: &'static str, message: String, authorization_uri: &str, description: &str) -> Self {
         ArmError {
@@ -231,6 +251,12 @@ impl ArmError {
             "InternalServerError",
             "The emulator failed to process the request; see its log.".into(),
         )
+    }
+}
+
+impl From<Denial> for ArmError {
+    fn from(d: Denial) -> Self {
+        ArmError::authorization_failed(&d.label, &d.object_id, &d.action, &d.scope)
     }
 }
 

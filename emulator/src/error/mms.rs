@@ -55,6 +55,12 @@ impl MmsError {
     }
 }
 
+impl From<crate::decision::Denial> for MmsError {
+    fn from(d: crate::decision::Denial) -> Self {
+        ArmError::from(d).into()
+    }
+}
+
 impl From<ArmError> for MmsError {
     fn from(e: ArmError) -> Self {
         MmsError {

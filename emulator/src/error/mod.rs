@@ -14,7 +14,7 @@ mod aad;
 mod admin;
 mod arm;
 mod mms;
-mod scoring;
+pub mod scoring;
 
 pub use aad::{aad_timestamp, AadError, AadFailure};
 pub use admin::AdminError;

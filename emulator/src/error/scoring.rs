@@ -6,6 +6,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
+use crate::decision::{AuthnFailure, Denial};
+
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{status}: {message}")]
 pub struct ScoringError {
@@ -37,6 +39,52 @@ impl ScoringError {
 
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(400, message)
+    }
+}
+
+/// What a scoring request was refused against, for the wording of its 401.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expected {
+    /// A key-only web service.
+    ServiceKey,
+    /// A `Key` online endpoint.
+    EndpointKey,
+    /// A token-auth web service or an `AMLToken` endpoint.
+    AmlToken,
+    /// An `AADToken` endpoint.
+    EntraToken,
+}
+
+/// Shown for a missing or non-Bearer Authorization header.
+pub const MISSING_CREDENTIAL: &str = "No usable Authorization header: send 'Authorization: Bearer <key or token>'.";
+
+impl ScoringError {
+    /// Scoring's 401 for a refused credential (always 401, never 403).
+    pub fn unauthenticated_by(failure: &AuthnFailure, expected: Expected) -> Self {
+        let message = match (failure, expected) {
+            (AuthnFailure::Missing | AuthnFailure::MalformedHeader, _) => MISSING_CREDENTIAL,
+            (AuthnFailure::WrongKey, Expected::EndpointKey) => "The key is not valid for this endpoint.",
+            (AuthnFailure::WrongKey, _) => "The key is not valid for this service.",
+            (AuthnFailure::WrongTarget, _) => "The token was issued for another service or endpoint.",
+            (AuthnFailure::Expired { .. } | AuthnFailure::NotYetValid(_), _) => {
+                "The token has expired; fetch a new one."
+            }
+            (AuthnFailure::WrongAudience(_), _) => "The Microsoft Entra token must be issued for https://ml.azure.com.",
+            (AuthnFailure::WrongTenant { .. }, _) => "The Microsoft Entra token is from another tenant.",
+            (AuthnFailure::NoObjectId, _) => "The token names no object id.",
+            (AuthnFailure::Invalid(_), Expected::EntraToken) => "The token is not a valid Microsoft Entra token.",
+            (AuthnFailure::Invalid(_), _) => "The token is not a valid Azure Machine Learning token.",
+        };
+        Self::unauthenticated(message)
+    }
+}
+
+impl From<Denial> for ScoringError {
+    fn from(d: Denial) -> Self {
+        ScoringError::forbidden(format!(
+            "The principal '{}' does not have authorization to perform action '{}' over scope '{}'.",
+            d.object_id, d.action, d.scope
+        ))
     }
 }
 

@@ -121,7 +121,10 @@ impl Rbac {
         } else if who.iter().any(|p| self.index.scopes_of(*p).next().is_some()) {
             format!("{} holds roles only outside {scope}", who[0])
         } else {
-            format!("{} has no role assignment", who.first().map(ToString::to_string).unwrap_or_default())
+            format!(
+                "{} has no role assignment",
+                who.first().map(ToString::to_string).unwrap_or_default()
+            )
         };
         Decision {
             allowed: false,
@@ -146,10 +149,10 @@ impl Rbac {
         }
     }
 
-    /// True when the principal holds any assignment at or below `scope` (or above it).
-    pub fn has_access_within(&self, principal: ObjectId, scope: &Scope) -> bool {
+    /// True when any of `who` holds an assignment at, below or above `scope`.
+    pub fn has_access_within(&self, who: &[ObjectId], scope: &Scope) -> bool {
         let key = scope.key();
-        self.index.scopes_of(principal).any(|s| {
+        who.iter().flat_map(|p| self.index.scopes_of(*p)).any(|s| {
             s == "/"
                 || s == key
                 || (s.starts_with(key) && s.as_bytes().get(key.len()) == Some(&b'/'))
@@ -204,7 +207,6 @@ impl Rbac {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,15 +250,24 @@ mod tests {
         let allowed = rbac.decide(&[oid(1)], read, &ws);
         assert!(allowed.allowed);
         let m = allowed.matched.as_ref().unwrap();
-        assert_eq!((m.assignment, m.role_name.as_str(), m.scope.as_str()), (Uuid::from_bytes([1; 16]), "Reader", "/subscriptions/s"));
-        assert!(allowed.reason.contains("Reader at /subscriptions/s"), "{}", allowed.reason);
+        assert_eq!(
+            (m.assignment, m.role_name.as_str(), m.scope.as_str()),
+            (Uuid::from_bytes([1; 16]), "Reader", "/subscriptions/s")
+        );
+        assert!(
+            allowed.reason.contains("Reader at /subscriptions/s"),
+            "{}",
+            allowed.reason
+        );
 
         // notActions: AzureML Data Scientist's `workspaces/*/action` is taken away for listKeys.
         let list_keys = "Microsoft.MachineLearningServices/workspaces/listKeys/action";
         let denied = rbac.decide(&[oid(2)], list_keys, &ws);
         assert!(!denied.allowed && denied.matched.is_none());
         assert!(
-            denied.reason.contains("excludes it (notActions 'Microsoft.MachineLearningServices/workspaces/listKeys/action')"),
+            denied
+                .reason
+                .contains("excludes it (notActions 'Microsoft.MachineLearningServices/workspaces/listKeys/action')"),
             "{}",
             denied.reason
         );
@@ -264,11 +275,18 @@ mod tests {
 
         // A role that does not grant the action at all.
         let denied = rbac.decide(&[oid(1)], write, &ws);
-        assert!(denied.reason.contains("Reader at /subscriptions/s does not grant it"), "{}", denied.reason);
+        assert!(
+            denied.reason.contains("Reader at /subscriptions/s does not grant it"),
+            "{}",
+            denied.reason
+        );
 
         // Roles elsewhere only, and none at all.
         assert!(rbac.decide(&[oid(3)], read, &ws).reason.contains("only outside"));
-        assert!(rbac.decide(&[oid(7)], read, &ws).reason.contains("has no role assignment"));
+        assert!(rbac
+            .decide(&[oid(7)], read, &ws)
+            .reason
+            .contains("has no role assignment"));
 
         // Through a group: the group's assignment is named, held by the group.
         let score = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/score/action";

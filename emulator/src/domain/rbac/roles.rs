@@ -205,4 +205,3 @@ mod tests {
             .allows("Microsoft.MachineLearningServices/workspaces/computes/start/action"));
     }
 }
-
