@@ -38,6 +38,7 @@ pub mod http;
 pub mod info;
 pub mod origins;
 pub mod server;
+pub mod service;
 pub mod state;
 pub mod store;
 pub mod tls;

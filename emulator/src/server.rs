@@ -113,7 +113,7 @@ impl Emulator {
             Storage::Dir(_) => Store::open(&dir)?,
         };
         if store.is_empty()? {
-            store.replace_world(&spec)?;
+            store.replace_world(&spec.seed()?)?;
         }
         let keys = load_keys(&store)?;
 

@@ -5,7 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::Serialize;
 
-use crate::domain::resources::Audience;
+use crate::domain::audience::Audience;
 use crate::domain::world::{Application, Tenant};
 
 /// AAD back-dates `iat`/`nbf` by five minutes to absorb clock skew.

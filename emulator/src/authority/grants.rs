@@ -10,8 +10,8 @@ use time::OffsetDateTime;
 use super::claims::AppClaims;
 use super::jwt;
 use super::keys::KeySet;
+use crate::domain::audience::{self, Audience};
 use crate::domain::ids::parse_guid;
-use crate::domain::resources::{self, Audience};
 use crate::domain::world::{Application, Tenant, DEFAULT_TOKEN_LIFETIME_SECONDS};
 use crate::domain::{ClientId, TenantId, World};
 use crate::error::AadError;
@@ -170,7 +170,7 @@ fn client_credentials(
         return Err(AadError::disabled_application(app));
     }
     check_secret(app, &secret, ctx.now)?;
-    let audience = resources::resolve(ctx.world, tenant.id, &resource, &|r| ctx.origins.is_own(r))
+    let audience = audience::resolve(ctx.world, tenant.id, &resource, &|r| ctx.origins.is_own(r))
         .ok_or_else(|| AadError::unknown_resource(&resource, &tenant.display_name))?;
     Ok(issue(ctx, tenant, app, &audience, resource, scope))
 }
@@ -204,7 +204,7 @@ fn requested_resource(endpoint: Endpoint, request: &TokenRequest<'_>) -> Result<
                 return Err(AadError::resource_parameter_not_supported());
             }
             let scope = request.required("scope")?;
-            let resource = resources::resource_from_scope(scope).map_err(|_| AadError::invalid_scope(scope))?;
+            let resource = audience::resource_from_scope(scope).map_err(|_| AadError::invalid_scope(scope))?;
             Ok((resource, scope.to_string()))
         }
     }

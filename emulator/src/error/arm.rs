@@ -228,6 +228,33 @@ impl ArmError {
         arm(status, code, message.to_string())
     }
 
+    /// ARM takes only JSON bodies.
+    pub fn unsupported_media_type(media: Option<&str>) -> Self {
+        arm(
+            415,
+            "UnsupportedMediaType",
+            format!(
+                "The content media type '{}' is not supported. Only 'application/json' is supported.",
+                media.unwrap_or("<null>")
+            ),
+        )
+    }
+
+    /// A nested resource whose parent does not exist.
+    pub fn parent_not_found(parent: &str) -> Self {
+        arm(
+            404,
+            "ParentResourceNotFound",
+            format!("Can not perform requested operation on nested resource. Parent resource '{parent}' not found."),
+        )
+    }
+
+    /// Azure ML tokens cannot be issued while the workspace's region is down.
+    pub fn region_unavailable(region: &str) -> Self {
+        arm(503, "ServiceUnavailable", format!(
+            "The Azure Machine Learning service in region '{region}' is unavailable, so tokens cannot be issued. Key-based authentication is not affected."))
+    }
+
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         arm(400, code, message.into())
     }

@@ -6,9 +6,10 @@ pub mod admin;
 pub mod arm;
 pub mod discovery;
 pub mod metadata;
-pub mod mms;
+pub mod model_management;
 pub mod scoring;
 pub mod surface;
+pub mod urls;
 
 use actix_web::{web, HttpRequest};
 
@@ -18,7 +19,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/metadata/endpoints", web::get().to(metadata::endpoints))
         .route("/discovery", web::get().to(discovery::workspace_discovery))
         .configure(arm::routes)
-        .configure(mms::routes)
+        .configure(model_management::routes)
         .configure(scoring::routes)
         .service(web::scope("/adfs").configure(aad::routes))
         .configure(aad::routes);

@@ -14,7 +14,6 @@ use rusqlite::Connection;
 use rusqlite_migration::{Migrations, M};
 
 pub use keys::StoredKey;
-pub use resources::default_links;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

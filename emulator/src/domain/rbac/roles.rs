@@ -4,8 +4,8 @@
 use serde::Serialize;
 use uuid::Uuid;
 
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", default)]
 pub struct Permission {
     pub actions: Vec<String>,
     pub not_actions: Vec<String>,
