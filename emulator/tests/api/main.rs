@@ -5,6 +5,7 @@ mod helpers;
 mod admin;
 mod arm_auth;
 mod arm_resources;
+mod attack;
 mod cli;
 mod discovery;
 mod endpoints;
