@@ -7,6 +7,7 @@ mod arm_auth;
 mod arm_resources;
 mod attack;
 mod cli;
+mod concurrency;
 mod discovery;
 mod endpoints;
 mod lifecycle;
