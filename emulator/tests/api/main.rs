@@ -8,6 +8,7 @@ mod arm_resources;
 mod attack;
 mod cli;
 mod concurrency;
+mod crash;
 mod discovery;
 mod endpoints;
 mod lifecycle;
