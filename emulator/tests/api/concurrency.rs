@@ -165,7 +165,9 @@ fn a_service_deleted_while_its_keys_are_regenerated_never_comes_back() {
                         );
                         match r.status {
                             202 => {}
+                            // Gone, or (a possible rule) no keys to regenerate on a token-only service.
                             404 => return vec![],
+                            400 if r.body["code"] == "BadArgument" => return vec![],
                             s => return vec![format!("regenerate {name}: {s} {}", r.body)],
                         }
                     }
