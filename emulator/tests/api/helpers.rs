@@ -43,6 +43,15 @@ impl TestApp {
         })
     }
 
+    /// A throwaway emulator (default world, in memory) whose requests run on `workers` HTTP
+    /// workers at once: what concurrency tests need.
+    pub fn with_workers(workers: usize) -> Self {
+        Self::with_config(Config {
+            workers,
+            ..Config::default()
+        })
+    }
+
     /// An emulator persisting to `dir`.
     pub fn in_dir(dir: &Path) -> Self {
         Self::with_config(Config {
@@ -133,6 +142,9 @@ pub fn agent_trusting(ca: &Path) -> ureq::Agent {
         .tls_config(tls)
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(20)))
+        // Concurrency tests keep one warm connection per thread, so racing requests start together.
+        .max_idle_connections_per_host(32)
+        .max_idle_connections(64)
         .build()
         .into()
 }
