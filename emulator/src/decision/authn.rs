@@ -195,7 +195,7 @@ pub fn authenticate(
                 }
             }
             match aml {
-                Some(target) => aml_principal(state, token, &target, now),
+                Some(target) => aml_principal(state, world, token, &target, now),
                 None => Err(AuthnFailure::WrongKey),
             }
         }
@@ -259,6 +259,7 @@ fn entra_principal(world: &World, claims: Arc<AccessClaims>, tenant: TenantId) -
 /// the workspace's region for its tenant.
 fn aml_principal(
     state: &AppState,
+    world: &World,
     token: &[u8],
     target: &AmlTarget<'_>,
     now: OffsetDateTime,
@@ -281,8 +282,13 @@ fn aml_principal(
         ));
     }
     check_times(claims.exp, Some(claims.iat), Some(claims.nbf), now)?;
+    // Tokens the control API mints name no caller; any other names a principal of this world.
     let object_id = match claims.oid.as_deref() {
-        Some(o) => Some(o.parse::<ObjectId>().map_err(|_| invalid("oid is not a GUID"))?),
+        Some(o) => {
+            let oid = o.parse::<ObjectId>().map_err(|_| invalid("oid is not a GUID"))?;
+            world.principal(oid).ok_or_else(|| invalid("oid names no principal"))?;
+            Some(oid)
+        }
         None => None,
     };
     Ok(Principal {
