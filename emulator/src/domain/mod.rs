@@ -1,5 +1,6 @@
 //! The emulated world as plain data: ids, tenants, principals, resources. No actix, no SQL.
 
+pub mod grant;
 pub mod ids;
 pub mod rbac;
 pub mod resources;
