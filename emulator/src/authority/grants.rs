@@ -7,7 +7,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use time::OffsetDateTime;
 
-use super::claims::AppClaims;
+use super::claims::{AppClaims, ClientAuthMethod};
 use super::jwt;
 use super::keys::KeySet;
 use crate::domain::ids::parse_guid;
@@ -241,7 +241,7 @@ fn issue(
             .unwrap_or(DEFAULT_TOKEN_LIFETIME_SECONDS),
     );
     let now = ctx.now.unix_timestamp();
-    let claims = AppClaims::new(tenant, app, audience, now, lifetime);
+    let claims = AppClaims::new(tenant, app, ClientAuthMethod::Secret, audience, now, lifetime);
     let access_token = jwt::encode(&ctx.keys.active, audience.version == 1, &claims);
     Issued {
         access_token,
