@@ -2,15 +2,13 @@
 //! Mounted at the root and under `/adfs` (MSAL treats `https://host/adfs/...` authorities as known
 //! and skips instance discovery, which is what lets unmodified azureml-core and azure-identity in).
 
-use std::collections::HashMap;
-
 use actix_web::web::{self, Bytes, Data, Path};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{client_request_id, origin};
-use crate::authority::grants::{self, Endpoint, GrantContext, Issued, TenantSelector, TokenRequest};
+use crate::authority::grants::{self, GrantContext, Issued, ProtocolVersion, TenantSelector, TokenRequest};
 use crate::error::{AadError, AadFailure};
 use crate::state::AppState;
 
@@ -161,7 +159,7 @@ async fn token_v1(
     tenant: Path<String>,
     body: Bytes,
 ) -> Result<HttpResponse, AadFailure> {
-    let issued = token(&state, &req, &tenant, &body, Endpoint::V1)?;
+    let issued = token(&state, &req, &tenant, &body, ProtocolVersion::V1)?;
     Ok(no_store(&req).json(json!({
         "token_type": "Bearer",
         "expires_in": issued.expires_in.to_string(),
@@ -179,7 +177,7 @@ async fn token_v2(
     tenant: Path<String>,
     body: Bytes,
 ) -> Result<HttpResponse, AadFailure> {
-    let issued = token(&state, &req, &tenant, &body, Endpoint::V2)?;
+    let issued = token(&state, &req, &tenant, &body, ProtocolVersion::V2)?;
     Ok(no_store(&req).json(json!({
         "token_type": "Bearer",
         "scope": issued.scope,
@@ -189,25 +187,16 @@ async fn token_v2(
     })))
 }
 
-/// Reads the form (anything else reads as an empty form, which AAD reports as a missing
-/// `grant_type`) and runs the grant against a snapshot of the world.
+/// Reads the request and runs the grant against a snapshot of the world.
 fn token(
     state: &AppState,
     req: &HttpRequest,
     tenant: &str,
     body: &[u8],
-    endpoint: Endpoint,
+    version: ProtocolVersion,
 ) -> Result<Issued, AadFailure> {
-    let is_form = req
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
-    let form: HashMap<String, String> = if is_form {
-        serde_urlencoded::from_bytes(body).unwrap_or_default()
-    } else {
-        HashMap::new()
-    };
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let request = TokenRequest::parse(header("content-type"), header("authorization"), body);
     let world = state.world();
     let own_origin = origin(&req.connection_info());
     let ctx = GrantContext {
@@ -216,12 +205,7 @@ fn token(
         now: state.clock.now(),
         own_origin: &own_origin,
     };
-    let authorization = req.headers().get("authorization").and_then(|v| v.to_str().ok());
-    let request = TokenRequest {
-        form: &form,
-        authorization,
-    };
-    grants::token(&ctx, endpoint, tenant, &request).map_err(|e| fail(state, req, e))
+    grants::token(&ctx, version, tenant, &request).map_err(|e| fail(state, req, e))
 }
 
 fn no_store(req: &HttpRequest) -> actix_web::HttpResponseBuilder {
