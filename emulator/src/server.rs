@@ -43,6 +43,10 @@ pub struct Config {
     /// The clock to use; tests may share one with the emulator.
     pub clock: Clock,
     pub rbac_mode: RbacMode,
+    /// Other origins (`https://host[:port]`) clients reach this emulator by, besides the listening
+    /// URL and the loopback names its certificate covers: URLs are minted for them and they are
+    /// accepted as audiences. A request with any other Host is answered with the listening URL.
+    pub origins: Vec<String>,
 }
 
 impl Default for Config {
@@ -57,6 +61,7 @@ impl Default for Config {
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()).min(4),
             clock: Clock::system(),
             rbac_mode: RbacMode::Enforce,
+            origins: Vec::new(),
         }
     }
 }
@@ -119,7 +124,9 @@ impl Emulator {
             .map_err(|source| StartError::Bind { addr, source })?;
         let url = format!("https://{}", display_host(local));
         let info = ready_info(&spec, &url, local.port(), &dir, temp.is_some(), &tls);
+        let origins = crate::origins::Origins::new(&url, local.port(), &config.origins);
         let state = web::Data::new(AppState::new(
+            origins,
             config.clock.clone(),
             store,
             keys,
@@ -232,7 +239,7 @@ fn spawn_server(
                 let server = HttpServer::new(move || {
                     App::new()
                         .app_data(state.clone())
-                        .wrap(actix_web::middleware::from_fn(crate::http::merge_slashes))
+                        .wrap(actix_web::middleware::from_fn(crate::http::surface::layer))
                         .configure(crate::http::configure)
                         .default_service(web::to(crate::http::fallback))
                 })

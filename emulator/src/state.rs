@@ -23,6 +23,8 @@ use crate::info::ReadyInfo;
 use crate::store::{Store, StoreError, StoreResult};
 
 pub struct AppState {
+    /// The configured origins: every minted URL and every "this emulator" audience comes from here.
+    pub origins: crate::origins::Origins,
     pub clock: Clock,
     pub store: Store,
     pub keys: KeySet,
@@ -39,7 +41,8 @@ pub struct AppState {
     pub aml_tokens: TokenCache<AmlClaims>,
     world: RwLock<Arc<World>>,
     rbac: RwLock<Rbac>,
-    journal: Mutex<VecDeque<JournalEntry>>,
+    /// One entry per decided request (ARM, model management, scoring).
+    pub journal: crate::decision::Journal,
     /// Per-workspace signing keys of Azure ML tokens, by workspace id and by kid.
     workspace_keys: Mutex<HashMap<Uuid, Arc<SigningKey>>>,
     aml_kids: RwLock<HashMap<String, Arc<SigningKey>>>,
@@ -57,16 +60,6 @@ pub enum RbacMode {
     LogOnly,
 }
 
-/// A decision worth recording: in log-only mode, each request that enforcement would have denied.
-#[derive(Clone, Debug, Serialize)]
-pub struct JournalEntry {
-    pub time: String,
-    pub kind: &'static str,
-    pub principal: String,
-    pub action: String,
-    pub scope: String,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum AssignError {
     #[error("The role assignment already exists.")]
@@ -79,11 +72,10 @@ pub enum AssignError {
     Store(#[from] StoreError),
 }
 
-/// Entries kept in the journal; the oldest go first.
-const JOURNAL_CAPACITY: usize = 1000;
-
 impl AppState {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
+        origins: crate::origins::Origins,
         clock: Clock,
         store: Store,
         keys: KeySet,
@@ -106,6 +98,7 @@ impl AppState {
             workspace_keys: Mutex::new(workspace_keys),
             aml_kids: RwLock::new(aml_kids),
             operations: Mutex::new(VecDeque::new()),
+            origins,
             clock,
             store,
             keys,
@@ -116,7 +109,7 @@ impl AppState {
             tokens: TokenCache::new(16_384),
             world,
             rbac: RwLock::new(Rbac::new(roles, assignments)),
-            journal: Mutex::new(VecDeque::new()),
+            journal: crate::decision::Journal::new(crate::decision::journal::DEFAULT_CAPACITY),
         })
     }
 
@@ -217,23 +210,6 @@ impl AppState {
     pub fn services_changed(&self) -> StoreResult<()> {
         self.aml_tokens.clear();
         self.reload_world()
-    }
-
-    pub fn record(&self, entry: JournalEntry) {
-        let mut journal = self.journal.lock().unwrap_or_else(|e| e.into_inner());
-        if journal.len() == JOURNAL_CAPACITY {
-            journal.pop_front();
-        }
-        journal.push_back(entry);
-    }
-
-    pub fn journal(&self) -> Vec<JournalEntry> {
-        self.journal
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .cloned()
-            .collect()
     }
 
     /// A snapshot of the world; cheap (an `Arc` clone), consistent for the whole request.

@@ -86,7 +86,8 @@ pub struct Issue<'a> {
     pub audience: String,
     pub instance: uuid::Uuid,
     pub caller: Option<String>,
-    pub tenant: Option<String>,
+    /// The workspace's tenant.
+    pub tenant: String,
     pub now: i64,
     pub lifetime: i64,
 }
@@ -101,7 +102,7 @@ pub fn issue(key: &SigningKey, i: Issue<'_>) -> AmlToken {
         jti: uuid::Uuid::new_v4().to_string(),
         sid: i.instance,
         oid: i.caller,
-        tid: i.tenant,
+        tid: Some(i.tenant),
     };
     AmlToken {
         token: jwt::encode(key, false, &claims),

@@ -54,12 +54,12 @@ pub fn resource_from_scope(scope: &str) -> Result<String, ScopeError> {
 }
 
 /// Resolves a requested resource to an audience, or `None` when no such resource principal exists.
-/// `own_origin` is this emulator's base URL (e.g. `https://127.0.0.1:8443`): azure-ai-ml asks for a
-/// token for the cloud's `resourceManager`, which is the emulator itself.
-pub fn resolve(world: &World, tenant: TenantId, resource: &str, own_origin: &str) -> Option<Audience> {
+/// `is_own` tells whether a resource is one of this emulator's configured origins (never the
+/// request's Host): azure-ai-ml asks for a token for the cloud's `resourceManager`, which is the
+/// emulator itself.
+pub fn resolve(world: &World, tenant: TenantId, resource: &str, is_own: &dyn Fn(&str) -> bool) -> Option<Audience> {
     let bare = resource.trim_end_matches('/');
-    let first_party = FIRST_PARTY.iter().any(|r| r.eq_ignore_ascii_case(bare))
-        || bare.eq_ignore_ascii_case(own_origin.trim_end_matches('/'));
+    let first_party = FIRST_PARTY.iter().any(|r| r.eq_ignore_ascii_case(bare)) || is_own(bare);
     if first_party {
         return Some(Audience {
             aud: resource.to_string(),

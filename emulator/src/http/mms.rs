@@ -10,9 +10,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::arm::auth::{self, Caller};
+use super::arm::authn::{self, Caller};
 use super::origin;
 use crate::authority::aml;
+use crate::decision::Gate;
 use crate::domain::scope::Scope;
 use crate::domain::services::{check_service_auth, new_key, ComputeType, Service, WorkspaceRef};
 use crate::domain::World;
@@ -68,23 +69,22 @@ fn parse(path: &str) -> Option<(WorkspaceRef, Op)> {
 }
 
 async fn dispatch(state: Data<AppState>, req: HttpRequest, body: Bytes) -> HttpResponse {
-    match handle(&state, &req, &body) {
+    let gate = Gate::new(&state, &req);
+    match handle(&state, &req, &body, &gate) {
         Ok(r) => r,
         Err(e) => actix_web::ResponseError::error_response(&e),
     }
 }
 
-fn handle(state: &AppState, req: &HttpRequest, body: &[u8]) -> MmsResult {
-    let base = origin(&req.connection_info());
+fn handle(state: &AppState, req: &HttpRequest, body: &[u8], gate: &Gate<'_>) -> MmsResult {
+    let base = origin(state, req);
     let world = state.world();
-    let caller = auth::authenticate(state, &world, req, &base)?;
+    let caller = authn::authenticate(state, &world, req, gate)?;
     let (ws, op) = parse(req.path())
         .ok_or_else(|| MmsError::new(404, "NotFound", format!("No model-management API at {}.", req.path())))?;
     // Nothing about the workspace is revealed to callers without any role in or above it.
     let ws_scope = Scope::parse(&ws.arm_id()).map_err(|e| MmsError::bad_argument(e.to_string()))?;
-    if !state.rbac().has_access_within(caller.object_id, &ws_scope) {
-        auth::deny(state, &caller, SERVICES_READ, &ws_scope)?;
-    }
+    gate.require_access_within(SERVICES_READ, &ws_scope)?;
     let workspace = world
         .workspace(ws.subscription_id, &ws.resource_group, &ws.workspace)
         .ok_or_else(|| {
@@ -105,6 +105,7 @@ fn handle(state: &AppState, req: &HttpRequest, body: &[u8]) -> MmsResult {
         state,
         req,
         caller: &caller,
+        gate,
         base: &base,
         ws: &ws,
         world: &world,
@@ -130,22 +131,25 @@ struct Cx<'a> {
     state: &'a AppState,
     req: &'a HttpRequest,
     caller: &'a Caller,
+    gate: &'a Gate<'a>,
     base: &'a str,
     ws: &'a WorkspaceRef,
     world: &'a World,
 }
 
 impl Cx<'_> {
-    fn scope(&self, service: Option<&str>) -> Scope {
+    /// The workspace's scope, or a service's below it.
+    fn scope(&self, service: Option<&str>) -> Result<Scope, MmsError> {
         let id = match service {
             Some(name) => format!("{}/services/{name}", self.ws.arm_id()),
             None => self.ws.arm_id(),
         };
-        Scope::parse(&id).expect("workspace ids parse")
+        Scope::parse(&id)
+            .map_err(|_| MmsError::bad_argument(format!("Invalid service name '{}'.", service.unwrap_or_default())))
     }
 
     fn require(&self, action: &str, service: Option<&str>) -> Result<(), MmsError> {
-        Ok(auth::require(self.state, self.caller, action, &self.scope(service))?)
+        Ok(self.gate.require(action, &self.scope(service)?)?)
     }
 
     /// The service, when it lives in this workspace.
@@ -281,6 +285,16 @@ struct CreateBody {
     description: Option<String>,
 }
 
+/// Azure's rule for web service names: 3–32 lowercase letters, digits and dashes, starting with a
+/// letter. Checked before the name is used for anything (a scope, a lookup, a row).
+fn valid_service_name(name: &str) -> bool {
+    (3..=32).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
 /// Creates a service from a deploy configuration (`authEnabled`, `aadAuthEnabled`); answers 202
 /// with an `Operation-Location` whose operation has already succeeded.
 fn create(cx: &Cx<'_>, body: &[u8]) -> MmsResult {
@@ -289,18 +303,13 @@ fn create(cx: &Cx<'_>, body: &[u8]) -> MmsResult {
     let compute = ComputeType::parse(&b.compute_type).ok_or_else(|| {
         MmsError::bad_argument(format!("Unsupported computeType '{}': use ACI or AKS.", b.compute_type))
     })?;
-    cx.require(&service_action(compute, "write"), Some(&b.name))?;
-    let valid_name = (3..=32).contains(&b.name.len())
-        && b.name.starts_with(|c: char| c.is_ascii_lowercase())
-        && b.name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if !valid_name {
+    if !valid_service_name(&b.name) {
         return Err(MmsError::bad_argument(format!(
             "Invalid service name '{}': 3-32 lowercase letters, digits and dashes, starting with a letter.",
             b.name
         )));
     }
+    cx.require(&service_action(compute, "write"), Some(&b.name))?;
     let key_auth = b
         .auth_enabled
         .unwrap_or(compute == ComputeType::Aks && !b.aad_auth_enabled);
@@ -436,7 +445,11 @@ pub fn issue_token(
             audience,
             instance,
             caller: caller.map(|c| c.object_id.to_string()),
-            tenant: caller.map(|c| c.tenant.to_string()),
+            // The workspace's tenant, whoever asks: scoring checks it.
+            tenant: world
+                .subscription(ws.subscription_id)
+                .map(|s| s.tenant_id.to_string())
+                .ok_or_else(|| "subscription vanished".to_string())?,
             now: state.clock.unix(),
             lifetime: lifetime.map_or(aml::DEFAULT_LIFETIME_SECONDS, i64::from),
         },

@@ -30,7 +30,7 @@ pub fn grant(
         .ok_or_else(|| AadError::unknown_client(&presented.client_id, tenant_segment))?;
     let requested = request.requested_resource(version)?;
     let client = client_auth::authenticate_confidential(app, presented.credential.as_ref(), ctx.now)?;
-    let audience = resources::resolve(ctx.world, home.id, &requested.resource, ctx.own_origin)
+    let audience = resources::resolve(ctx.world, home.id, &requested.resource, &|r| ctx.origins.is_own(r))
         .ok_or_else(|| AadError::unknown_resource(&requested.resource, &home.display_name))?;
     let lifetime = token_lifetime(home, app);
     let claims = AppClaims::new(

@@ -39,8 +39,9 @@ pub struct GrantContext<'a> {
     pub world: &'a World,
     pub keys: &'a KeySet,
     pub now: OffsetDateTime,
-    /// This emulator's origin (`https://127.0.0.1:PORT`), itself a valid ARM audience.
-    pub own_origin: &'a str,
+    /// This emulator's configured origins: each is itself a valid resource (the cloud's
+    /// `resourceManager`, which azure-ai-ml asks tokens for).
+    pub origins: &'a crate::origins::Origins,
 }
 
 /// A freshly issued access token and the numbers both response shapes need.

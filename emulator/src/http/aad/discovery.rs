@@ -27,7 +27,7 @@ fn resolve(state: &AppState, req: &HttpRequest, site: &Site) -> Result<(String, 
 }
 
 pub(super) async fn openid_v2(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AadFailure> {
-    let site = Site::of(&req);
+    let site = Site::of(&state, &req);
     let (t, issuer_tid) = resolve(&state, &req, &site)?;
     let mut doc = discovery_common(&site, &t, "oauth2/v2.0");
     doc["jwks_uri"] = json!(site.url(&t, "discovery/v2.0/keys"));
@@ -38,7 +38,7 @@ pub(super) async fn openid_v2(state: Data<AppState>, req: HttpRequest) -> Result
 }
 
 pub(super) async fn openid_v1(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AadFailure> {
-    let site = Site::of(&req);
+    let site = Site::of(&state, &req);
     let (t, issuer_tid) = resolve(&state, &req, &site)?;
     let mut doc = discovery_common(&site, &t, "oauth2");
     doc["jwks_uri"] = json!(site.url("common", "discovery/keys"));
@@ -79,12 +79,12 @@ fn discovery_common(site: &Site, t: &str, oauth: &str) -> Value {
 }
 
 pub(super) async fn keys_v1(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AadFailure> {
-    resolve(&state, &req, &Site::of(&req))?;
+    resolve(&state, &req, &Site::of(&state, &req))?;
     Ok(HttpResponse::Ok().json(state.keys.jwks(None)))
 }
 
 pub(super) async fn keys_v2(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AadFailure> {
-    let (_, issuer_tid) = resolve(&state, &req, &Site::of(&req))?;
+    let (_, issuer_tid) = resolve(&state, &req, &Site::of(&state, &req))?;
     let issuer = format!("https://login.microsoftonline.com/{issuer_tid}/v2.0");
     Ok(HttpResponse::Ok().json(state.keys.jwks(Some(&issuer))))
 }
@@ -95,14 +95,22 @@ pub(super) struct InstanceQuery {
 }
 
 /// Instance discovery points clients back at this emulator for whatever tenant they named.
-pub(super) async fn instance_discovery(req: HttpRequest, query: web::Query<InstanceQuery>) -> HttpResponse {
-    let site = Site::of(&req);
+pub(super) async fn instance_discovery(
+    state: Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<InstanceQuery>,
+) -> HttpResponse {
+    let site = Site::of(&state, &req);
     let endpoint = query.authorization_endpoint.as_deref().unwrap_or_default();
     let after_scheme = endpoint.split_once("://").map_or(endpoint, |(_, rest)| rest);
     let mut segments = after_scheme.split('/').skip(1);
     let tenant = segments.next().filter(|t| !t.is_empty()).unwrap_or("common");
     let version = if endpoint.contains("/v2.0/") { "v2.0/" } else { "" };
-    let host = req.connection_info().host().to_string();
+    let host = site
+        .base
+        .split_once("://")
+        .map_or(site.base.as_str(), |(_, h)| h)
+        .to_string();
     HttpResponse::Ok().json(json!({
         "tenant_discovery_endpoint": site.url(tenant, &format!("{version}.well-known/openid-configuration")),
         "api-version": "1.1",

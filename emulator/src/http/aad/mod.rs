@@ -50,10 +50,10 @@ struct Site {
 }
 
 impl Site {
-    fn of(req: &HttpRequest) -> Self {
+    fn of(state: &AppState, req: &HttpRequest) -> Self {
         let adfs = req.path().starts_with("/adfs/");
         Site {
-            base: origin(&req.connection_info()),
+            base: origin(state, req),
             prefix: if adfs { "/adfs" } else { "" },
             tenant: req.match_info().get("tenant").unwrap_or("adfs").to_string(),
         }

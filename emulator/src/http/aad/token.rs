@@ -9,7 +9,7 @@ use serde_json::json;
 use super::fail;
 use crate::authority::grants::{self, GrantContext, Issued, ProtocolVersion, TokenRequest};
 use crate::error::AadFailure;
-use crate::http::{client_request_id, origin};
+use crate::http::client_request_id;
 use crate::state::AppState;
 
 pub(super) async fn token_v1(
@@ -57,12 +57,11 @@ fn token(
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
     let request = TokenRequest::parse(header("content-type"), header("authorization"), body);
     let world = state.world();
-    let own_origin = origin(&req.connection_info());
     let ctx = GrantContext {
         world: &world,
         keys: &state.keys,
         now: state.clock.now(),
-        own_origin: &own_origin,
+        origins: &state.origins,
     };
     grants::token(&ctx, version, tenant, &request).map_err(|e| fail(state, req, e))
 }

@@ -39,7 +39,7 @@ fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, AdminError> {
 
 async fn journal(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AdminError> {
     authorize(&state, &req)?;
-    Ok(HttpResponse::Ok().json(json!({"rbac_mode": state.rbac_mode, "entries": state.journal()})))
+    Ok(HttpResponse::Ok().json(json!({"rbac_mode": state.rbac_mode, "entries": state.journal.entries()})))
 }
 
 /// A user (UPN), application (display name or client id) or object id.

@@ -57,7 +57,7 @@ fn summary(base: &str, found: &Found) -> Value {
 
 async fn list(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AdminError> {
     authorize(&state, &req)?;
-    let base = origin(&req.connection_info());
+    let base = origin(&state, &req);
     let world = state.world();
     let value: Vec<Value> = world
         .services
@@ -75,7 +75,7 @@ async fn list(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, A
 
 async fn show(state: Data<AppState>, req: HttpRequest, name: Path<String>) -> Result<HttpResponse, AdminError> {
     authorize(&state, &req)?;
-    let base = origin(&req.connection_info());
+    let base = origin(&state, &req);
     let found = find(&state, &name)?;
     let mut v = summary(&base, &found);
     if let Found::Service(s) = &found {

@@ -6,7 +6,6 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::auth::may;
 use super::route::{EndpointAction, Ws, EP_READ};
 use super::{ArmResult, Ctx};
 use crate::authority::aml;
@@ -110,7 +109,7 @@ fn find(ctx: &Ctx<'_>, w: &Workspace, ws: &Ws, name: &str) -> Result<OnlineEndpo
 
 pub fn list(ctx: &Ctx<'_>, ws: &Ws) -> ArmResult {
     let scope = Scope::parse(&ws.id()).map_err(ArmError::internal)?;
-    super::resources::require_access_within(ctx, EP_READ, &scope)?;
+    ctx.require_access_within(EP_READ, &scope)?;
     let w = workspace(ctx, ws)?;
     let tenant = tenant_of(ctx, &w);
     let world = ctx.state.world();
@@ -118,7 +117,7 @@ pub fn list(ctx: &Ctx<'_>, ws: &Ws) -> ArmResult {
         .online_endpoints
         .iter()
         .filter(|e| e.workspace == ws_ref(&w))
-        .filter(|e| Scope::parse(&endpoint_id(e)).is_ok_and(|s| may(ctx.state, ctx.caller, EP_READ, &s)))
+        .filter(|e| Scope::parse(&endpoint_id(e)).is_ok_and(|s| ctx.may(EP_READ, &s)))
         .map(|e| endpoint_json(ctx, e, &tenant))
         .collect();
     Ok(HttpResponse::Ok().json(json!({"value": value})))

@@ -3,7 +3,7 @@
 //! the emulator clock), checks the api-version, authorizes against [`route::ACTIONS`], then calls
 //! the resource's handler.
 
-pub mod auth;
+pub mod authn;
 pub mod authorization;
 mod endpoints;
 mod resources;
@@ -16,9 +16,11 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use uuid::Uuid;
 
 use super::origin;
+use crate::decision::Gate;
+use crate::domain::scope::Scope;
 use crate::error::ArmError;
 use crate::state::AppState;
-use auth::Caller;
+use authn::Caller;
 use route::{Route, Target};
 
 /// Static prefixes with a catch-all service: no per-request pattern matching, and the dispatcher
@@ -34,6 +36,7 @@ pub struct Ctx<'a> {
     pub state: &'a AppState,
     pub req: &'a HttpRequest,
     pub caller: &'a Caller,
+    pub gate: &'a Gate<'a>,
     pub base: &'a str,
     pub api_version: &'a str,
     pub body: &'a [u8],
@@ -41,9 +44,28 @@ pub struct Ctx<'a> {
 
 pub type ArmResult = Result<HttpResponse, ArmError>;
 
+impl Ctx<'_> {
+    /// `action` at `scope`, or ARM's 403 (journaled instead in log-only mode).
+    pub fn require(&self, action: &str, scope: &Scope) -> Result<(), ArmError> {
+        Ok(self.gate.require(action, scope)?)
+    }
+
+    /// Per-item check of a collection.
+    pub fn may(&self, action: &str, scope: &Scope) -> bool {
+        self.gate.may(action, scope)
+    }
+
+    /// A collection is listed for callers with some role in (or above) its scope, filtered per
+    /// item; callers with none get ARM's 403 for the collection's read action.
+    pub fn require_access_within(&self, action: &str, scope: &Scope) -> Result<(), ArmError> {
+        Ok(self.gate.require_access_within(action, scope)?)
+    }
+}
+
 /// Renders success and failure alike with ARM's request-tracking headers.
 pub async fn dispatch(state: Data<AppState>, req: HttpRequest, body: Bytes) -> HttpResponse {
-    let mut response = match handle(&state, &req, &body) {
+    let gate = Gate::new(&state, &req);
+    let mut response = match handle(&state, &req, &body, &gate) {
         Ok(r) => r,
         Err(e) => e.error_response(),
     };
@@ -76,10 +98,10 @@ pub async fn dispatch(state: Data<AppState>, req: HttpRequest, body: Bytes) -> H
     response
 }
 
-fn handle(state: &AppState, req: &HttpRequest, body: &[u8]) -> ArmResult {
-    let base = origin(&req.connection_info());
+fn handle(state: &AppState, req: &HttpRequest, body: &[u8], gate: &Gate<'_>) -> ArmResult {
+    let base = origin(state, req);
     let world = state.world();
-    let caller = auth::authenticate(state, &world, req, &base)?;
+    let caller = authn::authenticate(state, &world, req, gate)?;
     let route = Route::parse(req.path(), req.method())?;
     let api_version = versions::check(req.query_string(), route.target.family())?;
     if let Some(sub) = route.target.subscription() {
@@ -87,15 +109,18 @@ fn handle(state: &AppState, req: &HttpRequest, body: &[u8]) -> ArmResult {
             return Err(ArmError::subscription_not_found(sub));
         }
     }
-    auth::authorize(state, &caller, &route)?;
     let ctx = Ctx {
         state,
         req,
         caller: &caller,
+        gate,
         base: &base,
         api_version: &api_version,
         body,
     };
+    if let route::Check::AtScope(action) = route.check {
+        ctx.require(action, &route.target.scope())?;
+    }
     match &route.target {
         Target::Subscriptions => resources::list_subscriptions(&ctx),
         Target::Subscription { sub } => resources::get_subscription(&ctx, sub),

@@ -8,7 +8,6 @@ use sha2::Digest;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
-use super::auth::may;
 use super::route::{RG_READ, WS_READ};
 use super::{ArmResult, Ctx};
 use crate::domain::scope::Scope;
@@ -25,7 +24,7 @@ fn sub_id(sub: &str) -> SubscriptionId {
 
 fn visible(ctx: &Ctx<'_>, s: &Subscription) -> bool {
     let scope = Scope::parse(&format!("/subscriptions/{}", s.id)).expect("subscription scopes parse");
-    s.tenant_id == ctx.caller.tenant && ctx.state.rbac().has_access_within(ctx.caller.object_id, &scope)
+    s.tenant_id == ctx.caller.tenant && ctx.gate.has_access_within(&scope)
 }
 
 fn subscription_json(s: &Subscription) -> Value {
@@ -105,27 +104,17 @@ fn rg_json(rg: &ResourceGroup) -> Value {
     })
 }
 
-/// A collection is listed for callers with some role in (or above) its scope, filtered per item;
-/// callers with none get ARM's 403 for the collection's read action.
-pub(super) fn require_access_within(ctx: &Ctx<'_>, action: &str, scope: &Scope) -> Result<(), ArmError> {
-    if ctx.state.rbac().has_access_within(ctx.caller.object_id, scope) {
-        return Ok(());
-    }
-    super::auth::deny(ctx.state, ctx.caller, action, scope)
-}
-
 pub fn list_resource_groups(ctx: &Ctx<'_>, sub: &str) -> ArmResult {
     let world = ctx.state.world();
     let id = sub_id(sub);
-    require_access_within(
-        ctx,
+    ctx.require_access_within(
         RG_READ,
         &Scope::parse(&format!("/subscriptions/{sub}")).map_err(ArmError::internal)?,
     )?;
     let value: Vec<Value> = world
         .resource_groups
         .iter()
-        .filter(|rg| rg.subscription_id == id && may(ctx.state, ctx.caller, RG_READ, &rg_scope(rg)))
+        .filter(|rg| rg.subscription_id == id && ctx.may(RG_READ, &rg_scope(rg)))
         .map(rg_json)
         .collect();
     Ok(HttpResponse::Ok().json(json!({"value": value})))
@@ -271,7 +260,7 @@ pub fn list_workspaces(ctx: &Ctx<'_>, sub: &str, rg: Option<&str>) -> ArmResult 
         Some(rg) => format!("/subscriptions/{sub}/resourceGroups/{rg}"),
         None => format!("/subscriptions/{sub}"),
     };
-    require_access_within(ctx, WS_READ, &Scope::parse(&scope).map_err(ArmError::internal)?)?;
+    ctx.require_access_within(WS_READ, &Scope::parse(&scope).map_err(ArmError::internal)?)?;
     if let Some(rg) = rg {
         world
             .resource_group(id, rg)
@@ -285,7 +274,7 @@ pub fn list_workspaces(ctx: &Ctx<'_>, sub: &str, rg: Option<&str>) -> ArmResult 
         .workspaces
         .iter()
         .filter(|w| w.subscription_id == id && rg.is_none_or(|rg| w.resource_group.eq_ignore_ascii_case(rg)))
-        .filter(|w| may(ctx.state, ctx.caller, WS_READ, &ws_scope(w)))
+        .filter(|w| ctx.may(WS_READ, &ws_scope(w)))
         .map(|w| workspace_json(ctx, w, &tenant))
         .collect();
     Ok(HttpResponse::Ok().json(json!({"value": value})))
@@ -483,8 +472,7 @@ pub fn list_generic(ctx: &Ctx<'_>, sub: &str, rg: Option<&str>) -> ArmResult {
         Some(rg) => format!("/subscriptions/{sub}/resourceGroups/{rg}"),
         None => format!("/subscriptions/{sub}"),
     };
-    require_access_within(
-        ctx,
+    ctx.require_access_within(
         "Microsoft.Resources/subscriptions/resources/read",
         &Scope::parse(&scope).map_err(ArmError::internal)?,
     )?;
@@ -510,7 +498,7 @@ pub fn list_generic(ctx: &Ctx<'_>, sub: &str, rg: Option<&str>) -> ArmResult {
         .iter()
         .filter(|_| wanted_type.as_deref().is_none_or(|t| t.eq_ignore_ascii_case(WS_TYPE)))
         .filter(|w| w.subscription_id == id && rg.is_none_or(|rg| w.resource_group.eq_ignore_ascii_case(rg)))
-        .filter(|w| may(ctx.state, ctx.caller, WS_READ, &ws_scope(w)))
+        .filter(|w| ctx.may(WS_READ, &ws_scope(w)))
         .map(|w| {
             json!({
                 "id": ws_scope(w).as_str(),

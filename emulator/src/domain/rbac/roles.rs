@@ -1,17 +1,8 @@
-//! Azure RBAC: role definitions (built-in, with their real GUIDs and permission lists, plus custom
-//! ones), role assignments, and the allow decision.
-//!
-//! A request is allowed when some assignment of the caller at the request scope or an ancestor has a
-//! role with a permission whose `actions` match the operation and whose `notActions` do not.
-//! `notActions` subtract within one permission only; another role can grant the action back.
-
-use std::collections::HashMap;
+//! Role definitions: built-in ones with their real GUIDs and permission lists, and the wildcard
+//! matching of actions.
 
 use serde::Serialize;
 use uuid::Uuid;
-
-use super::scope::Scope;
-use super::ObjectId;
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -50,6 +41,19 @@ pub struct RoleDefinition {
 impl RoleDefinition {
     pub fn allows(&self, action: &str) -> bool {
         self.permissions.iter().any(|p| p.allows(action))
+    }
+
+    /// The `notActions` pattern that takes `action` away in a permission whose `actions` grant it,
+    /// when no other permission of the role grants it: why the role does not allow it.
+    pub fn excluded_by(&self, action: &str) -> Option<&str> {
+        if self.allows(action) {
+            return None;
+        }
+        self.permissions
+            .iter()
+            .filter(|p| p.actions.iter().any(|a| wildcard_match(a, action)))
+            .find_map(|p| p.not_actions.iter().find(|n| wildcard_match(n, action)))
+            .map(String::as_str)
     }
 }
 
@@ -145,80 +149,10 @@ pub fn builtin_roles() -> Vec<RoleDefinition> {
     ]
 }
 
-/// The type of principal an assignment names.
-#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
-pub enum PrincipalType {
-    User,
-    Group,
-    ServicePrincipal,
-    ForeignGroup,
-}
-
-impl PrincipalType {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "user" => Some(Self::User),
-            "group" => Some(Self::Group),
-            "serviceprincipal" => Some(Self::ServicePrincipal),
-            "foreigngroup" => Some(Self::ForeignGroup),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct RoleAssignment {
-    /// The assignment's name (a GUID).
-    pub name: Uuid,
-    pub scope: Scope,
-    pub role_definition: Uuid,
-    pub principal_id: ObjectId,
-    pub principal_type: PrincipalType,
-    pub description: Option<String>,
-    pub created_on: String,
-    pub updated_on: String,
-    pub created_by: Option<String>,
-}
-
-/// Assignments indexed by principal, then by scope key: a decision walks the request scope's
-/// ancestors (O(depth)) whatever the number of assignments elsewhere.
-#[derive(Debug, Default)]
-pub struct AssignmentIndex {
-    by_principal: HashMap<ObjectId, HashMap<String, Vec<Uuid>>>,
-}
-
-impl AssignmentIndex {
-    pub fn new<'a>(assignments: impl IntoIterator<Item = &'a RoleAssignment>) -> Self {
-        let mut index = AssignmentIndex::default();
-        for a in assignments {
-            index.add(a);
-        }
-        index
-    }
-
-    /// Roles the principal holds at `scope` or above.
-    pub fn roles_at<'s>(&'s self, principal: ObjectId, scope: &'s Scope) -> impl Iterator<Item = Uuid> + 's {
-        let scopes = self.by_principal.get(&principal);
-        scope
-            .ancestor_keys()
-            .into_iter()
-            .filter_map(move |k| scopes.and_then(|s| s.get(k)))
-            .flatten()
-            .copied()
-    }
-
-    /// Whether the principal has any assignment at all (used for visibility of subscriptions).
-    pub fn scopes_of(&self, principal: ObjectId) -> impl Iterator<Item = &str> {
-        self.by_principal
-            .get(&principal)
-            .into_iter()
-            .flat_map(|m| m.keys().map(String::as_str))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     #[test]
     fn wildcards_match_case_insensitively_across_slashes() {
@@ -269,123 +203,5 @@ mod tests {
         );
         assert!(roles["AzureML Compute Operator"]
             .allows("Microsoft.MachineLearningServices/workspaces/computes/start/action"));
-    }
-}
-
-/// Role definitions and assignments with the decision index, kept in step with the database.
-/// Changed in place after each committed write, so a change takes effect on the next request and a
-/// write costs O(1) however many assignments exist.
-#[derive(Debug, Default)]
-pub struct Rbac {
-    roles: HashMap<Uuid, RoleDefinition>,
-    assignments: HashMap<Uuid, RoleAssignment>,
-    index: AssignmentIndex,
-}
-
-impl Rbac {
-    pub fn new(custom_roles: Vec<RoleDefinition>, assignments: Vec<RoleAssignment>) -> Self {
-        let roles = builtin_roles()
-            .into_iter()
-            .chain(custom_roles)
-            .map(|r| (r.id, r))
-            .collect();
-        let index = AssignmentIndex::new(&assignments);
-        let assignments = assignments.into_iter().map(|a| (a.name, a)).collect();
-        Rbac {
-            roles,
-            assignments,
-            index,
-        }
-    }
-
-    /// The allow decision: some role held at `scope` or above allows `action`.
-    pub fn allows(&self, principal: ObjectId, action: &str, scope: &Scope) -> bool {
-        self.index
-            .roles_at(principal, scope)
-            .any(|id| self.roles.get(&id).is_some_and(|r| r.allows(action)))
-    }
-
-    /// True when the principal holds any assignment at or below `scope` (or above it).
-    pub fn has_access_within(&self, principal: ObjectId, scope: &Scope) -> bool {
-        let key = scope.key();
-        self.index.scopes_of(principal).any(|s| {
-            s == "/"
-                || s == key
-                || (s.starts_with(key) && s.as_bytes().get(key.len()) == Some(&b'/'))
-                || (key.starts_with(s) && key.as_bytes().get(s.len()) == Some(&b'/'))
-        })
-    }
-
-    pub fn role(&self, id: Uuid) -> Option<&RoleDefinition> {
-        self.roles.get(&id)
-    }
-
-    pub fn roles(&self) -> impl Iterator<Item = &RoleDefinition> {
-        self.roles.values()
-    }
-
-    pub fn role_by_name(&self, name: &str) -> Option<&RoleDefinition> {
-        self.roles.values().find(|r| r.name.eq_ignore_ascii_case(name))
-    }
-
-    pub fn assignment(&self, name: Uuid) -> Option<&RoleAssignment> {
-        self.assignments.get(&name)
-    }
-
-    pub fn assignments(&self) -> impl Iterator<Item = &RoleAssignment> {
-        self.assignments.values()
-    }
-
-    /// The assignment giving `principal` the role at exactly `scope`, if any.
-    pub fn find_assignment(&self, scope: &Scope, role: Uuid, principal: ObjectId) -> Option<&RoleAssignment> {
-        self.assignments
-            .values()
-            .find(|a| a.principal_id == principal && a.role_definition == role && a.scope == *scope)
-    }
-
-    pub fn put_role(&mut self, role: RoleDefinition) {
-        self.roles.insert(role.id, role);
-    }
-
-    pub fn remove_role(&mut self, id: Uuid) -> Option<RoleDefinition> {
-        self.roles.remove(&id)
-    }
-
-    pub fn insert_assignment(&mut self, a: RoleAssignment) {
-        self.index.add(&a);
-        self.assignments.insert(a.name, a);
-    }
-
-    pub fn remove_assignment(&mut self, name: Uuid) -> Option<RoleAssignment> {
-        let a = self.assignments.remove(&name)?;
-        self.index.remove(&a);
-        Some(a)
-    }
-}
-
-impl AssignmentIndex {
-    fn add(&mut self, a: &RoleAssignment) {
-        self.by_principal
-            .entry(a.principal_id)
-            .or_default()
-            .entry(a.scope.key().to_string())
-            .or_default()
-            .push(a.role_definition);
-    }
-
-    fn remove(&mut self, a: &RoleAssignment) {
-        if let Some(scopes) = self.by_principal.get_mut(&a.principal_id) {
-            if let Some(roles) = scopes.get_mut(a.scope.key()) {
-                if let Some(pos) = roles.iter().position(|r| *r == a.role_definition) {
-                    roles.swap_remove(pos);
-                }
-                if roles.is_empty() {
-                    scopes.remove(a.scope.key());
-                }
-            }
-            if scopes.is_empty() {
-                self.by_principal.remove(&a.principal_id);
-            }
-        }
     }
 }
