@@ -1,6 +1,7 @@
 //! Persistence: SQLite through rusqlite, embedded migrations, one repository module per aggregate.
 //! SQL stays in this folder; callers get domain types.
 
+mod grant_state;
 mod keys;
 mod rbac;
 mod resources;
@@ -13,6 +14,7 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::Connection;
 use rusqlite_migration::{Migrations, M};
 
+pub use grant_state::{GrantKey, NewGrant, StoredGrant, Take};
 pub use keys::StoredKey;
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +34,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0001_world.sql")),
         M::up(include_str!("../../migrations/0002_rbac.sql")),
         M::up(include_str!("../../migrations/0003_services.sql")),
+        M::up(include_str!("../../migrations/0004_grant_state.sql")),
     ])
 }
 
