@@ -35,6 +35,8 @@ pub struct Config {
     pub storage: Storage,
     /// The world file; `None` is the compiled-in default world.
     pub fixtures: Option<PathBuf>,
+    /// A world given as a value (tests build them): wins over `fixtures`.
+    pub world: Option<WorldSpec>,
     /// The user's own certificate chain and key (PEM) instead of the generated ones.
     pub tls: Option<(PathBuf, PathBuf)>,
     /// Lets non-loopback clients use `/_emulator` when they present it.
@@ -56,6 +58,7 @@ impl Default for Config {
             port: 0,
             storage: Storage::InMemory,
             fixtures: None,
+            world: None,
             tls: None,
             admin_key: None,
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()).min(4),
@@ -89,9 +92,13 @@ pub struct Emulator;
 
 impl Emulator {
     pub fn start(config: Config) -> Result<Running, StartError> {
-        let spec = match &config.fixtures {
-            Some(path) => WorldSpec::from_file(path)?,
-            None => WorldSpec::default_world(),
+        let spec = match (&config.world, &config.fixtures) {
+            (Some(world), _) => {
+                world.check()?;
+                world.clone()
+            }
+            (None, Some(path)) => WorldSpec::from_file(path)?,
+            (None, None) => WorldSpec::default_world(),
         };
         let (dir, temp) = match &config.storage {
             Storage::Dir(d) => {

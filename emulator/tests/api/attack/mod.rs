@@ -25,44 +25,18 @@ use crate::helpers::*;
 
 pub const FABRIKAM: &str = "22222222-2222-4333-8444-555555555555";
 pub const FABRIKAM_CLIENT: &str = "aaaaaaaa-0000-4000-8000-0000000000fb";
-pub const FABRIKAM_SECRET: &str = "fab-secret";
+pub const FABRIKAM_SECRET: &str = "s";
 
 /// The default world plus a second tenant with an application of its own, a second token-auth
 /// AKS service and a second AMLToken endpoint (so "a token of another service" exists).
-pub fn attack_world() -> String {
-    format!(
-        r#"{}
-[[tenants]]
-id = "{FABRIKAM}"
-display_name = "Fabrikam"
-domains = ["fabrikam.onmicrosoft.com"]
-
-[[applications]]
-tenant = "fabrikam.onmicrosoft.com"
-display_name = "fabrikam-app"
-client_id = "{FABRIKAM_CLIENT}"
-object_id = "bbbbbbbb-0000-4000-8000-0000000000fb"
-[[applications.secrets]]
-value = "{FABRIKAM_SECRET}"
-
-[[services]]
-name = "aks-other"
-resource_group = "{RG}"
-workspace = "{WS}"
-compute_type = "AKS"
-auth_enabled = false
-token_auth_enabled = true
-scoring = {{ kind = "echo" }}
-
-[[online_endpoints]]
-name = "ep-amltoken-other"
-resource_group = "{RG}"
-workspace = "{WS}"
-auth_mode = "AMLToken"
-scoring = {{ kind = "echo" }}
-"#,
-        azureml_emulator::fixtures::DEFAULT_WORLD
-    )
+pub fn attack_world() -> azureml_emulator::fixtures::WorldSpec {
+    let mut w = crate::world::WorldBuilder::default_world();
+    w.tenant(FABRIKAM, "fabrikam.onmicrosoft.com");
+    let fabrikam = w.service_principal_with("fabrikam-app", FABRIKAM_CLIENT, Some("fabrikam.onmicrosoft.com"));
+    assert_eq!(fabrikam.secret, FABRIKAM_SECRET);
+    w.aks_service("aks-other", true);
+    w.online_endpoint("ep-amltoken-other", "AMLToken");
+    w.build()
 }
 
 /// The validators under attack.
@@ -181,7 +155,7 @@ pub struct Bench {
 
 impl Bench {
     pub fn new(surface: Surface) -> Bench {
-        let app = TestApp::with_world(&attack_world());
+        let app = TestApp::with_spec(attack_world());
         let other = TestApp::spawn();
         let admin = app.arm_token(ADMIN_CLIENT, ADMIN_SECRET);
         let admin_other = other.arm_token(ADMIN_CLIENT, ADMIN_SECRET);
