@@ -3,7 +3,7 @@
 
 use super::rbac::{RoleAssignment, RoleDefinition};
 use super::services::{OnlineEndpoint, Service};
-use super::world::{Application, ResourceGroup, Subscription, Tenant, User, Workspace};
+use super::world::{Application, Identities, ResourceGroup, Subscription, Tenant, User, Workspace};
 
 #[derive(Clone, Debug, Default)]
 pub struct Seed {
@@ -19,4 +19,6 @@ pub struct Seed {
     pub services: Vec<Service>,
     pub online_endpoints: Vec<OnlineEndpoint>,
     pub unavailable_regions: Vec<String>,
+    /// Certificates, federated credentials, user-assigned identities and hosts (not yet indexed).
+    pub identities: Identities,
 }

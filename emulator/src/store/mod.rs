@@ -2,6 +2,7 @@
 //! SQL stays in this folder; callers get domain types.
 
 mod grant_state;
+mod identities;
 mod keys;
 mod rbac;
 mod resources;
@@ -15,6 +16,7 @@ use rusqlite::Connection;
 use rusqlite_migration::{Migrations, M};
 
 pub use grant_state::{GrantKey, NewGrant, StoredGrant, Take};
+pub use identities::Replay;
 pub use keys::StoredKey;
 
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +37,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0002_rbac.sql")),
         M::up(include_str!("../../migrations/0003_services.sql")),
         M::up(include_str!("../../migrations/0004_grant_state.sql")),
+        M::up(include_str!("../../migrations/0007_credentials_identities.sql")),
     ])
 }
 
