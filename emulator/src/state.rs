@@ -43,6 +43,8 @@ pub struct AppState {
     pub aml_keys: WorkspaceKeys,
     /// One entry per decided request (ARM, model management, scoring).
     pub journal: Journal,
+    /// The named test OIDC issuers (workload identity federation offline).
+    pub issuers: crate::authority::issuers::TestIssuers,
     world: RwLock<Arc<World>>,
     rbac: RwLock<Rbac>,
     /// Held by every writer for the whole write (database, then index).
@@ -76,6 +78,8 @@ impl AppState {
         let world = RwLock::new(Arc::new(store.load_world()?));
         let (roles, assignments) = store.load_rbac()?;
         let aml_keys = WorkspaceKeys::load(&store).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let issuers =
+            crate::authority::issuers::TestIssuers::load(&store).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         Ok(AppState {
             aml_tokens: TokenCache::new(4096),
             aml_keys,
@@ -93,6 +97,7 @@ impl AppState {
             rbac: RwLock::new(Rbac::new(roles, assignments)),
             writes: Mutex::new(()),
             journal: Journal::new(crate::decision::journal::DEFAULT_CAPACITY),
+            issuers,
         })
     }
 

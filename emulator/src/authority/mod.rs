@@ -4,9 +4,11 @@
 //! here.
 
 pub mod aml;
+pub mod assertion;
 pub mod claims;
 pub mod grant_state;
 pub mod grants;
+pub mod issuers;
 pub mod jwt;
 pub mod keys;
 pub mod verify;

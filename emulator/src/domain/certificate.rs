@@ -64,11 +64,7 @@ pub enum CertificateError {
 impl Certificate {
     /// Parses the first `CERTIFICATE` block of `pem` (other blocks, such as a private key in the
     /// same file, are ignored). `end` shortens the credential's life below the certificate's.
-    pub fn from_pem(
-        pem: &str,
-        display_name: &str,
-        end: Option<OffsetDateTime>,
-    ) -> Result<Self, CertificateError> {
+    pub fn from_pem(pem: &str, display_name: &str, end: Option<OffsetDateTime>) -> Result<Self, CertificateError> {
         Self::from_der(&first_certificate_der(pem)?, display_name, end)
     }
 
@@ -150,10 +146,7 @@ pub fn first_certificate_der(pem: &str) -> Result<Vec<u8>, CertificateError> {
     const END: &str = "-----END CERTIFICATE-----";
     let start = pem.find(BEGIN).ok_or(CertificateError::NoPem)? + BEGIN.len();
     let len = pem[start..].find(END).ok_or(CertificateError::NoPem)?;
-    let body: String = pem[start..start + len]
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
+    let body: String = pem[start..start + len].chars().filter(|c| !c.is_whitespace()).collect();
     STANDARD
         .decode(body)
         .map_err(|e| CertificateError::Encoding(e.to_string()))
@@ -165,7 +158,10 @@ pub fn first_certificate_der(pem: &str) -> Result<Vec<u8>, CertificateError> {
 pub fn new_self_signed(common_name: &str, days: i64) -> Result<(String, String), String> {
     use rsa::pkcs8::{EncodePrivateKey, LineEnding};
     let private = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).map_err(|e| e.to_string())?;
-    let key_pem = private.to_pkcs8_pem(LineEnding::LF).map_err(|e| e.to_string())?.to_string();
+    let key_pem = private
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|e| e.to_string())?
+        .to_string();
     let der = private.to_pkcs8_der().map_err(|e| e.to_string())?;
     let key_der = rustls_pki_types::PrivatePkcs8KeyDer::from(der.as_bytes());
     let pair =
@@ -207,7 +203,10 @@ mod tests {
         let early = c.start + time::Duration::days(1);
         assert_eq!(Certificate::from_pem(&pem, "ci", Some(early)).unwrap().end, early);
         assert_eq!(Certificate::from_pem(&c.pem(), "ci", None).unwrap().der, der);
-        assert_eq!(Certificate::from_pem("nope", "ci", None).unwrap_err(), CertificateError::NoPem);
+        assert_eq!(
+            Certificate::from_pem("nope", "ci", None).unwrap_err(),
+            CertificateError::NoPem
+        );
         assert!(matches!(
             Certificate::from_der(b"\x30\x00", "ci", None),
             Err(CertificateError::Parse(_))

@@ -5,6 +5,7 @@
 //! Callers on the async workers run these functions through [`blocking`]: SQLite writes and key
 //! generation never block a worker.
 
+pub mod credentials;
 pub mod deployments;
 pub mod directory;
 pub mod rbac;

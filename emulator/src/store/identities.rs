@@ -370,7 +370,9 @@ impl Store {
     pub fn emulator_secret(&self, name: &str, make: impl FnOnce() -> Vec<u8>) -> StoreResult<Vec<u8>> {
         let conn = self.conn();
         let found: Option<Vec<u8>> = conn
-            .query_row("SELECT value FROM emulator_secrets WHERE name = ?1", [name], |r| r.get(0))
+            .query_row("SELECT value FROM emulator_secrets WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
             .optional()?;
         if let Some(v) = found {
             return Ok(v);
@@ -380,6 +382,32 @@ impl Store {
             "INSERT OR IGNORE INTO emulator_secrets (name, value) VALUES (?1, ?2)",
             params![name, value],
         )?;
-        Ok(conn.query_row("SELECT value FROM emulator_secrets WHERE name = ?1", [name], |r| r.get(0))?)
+        Ok(
+            conn.query_row("SELECT value FROM emulator_secrets WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })?,
+        )
+    }
+}
+
+impl Store {
+    /// A new application (service principal) with certificates and no secret, in one
+    /// transaction (`create-for-rbac --create-cert`).
+    pub fn add_application_with_certificates(
+        &self,
+        app: &crate::domain::world::Application,
+        certs: &[Certificate],
+    ) -> StoreResult<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let next: i64 = tx.query_row("SELECT COALESCE(MAX(position), -1) + 1 FROM applications", [], |r| {
+            r.get(0)
+        })?;
+        super::world::insert_application(&tx, app, next)?;
+        for c in certs {
+            insert_certificate(&tx, app.client_id, c)?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 }

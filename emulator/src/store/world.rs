@@ -115,7 +115,7 @@ fn insert_world(tx: &Transaction<'_>, seed: &Seed) -> StoreResult<()> {
 }
 
 /// One application (service principal) and its hashed secrets.
-fn insert_application(conn: &Connection, a: &Application, position: i64) -> StoreResult<()> {
+pub(super) fn insert_application(conn: &Connection, a: &Application, position: i64) -> StoreResult<()> {
     let uris = serde_json::to_string(&a.identifier_uris).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     conn.execute(
         "INSERT INTO applications (client_id, object_id, tenant_id, display_name, enabled,
@@ -403,7 +403,10 @@ mod tests {
         let ids = world.identities();
         let compute = ids.hosts[0].resource_id();
         let (system, user) = ids.of_host(&compute);
-        assert_eq!(system.unwrap().service_principal.client_id.to_string(), COMPUTE_IDENTITY.0);
+        assert_eq!(
+            system.unwrap().service_principal.client_id.to_string(),
+            COMPUTE_IDENTITY.0
+        );
         assert_eq!(user.len(), 1);
         assert_eq!(ids.managed.len(), 2 + 1 + spec.online_endpoints.len());
         assert_eq!(ids.federated_of(spec.applications[0].client_id).len(), 1);

@@ -10,6 +10,7 @@ mod attack;
 mod cli;
 mod concurrency;
 mod crash;
+mod credentials;
 mod discovery;
 mod endpoints;
 mod lifecycle;

@@ -4,7 +4,8 @@
 
 use azureml_emulator::domain::{ClientId, ObjectId, SubscriptionId, TenantId};
 use azureml_emulator::fixtures::{
-    ApplicationSpec, EndpointSpec, RoleAssignmentSpec, SecretSpec, ServiceSpec, TenantSpec, WorkspaceSpec, WorldSpec,
+    ApplicationSpec, CertificateSpec, EndpointSpec, FederatedCredentialSpec, RoleAssignmentSpec, SecretSpec,
+    ServiceSpec, TenantSpec, WorkspaceSpec, WorldSpec,
 };
 use uuid::Uuid;
 
@@ -132,6 +133,42 @@ impl WorldBuilder {
             deployments: vec!["blue".into()],
             scoring: Default::default(),
             token_lifetime_seconds: None,
+            description: None,
+        });
+        self
+    }
+
+    /// A public certificate (PEM) on an application, optionally ending at `expires` (RFC 3339).
+    pub fn certificate(&mut self, application: &str, pem: &str, expires: Option<&str>) -> &mut Self {
+        self.spec.certificates.push(CertificateSpec {
+            application: application.to_string(),
+            pem: pem.to_string(),
+            display_name: String::new(),
+            expires: expires.map(|e| {
+                time::OffsetDateTime::parse(e, &time::format_description::well_known::Rfc3339).expect("RFC 3339")
+            }),
+        });
+        self
+    }
+
+    /// A federated credential on `owner` trusting `subject` from `issuer` (`test:NAME` for one
+    /// of the emulator's test issuers, else a URL), for `audiences` (default: token exchange).
+    pub fn federated(&mut self, owner: &str, name: &str, issuer: &str, subject: &str, audiences: &[&str]) -> &mut Self {
+        let (issuer, test_issuer) = match issuer.strip_prefix("test:") {
+            Some(n) => (None, Some(n.to_string())),
+            None => (Some(issuer.to_string()), None),
+        };
+        self.spec.federated_credentials.push(FederatedCredentialSpec {
+            owner: owner.to_string(),
+            name: name.to_string(),
+            issuer,
+            test_issuer,
+            subject: subject.to_string(),
+            audiences: if audiences.is_empty() {
+                vec!["api://AzureADTokenExchange".into()]
+            } else {
+                audiences.iter().map(|a| a.to_string()).collect()
+            },
             description: None,
         });
         self

@@ -93,7 +93,10 @@ pub struct IdentityHost {
 
 impl IdentityHost {
     pub fn resource_id(&self) -> String {
-        let rg = format!("/subscriptions/{}/resourceGroups/{}", self.subscription_id, self.resource_group);
+        let rg = format!(
+            "/subscriptions/{}/resourceGroups/{}",
+            self.subscription_id, self.resource_group
+        );
         match &self.kind {
             HostKind::Compute { workspace } => format!(
                 "{rg}/providers/Microsoft.MachineLearningServices/workspaces/{workspace}/computes/{}",
@@ -172,16 +175,24 @@ impl Identities {
         let tenant_of = |sub: SubscriptionId| subscriptions.iter().find(|s| s.id == sub).map(|s| s.tenant_id);
         let mut managed = Vec::new();
         let mut by_host: HashMap<String, HostIdentities> = HashMap::new();
-        let push = |managed: &mut Vec<ManagedIdentity>, name: &str, tenant, ids: (ClientId, ObjectId), rid: String, user| {
-            managed.push(ManagedIdentity {
-                service_principal: identity_principal(name, tenant, ids),
-                resource_id: rid,
-                user_assigned: user,
-            });
-            managed.len() - 1
-        };
+        let push =
+            |managed: &mut Vec<ManagedIdentity>, name: &str, tenant, ids: (ClientId, ObjectId), rid: String, user| {
+                managed.push(ManagedIdentity {
+                    service_principal: identity_principal(name, tenant, ids),
+                    resource_id: rid,
+                    user_assigned: user,
+                });
+                managed.len() - 1
+            };
         for u in &self.user_assigned {
-            push(&mut managed, &u.name, u.tenant_id, (u.client_id, u.principal_id), u.resource_id(), true);
+            push(
+                &mut managed,
+                &u.name,
+                u.tenant_id,
+                (u.client_id, u.principal_id),
+                u.resource_id(),
+                true,
+            );
         }
         let uami = |managed: &[ManagedIdentity], rid: &str| {
             managed
@@ -189,24 +200,32 @@ impl Identities {
                 .position(|m| m.user_assigned && m.resource_id.eq_ignore_ascii_case(rid))
         };
         for w in workspaces {
-            let Some(tenant) = tenant_of(w.subscription_id) else { continue };
+            let Some(tenant) = tenant_of(w.subscription_id) else {
+                continue;
+            };
             let rid = workspace_id(w);
             let ids = derived_identity(&rid, &w.workspace_id.to_string());
             let i = push(&mut managed, &w.name, tenant, ids, rid.clone(), false);
             by_host.entry(rid.to_ascii_lowercase()).or_default().system = Some(i);
         }
         for e in endpoints {
-            let Some(tenant) = tenant_of(e.workspace.subscription_id) else { continue };
+            let Some(tenant) = tenant_of(e.workspace.subscription_id) else {
+                continue;
+            };
             let rid = format!("{}/onlineEndpoints/{}", e.workspace.arm_id(), e.name);
             let ids = derived_identity(&rid, &e.id.to_string());
             let i = push(&mut managed, &e.name, tenant, ids, rid.clone(), false);
             by_host.entry(rid.to_ascii_lowercase()).or_default().system = Some(i);
         }
         for h in &self.hosts {
-            let Some(tenant) = tenant_of(h.subscription_id) else { continue };
+            let Some(tenant) = tenant_of(h.subscription_id) else {
+                continue;
+            };
             let rid = h.resource_id();
             let entry = HostIdentities {
-                system: h.system.map(|ids| push(&mut managed, &h.name, tenant, ids, rid.clone(), false)),
+                system: h
+                    .system
+                    .map(|ids| push(&mut managed, &h.name, tenant, ids, rid.clone(), false)),
                 user: h.user_assigned.iter().filter_map(|u| uami(&managed, u)).collect(),
             };
             by_host.insert(rid.to_ascii_lowercase(), entry);

@@ -152,7 +152,11 @@ impl World {
 
     /// Rebuilds the managed-identity index after a change to what carries identities.
     fn reindex_identities(&mut self) {
-        let (subs, ws, eps) = (self.subscriptions.clone(), self.workspaces.clone(), self.deployments.clone());
+        let (subs, ws, eps) = (
+            self.subscriptions.clone(),
+            self.workspaces.clone(),
+            self.deployments.clone(),
+        );
         Arc::make_mut(&mut self.identities).reindex(&subs, &ws, &eps.online_endpoints);
     }
 
@@ -337,7 +341,8 @@ impl World {
                 .filter(|u| in_group(u.subscription_id, &u.resource_group))
                 .map(|u| u.client_id)
                 .collect();
-            ids.user_assigned.retain(|u| !in_group(u.subscription_id, &u.resource_group));
+            ids.user_assigned
+                .retain(|u| !in_group(u.subscription_id, &u.resource_group));
             ids.hosts.retain(|h| !in_group(h.subscription_id, &h.resource_group));
             for client in gone {
                 ids.federated.remove(&client);

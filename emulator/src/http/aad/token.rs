@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::fail;
 use crate::authority::grants::{self, GrantContext, Issued, ProtocolVersion, TokenRequest};
-use crate::error::AadFailure;
+use crate::error::{AadError, AadFailure};
 use crate::http::client_request_id;
 use crate::state::AppState;
 
@@ -18,7 +18,7 @@ pub(super) async fn token_v1(
     tenant: Path<String>,
     body: Bytes,
 ) -> Result<HttpResponse, AadFailure> {
-    let issued = token(&state, &req, &tenant, &body, ProtocolVersion::V1)?;
+    let issued = token(&state, &req, &tenant, &body, ProtocolVersion::V1).await?;
     Ok(no_store(&req).json(json!({
         "token_type": "Bearer",
         "expires_in": issued.expires_in.to_string(),
@@ -36,7 +36,7 @@ pub(super) async fn token_v2(
     tenant: Path<String>,
     body: Bytes,
 ) -> Result<HttpResponse, AadFailure> {
-    let issued = token(&state, &req, &tenant, &body, ProtocolVersion::V2)?;
+    let issued = token(&state, &req, &tenant, &body, ProtocolVersion::V2).await?;
     Ok(no_store(&req).json(json!({
         "token_type": "Bearer",
         "scope": issued.scope,
@@ -46,9 +46,11 @@ pub(super) async fn token_v2(
     })))
 }
 
-/// Reads the request and runs the grant against a snapshot of the world.
-fn token(
-    state: &AppState,
+/// Reads the request and runs the grant against a snapshot of the world. A request presenting a
+/// `client_assertion` runs off the async workers (a certificate assertion's `jti` is recorded in
+/// SQLite).
+async fn token(
+    state: &Data<AppState>,
     req: &HttpRequest,
     tenant: &str,
     body: &[u8],
@@ -56,14 +58,27 @@ fn token(
 ) -> Result<Issued, AadFailure> {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
     let request = TokenRequest::parse(header("content-type"), header("authorization"), body);
+    if request.param("client_assertion").is_none() {
+        return grant(state, &request, tenant, version).map_err(|e| fail(state, req, e));
+    }
+    let (s, t) = (state.clone(), tenant.to_string());
+    let result = actix_web::web::block(move || grant(&s, &request, &t, version))
+        .await
+        .unwrap_or_else(|e| Err(AadError::generic(500, &format!("the request was cancelled: {e}"))));
+    result.map_err(|e| fail(state, req, e))
+}
+
+fn grant(state: &AppState, request: &TokenRequest, tenant: &str, version: ProtocolVersion) -> Result<Issued, AadError> {
     let world = state.world();
     let ctx = GrantContext {
         world: &world,
         keys: &state.keys,
         now: state.clock.now(),
         origins: &state.origins,
+        issuers: &state.issuers,
+        store: &state.store,
     };
-    grants::token(&ctx, version, tenant, &request).map_err(|e| fail(state, req, e))
+    grants::token(&ctx, version, tenant, request)
 }
 
 /// Token responses are never cached (AAD sends both headers) and echo `client-request-id`.

@@ -1,6 +1,8 @@
 //! The emulator-control API under `/_emulator`: health, reset, world, clock, info.
 //! Loopback clients only, unless an admin key is configured and presented.
 
+mod credentials;
+mod issuers;
 mod resolve;
 mod role_assignments;
 mod service_principals;
@@ -34,7 +36,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/journal", web::get().to(journal))
     .configure(service_principals::routes)
     .configure(role_assignments::routes)
-    .configure(services::routes);
+    .configure(services::routes)
+    .configure(credentials::routes)
+    .configure(issuers::routes);
 }
 
 pub(super) fn authorize(state: &AppState, req: &HttpRequest) -> Result<(), AdminError> {
