@@ -45,6 +45,8 @@ pub struct AppState {
     pub journal: Journal,
     /// The named test OIDC issuers (workload identity federation offline).
     pub issuers: crate::authority::issuers::TestIssuers,
+    /// Keys the managed-identity endpoints' host ids and secrets (generated once per data dir).
+    pub msi_key: Vec<u8>,
     world: RwLock<Arc<World>>,
     rbac: RwLock<Rbac>,
     /// Held by every writer for the whole write (database, then index).
@@ -80,6 +82,7 @@ impl AppState {
         let aml_keys = WorkspaceKeys::load(&store).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let issuers =
             crate::authority::issuers::TestIssuers::load(&store).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let msi_key = store.emulator_secret("msi", || rand::random::<[u8; 32]>().to_vec())?;
         Ok(AppState {
             aml_tokens: TokenCache::new(4096),
             aml_keys,
@@ -98,6 +101,7 @@ impl AppState {
             writes: Mutex::new(()),
             journal: Journal::new(crate::decision::journal::DEFAULT_CAPACITY),
             issuers,
+            msi_key,
         })
     }
 

@@ -11,6 +11,7 @@ pub mod grants;
 pub mod issuers;
 pub mod jwt;
 pub mod keys;
+pub mod managed_identity;
 pub mod verify;
 
 pub use keys::{KeyError, KeySet, SigningKey};

@@ -14,6 +14,7 @@ mod credentials;
 mod discovery;
 mod endpoints;
 mod lifecycle;
+mod managed_identity;
 mod rbac;
 mod services;
 mod token_errors;

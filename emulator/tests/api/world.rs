@@ -5,7 +5,7 @@
 use azureml_emulator::domain::{ClientId, ObjectId, SubscriptionId, TenantId};
 use azureml_emulator::fixtures::{
     ApplicationSpec, CertificateSpec, EndpointSpec, FederatedCredentialSpec, RoleAssignmentSpec, SecretSpec,
-    ServiceSpec, TenantSpec, WorkspaceSpec, WorldSpec,
+    ServiceSpec, TenantSpec, UserAssignedIdentitySpec, WebAppSpec, WorkspaceSpec, WorldSpec,
 };
 use uuid::Uuid;
 
@@ -170,6 +170,31 @@ impl WorldBuilder {
                 audiences.iter().map(|a| a.to_string()).collect()
             },
             description: None,
+        });
+        self
+    }
+
+    /// A web app `name` with no system-assigned identity and two user-assigned ones: `ml-uami`
+    /// and a new `{name}-uami`.
+    pub fn two_identity_web_app(&mut self, name: &str) -> &mut Self {
+        let second = format!("{name}-uami");
+        self.spec.user_assigned_identities.push(UserAssignedIdentitySpec {
+            subscription: None,
+            resource_group: RG.to_string(),
+            name: second.clone(),
+            location: None,
+            client_id: ClientId(Uuid::new_v4()),
+            principal_id: ObjectId(Uuid::new_v4()),
+        });
+        self.spec.web_apps.push(WebAppSpec {
+            subscription: None,
+            resource_group: RG.to_string(),
+            name: name.to_string(),
+            location: None,
+            system_assigned: false,
+            client_id: None,
+            principal_id: None,
+            user_assigned: vec!["ml-uami".into(), second],
         });
         self
     }

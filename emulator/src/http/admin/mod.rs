@@ -3,6 +3,7 @@
 
 mod credentials;
 mod issuers;
+mod managed_identities;
 mod resolve;
 mod role_assignments;
 mod service_principals;
@@ -38,7 +39,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .configure(role_assignments::routes)
     .configure(services::routes)
     .configure(credentials::routes)
-    .configure(issuers::routes);
+    .configure(issuers::routes)
+    .configure(managed_identities::routes);
 }
 
 pub(super) fn authorize(state: &AppState, req: &HttpRequest) -> Result<(), AdminError> {
