@@ -204,7 +204,8 @@ mod tests {
             serde_json::json!({"alg": "RS256", "typ": "JWT", "x5t": "Ul86vuF-vCLw5nrmbkYam3kCR2A="}),
             serde_json::json!({"aud": "https://x/t/oauth2/v2.0/token", "iss": "c", "sub": "c", "exp": 1795892998.84, "iat": 1795892398.8, "jti": "j"}),
         );
-        let jws = Jws::parse(&format!("{t}\n")).unwrap();
+        let with_newline = format!("{t}\n");
+        let jws = Jws::parse(&with_newline).unwrap();
         assert_eq!(jws.alg, Some(Alg::Rs256));
         assert!(matches!(jws.thumbprint, Some(Thumbprint::Sha1(ref b)) if b.len() == 20));
         assert_eq!(

@@ -8,6 +8,7 @@
 pub mod credentials;
 pub mod deployments;
 pub mod directory;
+pub mod identities;
 pub mod rbac;
 pub mod resources;
 pub mod world;

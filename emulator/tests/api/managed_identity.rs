@@ -401,3 +401,128 @@ fn an_aad_token_endpoint_is_scored_by_the_computes_identity_until_its_role_goes(
     assert_eq!(gone.status().as_u16(), 200);
     assert_eq!(score().status, 403, "{}", score().body);
 }
+
+#[test]
+fn arm_shows_real_identities_on_workspaces_endpoints_and_computes_and_manages_user_assigned_ones() {
+    let app = TestApp::spawn();
+    let admin = app.arm_token(ADMIN_CLIENT, ADMIN_SECRET);
+    let get = |path: &str, version: &str| app.arm("GET", &v(path, version), Some(&admin), None);
+    // The compute: both identities.
+    let c = get(&format!("{}/computes/{COMPUTE}", ws_path(WS)), "2024-10-01");
+    assert_eq!(c.status, 200, "{}", c.body);
+    assert_eq!(c.body["identity"]["type"], "SystemAssigned,UserAssigned");
+    assert_eq!(c.body["identity"]["principalId"], COMPUTE_IDENTITY.1);
+    let user = c.body["identity"]["userAssignedIdentities"].as_object().unwrap();
+    assert_eq!(user.values().next().unwrap()["clientId"], UAMI_IDENTITY.0);
+    let list = get(&format!("{}/computes", ws_path(WS)), "2024-10-01");
+    assert_eq!(list.body["value"].as_array().unwrap().len(), 1);
+    assert_arm_error(
+        &get(&format!("{}/computes/nope", ws_path(WS)), "2024-10-01"),
+        404,
+        "ResourceNotFound",
+    );
+    // Workspace and endpoint identities are principals: role assignments may target them.
+    let ws_principal = get(&ws_path(WS), "2024-10-01").body["identity"]["principalId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ep = get(
+        &format!("{}/onlineEndpoints/{AAD_TOKEN_ENDPOINT}", ws_path(WS)),
+        "2024-10-01",
+    );
+    let ep_principal = ep.body["identity"]["principalId"].as_str().unwrap().to_string();
+    assert_ne!(ws_principal, ep_principal);
+    for principal in [&ws_principal, &ep_principal] {
+        let shown = app.get(&format!("/_emulator/service-principals/{principal}"));
+        assert_eq!(shown.body["servicePrincipalType"], "ManagedIdentity", "{}", shown.body);
+        let put = app.arm("PUT", &v(&format!("{}/providers/Microsoft.Authorization/roleAssignments/{}", ws_path(WS), uuid::Uuid::new_v4()), "2022-04-01"),
+            Some(&admin), Some(json!({"properties": {"roleDefinitionId": "/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7", "principalId": principal, "principalType": "ServicePrincipal"}})));
+        assert_eq!(put.status, 201, "{}", put.body);
+    }
+    // User-assigned identities: create, read, list, update, delete.
+    let path = format!(
+        "{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/build-agent",
+        rg_path()
+    );
+    let created = app.arm(
+        "PUT",
+        &v(&path, "2023-01-31"),
+        Some(&admin),
+        Some(json!({"location": "eastus", "tags": {"team": "ml"}})),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let principal = created.body["properties"]["principalId"].as_str().unwrap().to_string();
+    assert_eq!(created.body["properties"]["tenantId"], TENANT);
+    assert_eq!(get(&path, "2023-01-31").body["properties"]["principalId"], principal);
+    let again = app.arm(
+        "PUT",
+        &v(&path, "2023-01-31"),
+        Some(&admin),
+        Some(json!({"location": "eastus"})),
+    );
+    assert_eq!(
+        (again.status, again.body["properties"]["principalId"].as_str()),
+        (200, Some(principal.as_str()))
+    );
+    let listed = get(
+        &format!(
+            "{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities",
+            rg_path()
+        ),
+        "2023-01-31",
+    );
+    assert_eq!(listed.body["value"].as_array().unwrap().len(), 2, "{}", listed.body);
+    let sub_list = get(
+        &format!("/subscriptions/{SUB}/providers/Microsoft.ManagedIdentity/userAssignedIdentities"),
+        "2023-01-31",
+    );
+    assert_eq!(sub_list.body["value"].as_array().unwrap().len(), 2);
+    assert_arm_error(
+        &app.arm(
+            "PUT",
+            &v(
+                &format!(
+                    "{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/x",
+                    rg_path()
+                ),
+                "2023-01-31",
+            ),
+            Some(&admin),
+            Some(json!({})),
+        ),
+        400,
+        "InvalidResourceName",
+    );
+    assert_arm_error(
+        &app.arm(
+            "PUT",
+            &v(&path.replace("build-agent", "no-location"), "2023-01-31"),
+            Some(&admin),
+            Some(json!({})),
+        ),
+        400,
+        "LocationRequired",
+    );
+    assert_arm_error(&get(&path, "2017-01-01"), 400, "InvalidApiVersionParameter");
+    // ml-auth is Contributor on the workspace only: not on the resource group's identities.
+    let contributor = app.arm_token(CLIENT, SECRET);
+    assert_arm_error(
+        &app.arm(
+            "PUT",
+            &v(&path, "2023-01-31"),
+            Some(&contributor),
+            Some(json!({"location": "eastus"})),
+        ),
+        403,
+        "AuthorizationFailed",
+    );
+    assert_eq!(
+        app.arm("DELETE", &v(&path, "2023-01-31"), Some(&admin), None).status,
+        200
+    );
+    assert_arm_error(&get(&path, "2023-01-31"), 404, "ResourceNotFound");
+    assert_eq!(
+        app.arm("DELETE", &v(&path, "2023-01-31"), Some(&admin), None).status,
+        204
+    );
+}
