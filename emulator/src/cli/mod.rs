@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
 
+mod credentials;
 mod verbs;
 
 use crate::client::{read_ready, AdminClient, ClientError};
@@ -50,6 +51,10 @@ enum Command {
     Service(verbs::ServiceArgs),
     /// Region availability (an outage stops token issuance; keys keep working).
     Region(verbs::RegionArgs),
+    /// Application credentials, as `az ad app credential` / `az ad app federated-credential`.
+    Ad(credentials::AdArgs),
+    /// Subject tokens of the emulator's test OIDC issuers (workload identity federation).
+    Federation(credentials::FederationArgs),
 }
 
 #[derive(Args, Debug)]
@@ -91,6 +96,9 @@ struct ServeArgs {
     /// audience. Requests naming any other Host are answered with the listening URL.
     #[arg(long = "origin")]
     origins: Vec<String>,
+    /// Port of the managed-identity endpoints (plain HTTP, always on 127.0.0.1); 0 picks a free one.
+    #[arg(long, default_value_t = 0)]
+    msi_port: u16,
 }
 
 /// How CLI verbs find a running emulator (accepted before or after the verb's own arguments).
@@ -112,6 +120,27 @@ struct EnvArgs {
     target: Target,
     #[arg(long, value_enum, default_value = "sh")]
     format: EnvFormat,
+    /// Variables for WorkloadIdentityCredential: a subject token of the application's federated
+    /// credential written to a file (AZURE_FEDERATED_TOKEN_FILE), its client id, no secret.
+    #[arg(long, value_name = "APP", conflicts_with = "managed_identity")]
+    workload_identity: Option<String>,
+    /// Where --workload-identity writes the token (default: in the data dir).
+    #[arg(long, requires = "workload_identity")]
+    token_file: Option<PathBuf>,
+    /// The token's lifetime in seconds (--workload-identity).
+    #[arg(long, default_value_t = 3600, requires = "workload_identity")]
+    token_lifetime: i64,
+    /// Variables for ManagedIdentityCredential running on HOST (a compute, web app or online
+    /// endpoint): its token endpoint and secret, no client secret.
+    #[arg(long, value_name = "HOST")]
+    managed_identity: Option<String>,
+    /// Which endpoint (default: the host's own: azure-ml for computes, app-service for web apps,
+    /// imds for online endpoints).
+    #[arg(long, value_enum, requires = "managed_identity")]
+    endpoint: Option<credentials::MsiEndpoint>,
+    /// A user-assigned identity of the host (name or client id): exported as AZURE_CLIENT_ID.
+    #[arg(long, requires = "managed_identity")]
+    user_assigned: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -164,6 +193,8 @@ pub fn main() -> ExitCode {
         Command::Ml(args) => verbs::ml(args),
         Command::Service(args) => verbs::service(args),
         Command::Region(args) => verbs::region(args),
+        Command::Ad(args) => credentials::ad(args),
+        Command::Federation(args) => credentials::federation(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -197,6 +228,7 @@ fn serve(args: ServeArgs) -> Result<(), CliError> {
         tls: args.cert.zip(args.key),
         admin_key: args.admin_key,
         origins: args.origins,
+        msi_port: args.msi_port,
         ..Config::default()
     };
     if let Some(w) = args.workers {
@@ -238,6 +270,11 @@ fn print_banner(info: &ReadyInfo, in_memory: bool, rbac: RbacMode) -> std::io::R
         )?;
     }
     writeln!(out, "  CA bundle:         {}", info.ca_bundle.display())?;
+    writeln!(
+        out,
+        "  managed identity:  {} (env --managed-identity HOST)",
+        info.msi_url
+    )?;
     let mode = match rbac {
         RbacMode::Enforce => "enforced",
         RbacMode::LogOnly => "log-only (denials are allowed and journaled at /_emulator/journal)",
@@ -285,6 +322,18 @@ fn wait_for_signal() {
 
 fn env(args: EnvArgs) -> Result<(), CliError> {
     let t = &args.target;
+    if let Some(app) = &args.workload_identity {
+        let client = AdminClient::locate(t.url.clone(), &t.data_dir, t.ca_cert.clone())?;
+        let env = credentials::workload_identity_env(&client, app, args.token_file.clone(), args.token_lifetime)?;
+        print!("{}", render_env(&env, args.format));
+        return Ok(());
+    }
+    if let Some(host) = &args.managed_identity {
+        let client = AdminClient::locate(t.url.clone(), &t.data_dir, t.ca_cert.clone())?;
+        let env = credentials::managed_identity_env(&client, host, args.endpoint, args.user_assigned.as_deref())?;
+        print!("{}", render_env(&env, args.format));
+        return Ok(());
+    }
     let from_file = t.url.is_none() && std::env::var("AZUREML_EMULATOR_URL").map_or(true, |u| u.is_empty());
     let info: ReadyInfo = if from_file {
         read_ready(&t.data_dir.join("ready.json"))

@@ -11,6 +11,7 @@ mod cli;
 mod concurrency;
 mod crash;
 mod credentials;
+mod credentials_cli;
 mod discovery;
 mod endpoints;
 mod lifecycle;

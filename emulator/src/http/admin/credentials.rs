@@ -122,7 +122,7 @@ async fn list_federated(state: Data<AppState>, req: HttpRequest, id: Path<String
         .iter()
         .map(|f| federated_json(&state, &req, f))
         .collect();
-    Ok(HttpResponse::Ok().json(json!({ "value": value })))
+    Ok(HttpResponse::Ok().json(json!({ "appId": owner, "value": value })))
 }
 
 #[derive(Deserialize)]
