@@ -28,7 +28,7 @@ impl Drop for Serve {
 
 fn serve(dir: &Path, msi_port: u16) -> Serve {
     let ready_path = dir.join("ready.json");
-    let child = Command::new(BIN)
+    let mut child = Command::new(BIN)
         .args([
             "serve",
             "--port",
@@ -52,7 +52,11 @@ fn serve(dir: &Path, msi_port: u16) -> Serve {
                 home: tempfile::tempdir().unwrap(),
             };
         }
-        assert!(Instant::now() < deadline, "no ready file");
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("no ready file");
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
 }
