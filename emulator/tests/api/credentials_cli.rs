@@ -26,6 +26,8 @@ impl Drop for Serve {
     }
 }
 
+/// The child is reaped by `Serve`'s `Drop` (clippy cannot see through the move).
+#[allow(clippy::zombie_processes)]
 fn serve(dir: &Path, msi_port: u16) -> Serve {
     let ready_path = dir.join("ready.json");
     let mut child = Command::new(BIN)
