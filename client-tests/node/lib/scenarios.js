@@ -116,3 +116,6 @@ module.exports = {
   identityClientSecret,
   identityEnvironment,
 };
+
+// Credentials without secrets: certificates, managed identities, workload identity federation.
+Object.assign(module.exports, require('./credential-scenarios'));
