@@ -1,6 +1,7 @@
 //! One integration-test binary: every test starts its own emulator in-process on port 0.
 
 mod helpers;
+mod journal;
 mod world;
 
 mod admin;

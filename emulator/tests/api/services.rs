@@ -5,9 +5,6 @@ use serde_json::json;
 use crate::helpers::*;
 use crate::world::WorldBuilder;
 
-pub const ACI_PRIMARY: &str = "aci-service-1-primary-dev-key-00000000000000=";
-pub const ACI_SECONDARY: &str = "aci-service-1-secondary-dev-key-0000000000000=";
-
 pub fn mms(path: &str) -> String {
     format!("/modelmanagement/v1.0{}{path}", ws_path(WS))
 }
