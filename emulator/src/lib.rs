@@ -41,6 +41,8 @@ pub mod fixtures;
 pub mod http;
 pub mod info;
 pub mod origins;
+#[cfg(test)]
+mod proptests;
 pub mod server;
 pub mod service;
 pub mod state;

@@ -10,7 +10,7 @@
 mod authn;
 mod context;
 mod deployments;
-mod filter;
+pub(crate) mod filter;
 mod generic_resources;
 mod online_endpoints;
 mod resource_groups;

@@ -33,14 +33,14 @@ type MmsResult = Result<HttpResponse, MmsError>;
 pub(crate) const SERVICES_READ: &str = "Microsoft.MachineLearningServices/workspaces/services/read";
 
 /// What a model-management path names, below a workspace.
-enum Op {
+pub(crate) enum Op {
     Services,
     Service(String),
     ServiceAction(String, String),
     Operation(String),
 }
 
-fn parse(path: &str) -> Option<(WorkspaceRef, Op)> {
+pub(crate) fn parse(path: &str) -> Option<(WorkspaceRef, Op)> {
     let rest = path.strip_prefix("/modelmanagement/v1.0/")?;
     let segs: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
     let eq = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
