@@ -19,7 +19,7 @@ import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterator, MutableMapping, Optional, Union
+from typing import Any, Dict, Iterator, MutableMapping, Optional, Sequence, Union
 
 BINARY_NAME = "azureml-emulator"
 
@@ -341,6 +341,7 @@ def start(
     *,
     binary: Optional[Union[str, os.PathLike]] = None,
     ready_timeout: float = DEFAULT_READY_TIMEOUT,
+    args: Sequence[str] = (),
     **serve_options: Any,
 ) -> Emulator:
     """Start ``azureml-emulator serve`` on a free port and wait until it is ready.
@@ -352,6 +353,7 @@ def start(
             :meth:`Emulator.stop`. Ignored with ``in_memory=True``.
         binary: the executable; default: see :func:`find_binary`.
         ready_timeout: seconds to wait for the ready file before the process is killed.
+        args: more ``serve`` arguments, as written on the command line (added last).
         serve_options: any other ``serve`` flag by its name, e.g. ``rbac="log-only"``, ``in_memory=True``,
             ``workers=2``, ``admin_key="…"``, ``cert=…, key=…``, ``host="127.0.0.1"``, ``port=0`` (the default).
 
@@ -364,25 +366,24 @@ def start(
     serve_options.setdefault("port", 0)
     workdir = Path(tempfile.mkdtemp(prefix="azureml-emulator-")).resolve()
     owned = [workdir]
-    args = [exe, "serve"]
+    argv = [exe, "serve"]
     if not serve_options.get("in_memory"):
         if data_dir is None:
             data = workdir / "data"
         else:
             data = Path(data_dir).expanduser().resolve()
         data.mkdir(parents=True, exist_ok=True)
-        args += ["--data-dir", str(data)]
+        argv += ["--data-dir", str(data)]
     if fixtures is not None:
-        args += ["--fixtures", str(Path(fixtures).expanduser().resolve())]
+        argv += ["--fixtures", str(Path(fixtures).expanduser().resolve())]
     ready_file = workdir / "ready.json"
-    args += ["--ready-file", str(ready_file)]
-    args += serve_arguments(serve_options)
+    argv += ["--ready-file", str(ready_file), *serve_arguments(serve_options), *args]
     env = dict(os.environ)
     env.setdefault("NO_COLOR", "1")
     with open(workdir / "serve.stdout.log", "wb") as out, open(workdir / "serve.stderr.log", "wb") as err:
-        process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=workdir, env=env)
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=workdir, env=env)
     try:
-        ready = _wait_ready(process, ready_file, ready_timeout, args, workdir)
+        ready = _wait_ready(process, ready_file, ready_timeout, argv, workdir)
     except BaseException:
         _terminate(process, owned, 0.0)
         raise
