@@ -94,6 +94,8 @@ export declare class Emulator {
   /** The emulator CA alone (PEM file): NODE_EXTRA_CA_CERTS. */
   readonly caCert: string;
   readonly dataDir: string;
+  /** The temporary dir with the ready file and the server's logs; null for an attached emulator. */
+  readonly workdir: string | null;
   readonly tenantId: string;
   readonly tenantDomain: string;
   readonly subscriptionId: string;

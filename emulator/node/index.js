@@ -130,8 +130,9 @@ async function startEmulator(options = {}) {
   const deadline = Date.now() + (options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
   for (;;) {
     if (exited !== null) {
+      const failure = startFailure(`exited (${JSON.stringify(exited)}) before it was ready`, cmd);
       fs.rmSync(cmd.workdir, { recursive: true, force: true });
-      throw startFailure(`exited (${JSON.stringify(exited)}) before it was ready`, cmd);
+      throw failure;
     }
     const ready = readReady(cmd.readyFile, child.pid);
     if (ready) return new Emulator(ready, { child, cmd, isExited: () => exited !== null });
@@ -192,6 +193,8 @@ class Emulator {
     /** For @azure/identity and other Azure SDK clients: `{ tlsOptions: emulator.tlsOptions }`. */
     this.tlsOptions = Object.freeze({ ca: [...tls.rootCertificates, caPem] });
     this._agent = new https.Agent({ ca: this.tlsOptions.ca, keepAlive: false });
+    /** The temporary dir holding the ready file and the server's logs (null when attached); stop() removes it. */
+    this.workdir = owned ? owned.cmd.workdir : null;
     this._owned = owned;
     this._onExit = null;
     if (owned) {

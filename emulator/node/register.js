@@ -47,10 +47,13 @@ function register() {
   while (!ready) {
     ready = _internal.readReady(cmd.readyFile, child.pid);
     if (ready) break;
-    if (!alive(child.pid)) throw _internal.startFailure('exited before it was ready', cmd);
-    if (Date.now() > deadline) {
+    const failure = !alive(child.pid) ? 'exited before it was ready'
+      : Date.now() > deadline ? 'wrote no ready file in time' : null;
+    if (failure) {
       child.kill('SIGKILL');
-      throw _internal.startFailure('wrote no ready file in time', cmd);
+      const error = _internal.startFailure(failure, cmd);
+      fs.rmSync(cmd.workdir, { recursive: true, force: true });
+      throw error;
     }
     sleepSync(50);
   }
