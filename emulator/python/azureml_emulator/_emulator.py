@@ -364,24 +364,26 @@ def start(
     """
     exe = find_binary(binary)
     serve_options.setdefault("port", 0)
+    flags = serve_arguments(serve_options)
     workdir = Path(tempfile.mkdtemp(prefix="azureml-emulator-")).resolve()
     owned = [workdir]
     argv = [exe, "serve"]
-    if not serve_options.get("in_memory"):
-        if data_dir is None:
-            data = workdir / "data"
-        else:
-            data = Path(data_dir).expanduser().resolve()
-        data.mkdir(parents=True, exist_ok=True)
-        argv += ["--data-dir", str(data)]
-    if fixtures is not None:
-        argv += ["--fixtures", str(Path(fixtures).expanduser().resolve())]
-    ready_file = workdir / "ready.json"
-    argv += ["--ready-file", str(ready_file), *serve_arguments(serve_options), *args]
-    env = dict(os.environ)
-    env.setdefault("NO_COLOR", "1")
-    with open(workdir / "serve.stdout.log", "wb") as out, open(workdir / "serve.stderr.log", "wb") as err:
-        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=workdir, env=env)
+    try:
+        if not serve_options.get("in_memory"):
+            data = workdir / "data" if data_dir is None else Path(data_dir).expanduser().resolve()
+            data.mkdir(parents=True, exist_ok=True)
+            argv += ["--data-dir", str(data)]
+        if fixtures is not None:
+            argv += ["--fixtures", str(Path(fixtures).expanduser().resolve())]
+        ready_file = workdir / "ready.json"
+        argv += ["--ready-file", str(ready_file), *flags, *args]
+        env = dict(os.environ)
+        env.setdefault("NO_COLOR", "1")
+        with open(workdir / "serve.stdout.log", "wb") as out, open(workdir / "serve.stderr.log", "wb") as err:
+            process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=workdir, env=env)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
     try:
         ready = _wait_ready(process, ready_file, ready_timeout, argv, workdir)
     except BaseException:
