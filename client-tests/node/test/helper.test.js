@@ -151,4 +151,24 @@ describe('azureml-emulator helper failures and lifecycle', () => {
     assert.equal(out.stdout, '');
     assert.match(out.stderr, /azureml-emulator\/register: azureml-emulator exited before it was ready/);
   });
+
+  test('with-azureml-emulator: the command runs with the env, its status is forwarded, the emulator stops', () => {
+    const wrapper = path.join(path.dirname(require.resolve('azureml-emulator')), 'with-emulator.js');
+    const script = 'fetch(process.env.AZUREML_EMULATOR_URL + "/_emulator/health").then((r) => {' +
+      ' console.log(JSON.stringify({ status: r.status, ready: process.env.AZUREML_EMULATOR_READY_FILE,' +
+      ' pid: require("azureml-emulator").attachEmulator().pid })); process.exit(5); })';
+    const env = { ...process.env, AZUREML_EMULATOR_BIN: bin };
+    delete env.AZUREML_EMULATOR_READY_FILE;
+    const out = spawnSync(process.execPath, [wrapper, process.execPath, '-e', script],
+      { env, encoding: 'utf8', cwd: path.join(__dirname, '..') });
+    assert.equal(out.status, 5, out.stderr);
+    const seen = JSON.parse(out.stdout.trim());
+    assert.equal(seen.status, 200); // NODE_EXTRA_CA_CERTS held for the command from its start
+    assert.equal(running(seen.pid), false);
+    assert.equal(fs.existsSync(seen.ready), false);
+
+    const usage = spawnSync(process.execPath, [wrapper], { env, encoding: 'utf8' });
+    assert.equal(usage.status, 2);
+    assert.match(usage.stderr, /usage: with-azureml-emulator COMMAND/);
+  });
 });
