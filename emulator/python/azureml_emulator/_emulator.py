@@ -181,7 +181,7 @@ class Clock:
             import time_machine
         except ImportError:
             raise EmulatorError(
-                "client=True moves this process's clock with the time-machine package: pip install time-machine"
+                "client=True moves this process's clock with the time-machine package: pip install time-machine (or the azureml-emulator[clock] extra)"
             ) from None
         self.stop_client()
         if state.get("offset_seconds") == 0 and not state.get("frozen"):
