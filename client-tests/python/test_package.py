@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 import sysconfig
 import time
 from pathlib import Path
@@ -117,6 +118,14 @@ def test_clock_client_true_moves_this_process_and_resume_brings_it_back(azureml_
     finally:
         emu.clock.resume()
     assert time.time() - start < 60  # real time again
+
+
+def test_clock_client_true_without_time_machine_moves_nothing(azureml_emulator_factory, monkeypatch):
+    emu = azureml_emulator_factory(in_memory=True)
+    monkeypatch.setitem(sys.modules, "time_machine", None)  # as if it were not installed
+    with pytest.raises(EmulatorError, match="pip install time-machine"):
+        emu.clock.advance(3600, client=True)
+    assert emu.clock.state()["offset_seconds"] == 0  # checked before the emulator's clock moved
 
 
 def test_control_api_errors_carry_status_and_body(azureml_emulator_factory):

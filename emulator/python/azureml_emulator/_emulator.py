@@ -171,24 +171,26 @@ class Clock:
             traveller.stop()
 
     def _post(self, body: Dict[str, Any], client: bool) -> Dict[str, Any]:
+        time_machine = _time_machine() if client else None  # before the emulator's clock moves
         state = self._emulator.api("POST", "/clock", body)
-        if client:
-            self._follow(state)
+        if time_machine is not None:
+            self.stop_client()
+            if state.get("offset_seconds") != 0 or state.get("frozen"):
+                traveller = time_machine.travel(_parse_rfc3339(state["now"]), tick=not state.get("frozen"))
+                traveller.start()
+                self._traveller = traveller
         return state
 
-    def _follow(self, state: Dict[str, Any]) -> None:
-        try:
-            import time_machine
-        except ImportError:
-            raise EmulatorError(
-                "client=True moves this process's clock with the time-machine package: pip install time-machine (or the azureml-emulator[clock] extra)"
-            ) from None
-        self.stop_client()
-        if state.get("offset_seconds") == 0 and not state.get("frozen"):
-            return  # the emulator is on real time: so is this process
-        traveller = time_machine.travel(_parse_rfc3339(state["now"]), tick=not state.get("frozen"))
-        traveller.start()
-        self._traveller = traveller
+
+def _time_machine() -> Any:
+    try:
+        import time_machine
+    except ImportError:
+        raise EmulatorError(
+            "client=True moves this process's clock with the time-machine package: "
+            "pip install time-machine (or the azureml-emulator[clock] extra)"
+        ) from None
+    return time_machine
 
 
 class Emulator:
