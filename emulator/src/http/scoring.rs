@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::decision::{AmlTarget, Credential, Expectation, Gate};
 use crate::domain::scope::Scope;
-use crate::domain::services::{AuthMode, ComputeType, Scoring, WorkspaceRef};
+use crate::domain::services::{AuthMode, ComputeType, OnlineEndpoint, Scoring, WorkspaceRef};
 use crate::domain::World;
 use crate::error::scoring::Expected;
 use crate::error::ScoringError;
@@ -132,7 +132,24 @@ fn online_score(state: &AppState, req: &HttpRequest, body: &[u8]) -> ScoringResu
         return Ok(swagger(&ep.name));
     }
     let gate = Gate::new(state, req);
-    let (expectation, expected) = match ep.auth_mode {
+    let (expectation, expected) = endpoint_expectation(&world, ep)?;
+    gate.authenticate(&world, credential(req), &expectation)
+        .map_err(|f| ScoringError::unauthenticated_by(&f, expected))?;
+    if ep.auth_mode == AuthMode::AadToken {
+        let scope = Scope::parse(&format!("{}/onlineEndpoints/{name}", ep.workspace.arm_id()))
+            .map_err(|e| ScoringError::bad_request(e.to_string()))?;
+        gate.require(SCORE_ACTION, &scope)?;
+    }
+    check_deployment(req, ep)?;
+    respond(&ep.scoring, body)
+}
+
+/// What the endpoint's auth mode accepts.
+fn endpoint_expectation<'w>(
+    world: &'w World,
+    ep: &'w OnlineEndpoint,
+) -> Result<(Expectation<'w>, Expected), ScoringError> {
+    Ok(match ep.auth_mode {
         AuthMode::Key => (
             Expectation::Scoring {
                 keys: Some((ep.primary_key.as_str(), ep.secondary_key.as_str())),
@@ -143,7 +160,7 @@ fn online_score(state: &AppState, req: &HttpRequest, body: &[u8]) -> ScoringResu
         AuthMode::AmlToken => (
             Expectation::Scoring {
                 keys: None,
-                aml: aml_target(&world, &ep.workspace, "onlineEndpoints", &ep.name, ep.id),
+                aml: aml_target(world, &ep.workspace, "onlineEndpoints", &ep.name, ep.id),
             },
             Expected::AmlToken,
         ),
@@ -151,30 +168,29 @@ fn online_score(state: &AppState, req: &HttpRequest, body: &[u8]) -> ScoringResu
             let tenant = world
                 .subscription(ep.workspace.subscription_id)
                 .map(|s| s.tenant_id)
-                .ok_or_else(|| ScoringError::not_found(format!("Endpoint {name} not found.")))?;
+                .ok_or_else(|| ScoringError::not_found(format!("Endpoint {} not found.", ep.name)))?;
             (Expectation::EntraScoring { tenant }, Expected::EntraToken)
         }
-    };
-    gate.authenticate(&world, credential(req), &expectation)
-        .map_err(|f| ScoringError::unauthenticated_by(&f, expected))?;
-    if ep.auth_mode == AuthMode::AadToken {
-        let scope = Scope::parse(&format!("{}/onlineEndpoints/{name}", ep.workspace.arm_id()))
-            .map_err(|e| ScoringError::bad_request(e.to_string()))?;
-        gate.require(SCORE_ACTION, &scope)?;
-    }
-    if let Some(d) = req
+    })
+}
+
+/// An `azureml-model-deployment` header must name a deployment of the endpoint (404 otherwise).
+fn check_deployment(req: &HttpRequest, ep: &OnlineEndpoint) -> Result<(), ScoringError> {
+    let Some(d) = req
         .headers()
         .get("azureml-model-deployment")
         .and_then(|v| v.to_str().ok())
-    {
-        if !ep.deployments.iter().any(|x| x.eq_ignore_ascii_case(d)) {
-            return Err(ScoringError::not_found(format!(
-                "Deployment '{d}' does not exist in endpoint '{}'.",
-                ep.name
-            )));
-        }
+    else {
+        return Ok(());
+    };
+    if ep.deployments.iter().any(|x| x.eq_ignore_ascii_case(d)) {
+        Ok(())
+    } else {
+        Err(ScoringError::not_found(format!(
+            "Deployment '{d}' does not exist in endpoint '{}'.",
+            ep.name
+        )))
     }
-    respond(&ep.scoring, body)
 }
 
 const SCORE_ACTION: &str = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/score/action";

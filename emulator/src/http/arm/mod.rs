@@ -68,19 +68,12 @@ fn tracking_headers(state: &AppState, req: &HttpRequest, response: &mut HttpResp
         .and_then(|v| v.to_str().ok())
         .and_then(|v| Uuid::parse_str(v).ok())
         .map_or_else(|| request_id.clone(), |u| u.to_string());
-    let stamp = state
-        .clock
-        .now()
-        .format(time::macros::format_description!(
-            "[year][month][day]T[hour][minute][second]Z"
-        ))
-        .unwrap_or_default();
-    let routing = format!("EMULATOR:{stamp}:{correlation}");
+    let routing = routing_request_id(state, &correlation);
     let headers = response.headers_mut();
-    let json = headers
+    if headers
         .get(CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if json {
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
+    {
         headers.insert(
             CONTENT_TYPE,
             HeaderValue::from_static("application/json; charset=utf-8"),
@@ -101,6 +94,18 @@ fn tracking_headers(state: &AppState, req: &HttpRequest, response: &mut HttpResp
     if let Some(id) = req.headers().get("x-ms-client-request-id").cloned() {
         headers.insert(HeaderName::from_static("x-ms-client-request-id"), id);
     }
+}
+
+/// `EMULATOR:yyyyMMddTHHmmssZ:{correlation id}` on the emulator clock.
+fn routing_request_id(state: &AppState, correlation: &str) -> String {
+    let stamp = state
+        .clock
+        .now()
+        .format(time::macros::format_description!(
+            "[year][month][day]T[hour][minute][second]Z"
+        ))
+        .unwrap_or_default();
+    format!("EMULATOR:{stamp}:{correlation}")
 }
 
 async fn handle(state: &Data<AppState>, req: &HttpRequest, body: &[u8], gate: &Gate<'_>) -> ArmResult {
