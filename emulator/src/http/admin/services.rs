@@ -204,6 +204,11 @@ async fn outage(
     authorize(&state, &req)?;
     let b: Outage =
         serde_json::from_slice(&body).map_err(|e| AdminError::BadRequest(format!("invalid JSON body: {e}")))?;
+    if !crate::domain::services::is_region_name(&region) {
+        return Err(AdminError::BadRequest(format!(
+            "'{region}' is not an Azure region name (letters and digits, as in eastus or westeurope2)"
+        )));
+    }
     let r = region.clone();
     crate::service::blocking(&state, move |s| writes::set_region_outage(s, &r, b.on))
         .await

@@ -114,6 +114,9 @@ async fn handle(state: &Data<AppState>, req: &HttpRequest, body: &[u8], gate: &G
     let route = Route::parse(req.path(), req.method())?;
     let api_version = versions::check(req.query_string(), route.target.family())?;
     if let Some(sub) = route.target.subscription() {
+        if !crate::domain::ids::is_canonical_guid(sub) {
+            return Err(ArmError::invalid_subscription_id(sub));
+        }
         if sub.parse().ok().and_then(|id| world.subscription(id)).is_none() {
             return Err(ArmError::subscription_not_found(sub));
         }
