@@ -22,6 +22,8 @@
 //! - [`fixtures`]: world files (TOML); `fixtures/default.toml` is compiled in.
 //! - [`clock`]: the one clock every issuer and validator reads.
 //! - [`tls`]: the local CA and localhost certificate.
+//! - [`datadir`]: the data dir's absolute path, owner-only modes and lock; [`connections`]: the
+//!   connection cap derived from the descriptor limit.
 //! - [`error`]: each surface's error shape, rendered in one place.
 //! - [`info`]: the ready file and `env` exports; [`client`]: the control-API client of CLI verbs;
 //!   [`cli`]: the command line.
@@ -30,6 +32,8 @@ pub mod authority;
 pub mod cli;
 pub mod client;
 pub mod clock;
+pub mod connections;
+pub mod datadir;
 pub mod domain;
 pub mod error;
 pub mod fixtures;

@@ -5,13 +5,18 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use actix_web::{web, App, HttpServer};
 use time::format_description::well_known::Rfc3339;
 
 use crate::authority::{KeyError, KeySet, SigningKey};
 use crate::clock::Clock;
+use crate::connections::{Cap, Tracker};
+use crate::datadir::{DataDir, DataDirError};
 use crate::fixtures::{FixtureError, WorldSpec};
+use crate::http::scoring_body::BodyBudget;
+use crate::http::slow_clients::BodyTimeouts;
 use crate::info::{env_map, ReadyInfo, ServicePrincipalInfo};
 use crate::state::{AppState, RbacMode};
 use crate::store::{Store, StoreError};
@@ -37,9 +42,15 @@ pub struct Config {
     pub fixtures: Option<PathBuf>,
     /// The user's own certificate chain and key (PEM) instead of the generated ones.
     pub tls: Option<(PathBuf, PathBuf)>,
-    /// Lets non-loopback clients use `/_emulator` when they present it.
+    /// Lets non-loopback clients use `/_emulator` when they present it. Must not be empty.
     pub admin_key: Option<String>,
     pub workers: usize,
+    /// A client must send its request head within this, and no part of its body may stall for
+    /// longer (the whole body gets twelve times this); otherwise 408 and the connection is closed.
+    pub request_timeout: Duration,
+    /// Client connections held at once; `None` derives the cap from the descriptor limit
+    /// ([`crate::connections`]).
+    pub max_connections: Option<usize>,
     /// The clock to use; tests may share one with the emulator.
     pub clock: Clock,
     pub rbac_mode: RbacMode,
@@ -55,14 +66,27 @@ impl Default for Config {
             tls: None,
             admin_key: None,
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()).min(4),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_connections: None,
             clock: Clock::system(),
             rbac_mode: RbacMode::Enforce,
         }
     }
 }
 
+/// The default of [`Config::request_timeout`].
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Idle keep-alive connections are closed after this.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(5);
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    #[error(
+        "the admin key is empty (--admin-key or AZUREML_EMULATOR_ADMIN_KEY): an empty key would open the control API to anyone; set a non-empty key or unset it"
+    )]
+    EmptyAdminKey,
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
     #[error(transparent)]
     Fixtures(#[from] FixtureError),
     #[error(transparent)]
@@ -84,25 +108,34 @@ pub struct Emulator;
 
 impl Emulator {
     pub fn start(config: Config) -> Result<Running, StartError> {
+        if config.admin_key.as_deref().is_some_and(|k| k.trim().is_empty()) {
+            return Err(StartError::EmptyAdminKey);
+        }
         let spec = match &config.fixtures {
             Some(path) => WorldSpec::from_file(path)?,
             None => WorldSpec::default_world(),
         };
-        let (dir, temp) = match &config.storage {
+        // Locked and made owner-only before anything is read or written there.
+        let (dir, data_dir, temp) = match &config.storage {
             Storage::Dir(d) => {
-                std::fs::create_dir_all(d).map_err(|source| dir_err(d, source))?;
-                (d.clone(), None)
+                let data_dir = DataDir::open(d)?;
+                (data_dir.path().to_path_buf(), Some(data_dir), None)
             }
             Storage::InMemory => {
                 let t = tempfile::Builder::new()
                     .prefix("azureml-emulator-")
                     .tempdir()
                     .map_err(|source| dir_err(&std::env::temp_dir(), source))?;
-                (t.path().to_path_buf(), Some(t))
+                let path = std::path::absolute(t.path()).map_err(|source| dir_err(t.path(), source))?;
+                (path, None, Some(t))
             }
         };
-        let user_tls = config.tls.as_ref().map(|(c, k)| (c.as_path(), k.as_path()));
-        let tls = tls::prepare(&dir, user_tls)?;
+        // Every path handed out is absolute, so it works from any working directory.
+        let user_tls = match &config.tls {
+            Some((c, k)) => Some((absolute(c)?, absolute(k)?)),
+            None => None,
+        };
+        let tls = tls::prepare(&dir, user_tls.as_ref().map(|(c, k)| (c.as_path(), k.as_path())))?;
         let store = match config.storage {
             Storage::InMemory => Store::open_in_memory()?,
             Storage::Dir(_) => Store::open(&dir)?,
@@ -128,17 +161,27 @@ impl Emulator {
             config.admin_key.clone(),
             config.rbac_mode,
         )?);
-        let (stop_tx, thread) = spawn_server(listener, tls.server_config.clone(), state.clone(), config.workers)?;
-        tracing::info!(%url, "listening");
+        let limits = Limits {
+            workers: config.workers.max(1),
+            request_timeout: config.request_timeout,
+            cap: Cap::new(config.workers, config.max_connections),
+        };
+        let (stop_tx, thread) = spawn_server(listener, tls.server_config.clone(), state.clone(), limits)?;
+        tracing::info!(%url, max_connections = limits.cap.total, "listening");
         Ok(Running {
             url,
             port: local.port(),
             state,
             stop_tx: Some(stop_tx),
             thread: Some(thread),
+            _data_dir: data_dir,
             _temp: temp,
         })
     }
+}
+
+fn absolute(path: &Path) -> Result<PathBuf, StartError> {
+    std::path::absolute(path).map_err(|source| dir_err(path, source))
 }
 
 fn dir_err(path: &Path, source: std::io::Error) -> StartError {
@@ -216,12 +259,24 @@ fn ready_info(
 
 type StopSender = tokio::sync::oneshot::Sender<()>;
 
+/// What bounds the server's use of time, descriptors and memory per client.
+#[derive(Clone, Copy, Debug)]
+struct Limits {
+    workers: usize,
+    request_timeout: Duration,
+    cap: Cap,
+}
+
 fn spawn_server(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
     state: web::Data<AppState>,
-    workers: usize,
+    limits: Limits,
 ) -> Result<(StopSender, JoinHandle<()>), StartError> {
+    // One of each per emulator, shared by its workers.
+    let budget = BodyBudget::default();
+    let tracker = Tracker::new(limits.cap);
+    let body_timeouts = BodyTimeouts::from_idle(limits.request_timeout);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
     let thread = std::thread::Builder::new()
@@ -232,11 +287,24 @@ fn spawn_server(
                 let server = HttpServer::new(move || {
                     App::new()
                         .app_data(state.clone())
+                        .app_data(budget.clone())
+                        .app_data(body_timeouts)
                         .wrap(actix_web::middleware::from_fn(crate::http::merge_slashes))
+                        .wrap(actix_web::middleware::from_fn(
+                            crate::http::slow_clients::bound_body_time,
+                        ))
                         .configure(crate::http::configure)
                         .default_service(web::to(crate::http::fallback))
                 })
-                .workers(workers.max(1))
+                .workers(limits.workers)
+                .max_connections(limits.cap.per_worker)
+                .client_request_timeout(limits.request_timeout)
+                .tls_handshake_timeout(limits.request_timeout)
+                .keep_alive(KEEP_ALIVE)
+                .client_disconnect_timeout(Duration::from_secs(1))
+                .on_connect(move |_, ext| {
+                    ext.insert(tracker.opened());
+                })
                 .disable_signals()
                 .shutdown_timeout(2)
                 .listen_rustls_0_23(listener, (*tls).clone());
@@ -273,6 +341,8 @@ pub struct Running {
     state: web::Data<AppState>,
     stop_tx: Option<StopSender>,
     thread: Option<JoinHandle<()>>,
+    /// Holds the data dir's lock until the server has stopped (fields drop after `Drop::drop`).
+    _data_dir: Option<DataDir>,
     _temp: Option<tempfile::TempDir>,
 }
 

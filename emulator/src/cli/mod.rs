@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
 
+mod logging;
 mod verbs;
 
 use crate::client::{read_ready, AdminClient, ClientError};
@@ -83,6 +84,10 @@ struct ServeArgs {
     /// HTTP worker threads (default: number of CPUs, at most 4).
     #[arg(long)]
     workers: Option<usize>,
+    /// Seconds a client may take to send its request head, or stall while sending its body
+    /// (408 and the connection closed after that; the whole body gets twelve times as long).
+    #[arg(long, default_value_t = crate::server::DEFAULT_REQUEST_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
+    request_timeout: u64,
     /// `enforce` denies what RBAC forbids; `log-only` allows it and journals the would-be denial.
     #[arg(long, value_enum, default_value = "enforce")]
     rbac: RbacMode,
@@ -149,7 +154,7 @@ enum CliError {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    logging::init();
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Env(args) => env(args),
@@ -169,15 +174,6 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,azureml_emulator=info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
 fn serve(args: ServeArgs) -> Result<(), CliError> {
     let storage = if args.in_memory {
         Storage::InMemory
@@ -191,6 +187,7 @@ fn serve(args: ServeArgs) -> Result<(), CliError> {
         fixtures: args.fixtures,
         tls: args.cert.zip(args.key),
         admin_key: args.admin_key,
+        request_timeout: std::time::Duration::from_secs(args.request_timeout),
         ..Config::default()
     };
     if let Some(w) = args.workers {
@@ -251,9 +248,8 @@ fn write_ready(path: &Path, info: &ReadyInfo) -> std::io::Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
     }
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(info).expect("ready info serialises"))?;
-    std::fs::rename(tmp, path)
+    // Owner-only: it carries the default service principal's secret.
+    crate::datadir::write_private(path, &serde_json::to_vec_pretty(info).expect("ready info serialises"))
 }
 
 /// Blocks until SIGINT or SIGTERM.

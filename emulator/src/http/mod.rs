@@ -8,6 +8,8 @@ pub mod discovery;
 pub mod metadata;
 pub mod mms;
 pub mod scoring;
+pub mod scoring_body;
+pub mod slow_clients;
 
 use actix_web::dev::ConnectionInfo;
 use actix_web::{web, HttpRequest};

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use actix_web::http::Method;
-use actix_web::web::{self, Bytes, Data};
+use actix_web::web::{self, Data};
 use actix_web::{HttpRequest, HttpResponse};
 use serde_json::json;
 use subtle::ConstantTimeEq;
@@ -20,8 +20,7 @@ use crate::domain::services::{AuthMode, ComputeType, Scoring, WorkspaceRef};
 use crate::domain::{ObjectId, World};
 use crate::state::AppState;
 
-/// Scoring payloads may be far larger than control-plane bodies.
-const MAX_SCORING_BODY: usize = 16 * 1024 * 1024;
+use super::scoring_body::{ScoringBody, MAX_SCORING_BODY};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let limit = || web::PayloadConfig::new(MAX_SCORING_BODY);
@@ -112,15 +111,15 @@ fn aml_token_ok(
     Ok(())
 }
 
-async fn aks(state: Data<AppState>, req: HttpRequest, body: Bytes) -> HttpResponse {
+async fn aks(state: Data<AppState>, req: HttpRequest, body: ScoringBody) -> HttpResponse {
     v1(&state, &req, &body, ComputeType::Aks).unwrap_or_else(Refusal::render)
 }
 
-async fn aci(state: Data<AppState>, req: HttpRequest, body: Bytes) -> HttpResponse {
+async fn aci(state: Data<AppState>, req: HttpRequest, body: ScoringBody) -> HttpResponse {
     v1(&state, &req, &body, ComputeType::Aci).unwrap_or_else(Refusal::render)
 }
 
-fn v1(state: &AppState, req: &HttpRequest, body: &[u8], compute: ComputeType) -> Result<HttpResponse, Refusal> {
+fn v1(state: &AppState, req: &HttpRequest, body: &ScoringBody, compute: ComputeType) -> Result<HttpResponse, Refusal> {
     let (name, what) = split_tail(req).ok_or_else(|| Refusal::NotFound("No such scoring path.".into()))?;
     let world = state.world();
     let service = world
@@ -153,11 +152,11 @@ fn v1(state: &AppState, req: &HttpRequest, body: &[u8], compute: ComputeType) ->
     respond(&service.scoring, body)
 }
 
-async fn online(state: Data<AppState>, req: HttpRequest, body: Bytes) -> HttpResponse {
+async fn online(state: Data<AppState>, req: HttpRequest, body: ScoringBody) -> HttpResponse {
     online_score(&state, &req, &body).unwrap_or_else(Refusal::render)
 }
 
-fn online_score(state: &AppState, req: &HttpRequest, body: &[u8]) -> Result<HttpResponse, Refusal> {
+fn online_score(state: &AppState, req: &HttpRequest, body: &ScoringBody) -> Result<HttpResponse, Refusal> {
     let (name, what) = split_tail(req).ok_or_else(|| Refusal::NotFound("No such scoring path.".into()))?;
     let world = state.world();
     let ep = world
@@ -249,12 +248,12 @@ fn aad_token_ok(state: &AppState, world: &World, token: &[u8], ws: &WorkspaceRef
     }
 }
 
-fn respond(scoring: &Scoring, body: &[u8]) -> Result<HttpResponse, Refusal> {
+fn respond(scoring: &Scoring, body: &ScoringBody) -> Result<HttpResponse, Refusal> {
     match scoring {
         Scoring::Echo => {
-            serde_json::from_slice::<serde::de::IgnoredAny>(body)
+            serde_json::from_slice::<serde::de::IgnoredAny>(&body[..])
                 .map_err(|e| Refusal::BadRequest(format!("The request body is not JSON: {e}")))?;
-            Ok(HttpResponse::Ok().content_type("application/json").body(body.to_vec()))
+            Ok(HttpResponse::Ok().content_type("application/json").body(body.echo()))
         }
         Scoring::Static { body } => Ok(HttpResponse::Ok().json(body)),
     }

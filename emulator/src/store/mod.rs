@@ -24,6 +24,8 @@ pub enum StoreError {
     Migration(#[from] rusqlite_migration::Error),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error("cannot create the database file {path}: {source}")]
+    File { path: String, source: std::io::Error },
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -44,8 +46,15 @@ pub struct Store {
 
 impl Store {
     /// Opens (creating if needed) the database file in `dir`, in WAL mode, migrated to the latest schema.
+    /// The file is created owner-only (0600) first: SQLite gives its `-wal` and `-shm` files the
+    /// database file's mode, and the database holds signing keys and service keys.
     pub fn open(dir: &Path) -> StoreResult<Self> {
-        let conn = Connection::open(dir.join("emulator.sqlite3"))?;
+        let path = dir.join("emulator.sqlite3");
+        crate::datadir::create_private(&path).map_err(|source| StoreError::File {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let conn = Connection::open(&path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         Self::init(conn)

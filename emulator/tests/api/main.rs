@@ -1,6 +1,7 @@
 //! One integration-test binary: every test starts its own emulator in-process on port 0.
 
 mod helpers;
+mod raw;
 
 mod admin;
 mod arm_auth;
@@ -8,8 +9,11 @@ mod arm_resources;
 mod cli;
 mod discovery;
 mod endpoints;
+mod hardening;
 mod lifecycle;
 mod rbac;
+mod scoring_limits;
 mod services;
+mod slow_clients;
 mod token_errors;
 mod tokens;
