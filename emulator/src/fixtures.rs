@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::domain::ids::parse_guid;
@@ -57,6 +58,9 @@ pub struct WorldSpec {
     /// Regions whose AzureML services are down (tokens cannot be issued there; keys keep working).
     #[serde(default)]
     pub unavailable_regions: Vec<String>,
+    /// SHA-256 (hex) of the text this world was parsed from; recorded when it seeds a database.
+    #[serde(skip)]
+    pub fingerprint: String,
 }
 
 /// An SDK v1 web service. Key auth defaults to on for AKS (off for ACI), token auth to off; keys
@@ -239,8 +243,12 @@ impl WorldSpec {
 
     /// Parses and checks cross-references, so a bad file fails at start with a clear message.
     pub fn parse(text: &str) -> Result<Self, FixtureError> {
-        let spec: WorldSpec = toml::from_str(text)?;
+        let mut spec: WorldSpec = toml::from_str(text)?;
         spec.validate()?;
+        spec.fingerprint = Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         Ok(spec)
     }
 

@@ -140,8 +140,19 @@ impl Emulator {
             Storage::InMemory => Store::open_in_memory()?,
             Storage::Dir(_) => Store::open(&dir)?,
         };
-        if store.is_empty()? {
+        // The database wins over the fixtures once seeded; say so when they no longer match.
+        let fixtures_changed = if store.is_empty()? {
             store.replace_world(&spec)?;
+            false
+        } else {
+            store.seed()?.is_some_and(|s| s.fixtures_sha256 != spec.fingerprint)
+        };
+        if fixtures_changed {
+            tracing::warn!(
+                data_dir = %dir.display(),
+                "the fixtures differ from those that seeded this data dir; the stored world is in use. \
+                 To re-seed from the fixtures loaded now: POST /_emulator/reset, or delete the data dir"
+            );
         }
         let keys = load_keys(&store)?;
 
@@ -174,6 +185,7 @@ impl Emulator {
             state,
             stop_tx: Some(stop_tx),
             thread: Some(thread),
+            fixtures_changed,
             _data_dir: data_dir,
             _temp: temp,
         })
@@ -341,6 +353,7 @@ pub struct Running {
     state: web::Data<AppState>,
     stop_tx: Option<StopSender>,
     thread: Option<JoinHandle<()>>,
+    fixtures_changed: bool,
     /// Holds the data dir's lock until the server has stopped (fields drop after `Drop::drop`).
     _data_dir: Option<DataDir>,
     _temp: Option<tempfile::TempDir>,
@@ -357,6 +370,12 @@ impl Running {
 
     pub fn rbac_mode(&self) -> RbacMode {
         self.state.rbac_mode
+    }
+
+    /// True when the data dir was seeded from other fixtures than the ones given at start (the
+    /// stored world is in use; `POST /_emulator/reset` re-seeds from the current ones).
+    pub fn fixtures_changed(&self) -> bool {
+        self.fixtures_changed
     }
 
     /// Stops accepting, finishes in-flight requests (2 s at most) and joins the server thread.

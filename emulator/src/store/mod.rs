@@ -4,6 +4,7 @@
 mod keys;
 mod rbac;
 mod resources;
+mod seed;
 mod services;
 mod world;
 
@@ -15,6 +16,7 @@ use rusqlite_migration::{Migrations, M};
 
 pub use keys::StoredKey;
 pub use resources::default_links;
+pub use seed::Seed;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -35,6 +37,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0001_world.sql")),
         M::up(include_str!("../../migrations/0002_rbac.sql")),
         M::up(include_str!("../../migrations/0003_services.sql")),
+        M::up(include_str!("../../migrations/0004_seed.sql")),
     ])
 }
 

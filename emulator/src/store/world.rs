@@ -34,6 +34,7 @@ impl Store {
         insert_world(&tx, spec)?;
         super::rbac::insert_rbac(&tx, spec)?;
         super::services::insert_services(&tx, spec)?;
+        super::seed::record(&tx, spec)?;
         tx.commit()?;
         Ok(())
     }

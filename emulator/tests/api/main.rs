@@ -9,6 +9,7 @@ mod arm_resources;
 mod cli;
 mod discovery;
 mod endpoints;
+mod first_hour;
 mod hardening;
 mod lifecycle;
 mod rbac;

@@ -94,3 +94,20 @@ pub fn read_until_closed(tls: &mut Tls) -> RawReply {
         body: serde_json::from_str(body).unwrap_or(Value::String(body.to_string())),
     }
 }
+
+/// Sends a ClientHello whose SNI is the IP address `127.0.0.1` (as some clients do; rustls clients
+/// never would) and reads what the server answers.
+pub fn hello_with_ip_sni(port: u16, config: &Arc<ClientConfig>) {
+    let mut conn = ClientConnection::new(config.clone(), ServerName::try_from("localhost").unwrap()).unwrap();
+    let mut hello = Vec::new();
+    conn.write_tls(&mut hello).unwrap();
+    // Same length, so every length field of the record stays right.
+    let at = hello.windows(9).position(|w| w == b"localhost").unwrap();
+    hello[at..at + 9].copy_from_slice(b"127.0.0.1");
+    let mut sock = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    sock.write_all(&hello).unwrap();
+    let mut answer = [0u8; 5];
+    sock.read_exact(&mut answer).unwrap();
+    assert_eq!(answer[0], 0x16, "a handshake record (ServerHello) comes back");
+}
