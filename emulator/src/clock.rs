@@ -143,6 +143,22 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
     Some(Duration::seconds(if negative { -seconds } else { seconds }))
 }
 
+/// ARM's timestamp format: .NET's round-trip form, 7 fractional digits and `Z`
+/// (`2024-01-01T00:00:00.0000000Z`), as recorded ARM answers write `createdOn` and `systemData`.
+pub fn arm_timestamp(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.nanosecond() / 100
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,11 +9,15 @@
 //!
 //! - [`server`]: [`Emulator::start`] — storage, keys, TLS, world, and the HTTPS listener on its own
 //!   thread; returns a [`Running`] handle. Used by `serve` and by the integration tests.
-//! - [`http`]: the one route table ([`http::configure`]) and a module per surface: `aad`,
-//!   `metadata`, `discovery`, `arm` (its permission table in `arm::route`), `mms`, `scoring`,
-//!   `admin`. Handlers extract, authorize, call, render.
-//! - [`authority`]: signing keys, JWKS, claims, grants, token verification and its cache, Azure ML
-//!   tokens. No HTTP types beyond the error it returns.
+//! - [`http`]: the one route table ([`http::configure`]) and a module per surface: `aad`
+//!   (`discovery`, `token`; sign-in pages go beside them), `metadata`, `discovery`, `arm` (its
+//!   permission table in `arm::route`), `mms`, `scoring`, `admin`. Handlers extract, authorize,
+//!   call, render.
+//! - [`authority`]: signing keys, JWKS, claims (app and user access tokens, id_token,
+//!   client_info), grants (`grants/`: a dispatcher on `grant_type` and one file per grant — a new
+//!   grant goes there — beside client authentication, tenant resolution and request parsing),
+//!   grant state (codes, refresh tokens, device codes; SQLite, on the clock), token verification
+//!   and its cache, Azure ML tokens. No HTTP types beyond the error it returns.
 //! - [`domain`]: ids, ARM scopes, RBAC roles and decisions, services and endpoints, the in-memory
 //!   [`domain::World`] index, token audiences, secret hashing.
 //! - [`store`]: SQLite (rusqlite, embedded migrations). The source of truth; the world index is
@@ -34,12 +38,15 @@ pub mod client;
 pub mod clock;
 pub mod connections;
 pub mod datadir;
+pub mod decision;
 pub mod domain;
 pub mod error;
 pub mod fixtures;
 pub mod http;
 pub mod info;
+pub mod origins;
 pub mod server;
+pub mod service;
 pub mod state;
 pub mod store;
 pub mod tls;

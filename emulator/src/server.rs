@@ -40,6 +40,8 @@ pub struct Config {
     pub storage: Storage,
     /// The world file; `None` is the compiled-in default world.
     pub fixtures: Option<PathBuf>,
+    /// A world given as a value (tests build them): wins over `fixtures`.
+    pub world: Option<WorldSpec>,
     /// The user's own certificate chain and key (PEM) instead of the generated ones.
     pub tls: Option<(PathBuf, PathBuf)>,
     /// Lets non-loopback clients use `/_emulator` when they present it. Must not be empty.
@@ -54,6 +56,10 @@ pub struct Config {
     /// The clock to use; tests may share one with the emulator.
     pub clock: Clock,
     pub rbac_mode: RbacMode,
+    /// Other origins (`https://host[:port]`) clients reach this emulator by, besides the listening
+    /// URL and the loopback names its certificate covers: URLs are minted for them and they are
+    /// accepted as audiences. A request with any other Host is answered with the listening URL.
+    pub origins: Vec<String>,
 }
 
 impl Default for Config {
@@ -63,6 +69,7 @@ impl Default for Config {
             port: 0,
             storage: Storage::InMemory,
             fixtures: None,
+            world: None,
             tls: None,
             admin_key: None,
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()).min(4),
@@ -70,6 +77,7 @@ impl Default for Config {
             max_connections: None,
             clock: Clock::system(),
             rbac_mode: RbacMode::Enforce,
+            origins: Vec::new(),
         }
     }
 }
@@ -111,9 +119,13 @@ impl Emulator {
         if config.admin_key.as_deref().is_some_and(|k| k.trim().is_empty()) {
             return Err(StartError::EmptyAdminKey);
         }
-        let spec = match &config.fixtures {
-            Some(path) => WorldSpec::from_file(path)?,
-            None => WorldSpec::default_world(),
+        let spec = match (&config.world, &config.fixtures) {
+            (Some(world), _) => {
+                world.check()?;
+                world.clone()
+            }
+            (None, Some(path)) => WorldSpec::from_file(path)?,
+            (None, None) => WorldSpec::default_world(),
         };
         // Locked and made owner-only before anything is read or written there.
         let (dir, data_dir, temp) = match &config.storage {
@@ -140,12 +152,15 @@ impl Emulator {
             Storage::InMemory => Store::open_in_memory()?,
             Storage::Dir(_) => Store::open(&dir)?,
         };
-        // The database wins over the fixtures once seeded; say so when they no longer match.
+        // The database wins over the fixtures once seeded; say so when they no longer match. A
+        // fingerprint is unknown (empty) for worlds built in code and databases seeded before
+        // fingerprints were recorded.
         let fixtures_changed = if store.is_empty()? {
-            store.replace_world(&spec)?;
+            store.replace_world(&spec.seed()?)?;
             false
         } else {
-            store.seed()?.is_some_and(|s| s.fixtures_sha256 != spec.fingerprint)
+            let stored = store.seed_record()?.map(|s| s.fixtures_sha256).unwrap_or_default();
+            !stored.is_empty() && !spec.fingerprint.is_empty() && stored != spec.fingerprint
         };
         if fixtures_changed {
             tracing::warn!(
@@ -163,7 +178,9 @@ impl Emulator {
             .map_err(|source| StartError::Bind { addr, source })?;
         let url = format!("https://{}", display_host(local));
         let info = ready_info(&spec, &url, local.port(), &dir, temp.is_some(), &tls);
+        let origins = crate::origins::Origins::new(&url, local.port(), &config.origins);
         let state = web::Data::new(AppState::new(
+            origins,
             config.clock.clone(),
             store,
             keys,
@@ -301,10 +318,11 @@ fn spawn_server(
                         .app_data(state.clone())
                         .app_data(budget.clone())
                         .app_data(body_timeouts)
-                        .wrap(actix_web::middleware::from_fn(crate::http::merge_slashes))
+                        // Inside the surface layer, which has resolved the surface a 408 is rendered for.
                         .wrap(actix_web::middleware::from_fn(
                             crate::http::slow_clients::bound_body_time,
                         ))
+                        .wrap(actix_web::middleware::from_fn(crate::http::surface::layer))
                         .configure(crate::http::configure)
                         .default_service(web::to(crate::http::fallback))
                 })

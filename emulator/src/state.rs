@@ -1,28 +1,30 @@
 //! Shared application state handed to every handler (`web::Data<AppState>`). One per emulator:
 //! nothing here is global, so several emulators run side by side in one process.
-
-use std::sync::{Arc, RwLock};
+//!
+//! Reads take snapshots ([`AppState::world`], [`AppState::rbac`]); every write goes through the
+//! service layer ([`crate::service`]), which holds [`AppState::writer`] so the database and the
+//! in-memory index change in the same order for every writer.
 
 use std::collections::VecDeque;
-use std::sync::{Mutex, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use serde::Serialize;
-
-use std::collections::HashMap;
-
 use uuid::Uuid;
 
-use crate::authority::aml::AmlClaims;
+use crate::authority::aml::{AmlClaims, WorkspaceKeys};
 use crate::authority::verify::TokenCache;
 use crate::authority::{KeySet, SigningKey};
 use crate::clock::Clock;
-use crate::domain::rbac::{Rbac, RoleAssignment};
+use crate::decision::Journal;
+use crate::domain::rbac::Rbac;
 use crate::domain::World;
 use crate::fixtures::WorldSpec;
 use crate::info::ReadyInfo;
 use crate::store::{Store, StoreError, StoreResult};
 
 pub struct AppState {
+    /// The configured origins: every minted URL and every "this emulator" audience comes from here.
+    pub origins: crate::origins::Origins,
     pub clock: Clock,
     pub store: Store,
     pub keys: KeySet,
@@ -37,12 +39,14 @@ pub struct AppState {
     pub tokens: TokenCache,
     /// Verified Azure ML tokens (scoring).
     pub aml_tokens: TokenCache<AmlClaims>,
+    /// Per-workspace signing keys of Azure ML tokens.
+    pub aml_keys: WorkspaceKeys,
+    /// One entry per decided request (ARM, model management, scoring).
+    pub journal: Journal,
     world: RwLock<Arc<World>>,
     rbac: RwLock<Rbac>,
-    journal: Mutex<VecDeque<JournalEntry>>,
-    /// Per-workspace signing keys of Azure ML tokens, by workspace id and by kid.
-    workspace_keys: Mutex<HashMap<Uuid, Arc<SigningKey>>>,
-    aml_kids: RwLock<HashMap<String, Arc<SigningKey>>>,
+    /// Held by every writer for the whole write (database, then index).
+    writes: Mutex<()>,
     /// Finished long-running operations (key regeneration), for their status routes.
     operations: Mutex<VecDeque<(Uuid, serde_json::Value)>>,
 }
@@ -57,33 +61,10 @@ pub enum RbacMode {
     LogOnly,
 }
 
-/// A decision worth recording: in log-only mode, each request that enforcement would have denied.
-#[derive(Clone, Debug, Serialize)]
-pub struct JournalEntry {
-    pub time: String,
-    pub kind: &'static str,
-    pub principal: String,
-    pub action: String,
-    pub scope: String,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum AssignError {
-    #[error("The role assignment already exists.")]
-    Exists,
-    #[error("A role assignment with this name already exists.")]
-    NameTaken,
-    #[error("The role definition is not available for assignment at this scope (see its assignableScopes).")]
-    NotAssignable,
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// Entries kept in the journal; the oldest go first.
-const JOURNAL_CAPACITY: usize = 1000;
-
 impl AppState {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
+        origins: crate::origins::Origins,
         clock: Clock,
         store: Store,
         keys: KeySet,
@@ -94,18 +75,12 @@ impl AppState {
     ) -> StoreResult<Self> {
         let world = RwLock::new(Arc::new(store.load_world()?));
         let (roles, assignments) = store.load_rbac()?;
-        let mut workspace_keys = HashMap::new();
-        let mut aml_kids = HashMap::new();
-        for (workspace, stored) in store.workspace_keys()? {
-            let key = Arc::new(SigningKey::from_stored(&stored).map_err(|e| StoreError::Corrupt(e.to_string()))?);
-            aml_kids.insert(key.kid.clone(), key.clone());
-            workspace_keys.insert(workspace, key);
-        }
+        let aml_keys = WorkspaceKeys::load(&store).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         Ok(AppState {
-            aml_tokens: TokenCache::new(16_384),
-            workspace_keys: Mutex::new(workspace_keys),
-            aml_kids: RwLock::new(aml_kids),
+            aml_tokens: TokenCache::new(4096),
+            aml_keys,
             operations: Mutex::new(VecDeque::new()),
+            origins,
             clock,
             store,
             keys,
@@ -113,89 +88,43 @@ impl AppState {
             info,
             admin_key,
             rbac_mode,
-            tokens: TokenCache::new(16_384),
+            tokens: TokenCache::new(4096),
             world,
             rbac: RwLock::new(Rbac::new(roles, assignments)),
-            journal: Mutex::new(VecDeque::new()),
+            writes: Mutex::new(()),
+            journal: Journal::new(crate::decision::journal::DEFAULT_CAPACITY),
         })
     }
 
+    /// A snapshot of RBAC for one decision (held briefly: writers wait for it).
     pub fn rbac(&self) -> RwLockReadGuard<'_, Rbac> {
         self.rbac.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// For writers: change the database first, then this, while holding the guard, so readers
-    /// never see a change the database does not have.
-    pub fn rbac_mut(&self) -> RwLockWriteGuard<'_, Rbac> {
-        self.rbac.write().unwrap_or_else(|e| e.into_inner())
+    /// A snapshot of the world; cheap (an `Arc` clone), consistent for the whole request.
+    pub fn world(&self) -> Arc<World> {
+        self.world.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Adds an assignment: database first, then the index. Refuses duplicates the way ARM does.
-    pub fn assign(&self, a: RoleAssignment) -> Result<RoleAssignment, AssignError> {
-        let mut rbac = self.rbac_mut();
-        if rbac.assignment(a.name).is_some() {
-            return Err(AssignError::NameTaken);
-        }
-        if rbac
-            .find_assignment(&a.scope, a.role_definition, a.principal_id)
-            .is_some()
-        {
-            return Err(AssignError::Exists);
-        }
-        let assignable = rbac.role(a.role_definition).is_some_and(|r| {
-            r.assignable_scopes
-                .iter()
-                .any(|s| crate::domain::scope::Scope::parse(s).is_ok_and(|s| a.scope.is_within(&s)))
-        });
-        if !assignable {
-            return Err(AssignError::NotAssignable);
-        }
-        self.store.insert_assignment(&a)?;
-        rbac.insert_assignment(a.clone());
-        Ok(a)
-    }
-
-    /// Removes an assignment; `None` when there was none of that name.
-    pub fn unassign(&self, name: uuid::Uuid) -> StoreResult<Option<RoleAssignment>> {
-        let mut rbac = self.rbac_mut();
-        if rbac.assignment(name).is_none() {
-            return Ok(None);
-        }
-        self.store.delete_assignment(name)?;
-        Ok(rbac.remove_assignment(name))
-    }
-
-    /// The workspace's Azure ML token key, generated and persisted on first use.
-    pub fn workspace_key(&self, workspace_id: Uuid) -> Result<Arc<SigningKey>, String> {
-        let mut keys = self.workspace_keys.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(k) = keys.get(&workspace_id) {
-            return Ok(k.clone());
-        }
-        let stored = SigningKey::generate().map_err(|e| e.to_string())?;
-        self.store
-            .insert_workspace_key(workspace_id, &stored)
-            .map_err(|e| e.to_string())?;
-        // Another emulator on the same data dir may have won the race: use what is stored.
-        let stored = self
-            .store
-            .workspace_key(workspace_id)
-            .map_err(|e| e.to_string())?
-            .unwrap_or(stored);
-        let key = Arc::new(SigningKey::from_stored(&stored).map_err(|e| e.to_string())?);
-        self.aml_kids
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key.kid.clone(), key.clone());
-        keys.insert(workspace_id, key.clone());
-        Ok(key)
-    }
-
+    /// The key verifying Azure ML tokens with this `kid`.
     pub fn aml_key(&self, kid: &str) -> Option<Arc<SigningKey>> {
-        self.aml_kids
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(kid)
-            .cloned()
+        self.aml_keys.by_kid(kid)
+    }
+
+    /// Exclusive write access: see [`crate::service::Writer`].
+    pub fn writer(&self) -> crate::service::Writer<'_> {
+        crate::service::Writer {
+            state: self,
+            _lock: self.writes.lock().unwrap_or_else(|e| e.into_inner()),
+        }
+    }
+
+    pub(crate) fn publish_world(&self, world: World) {
+        *self.world.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(world);
+    }
+
+    pub(crate) fn rbac_mut(&self, _writer: &MutexGuard<'_, ()>) -> RwLockWriteGuard<'_, Rbac> {
+        self.rbac.write().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Remembers a finished operation (the last 1,000).
@@ -210,52 +139,5 @@ impl AppState {
     pub fn operation(&self, id: Uuid) -> Option<serde_json::Value> {
         let ops = self.operations.lock().unwrap_or_else(|e| e.into_inner());
         ops.iter().find(|(i, _)| *i == id).map(|(_, v)| v.clone())
-    }
-
-    /// After a service or endpoint changed (keys, auth mode, deletion): reload the index and forget
-    /// verified tokens, so nothing cached outlives what it opened.
-    pub fn services_changed(&self) -> StoreResult<()> {
-        self.aml_tokens.clear();
-        self.reload_world()
-    }
-
-    pub fn record(&self, entry: JournalEntry) {
-        let mut journal = self.journal.lock().unwrap_or_else(|e| e.into_inner());
-        if journal.len() == JOURNAL_CAPACITY {
-            journal.pop_front();
-        }
-        journal.push_back(entry);
-    }
-
-    pub fn journal(&self) -> Vec<JournalEntry> {
-        self.journal
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .cloned()
-            .collect()
-    }
-
-    /// A snapshot of the world; cheap (an `Arc` clone), consistent for the whole request.
-    pub fn world(&self) -> Arc<World> {
-        self.world.read().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// Rebuilds the in-memory index from the database after a committed change.
-    pub fn reload_world(&self) -> StoreResult<()> {
-        let fresh = Arc::new(self.store.load_world()?);
-        *self.world.write().unwrap_or_else(|e| e.into_inner()) = fresh;
-        Ok(())
-    }
-
-    /// Back to the world loaded at start: the database first (one transaction), then the index.
-    pub fn reset(&self) -> StoreResult<()> {
-        let mut rbac = self.rbac_mut();
-        self.store.replace_world(&self.spec)?;
-        let (roles, assignments) = self.store.load_rbac()?;
-        *rbac = Rbac::new(roles, assignments);
-        self.tokens.clear();
-        self.aml_tokens.clear();
-        self.reload_world()
     }
 }

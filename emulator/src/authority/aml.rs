@@ -5,11 +5,120 @@
 //! workspace (generated on first use, persisted), issued by the workspace's region and addressed to
 //! one service or endpoint, so a token for service A does not open service B.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use super::jwt;
-use super::keys::SigningKey;
+use super::keys::{KeyError, SigningKey};
 use crate::domain::services::WorkspaceRef;
+use crate::domain::world::Workspace;
+use crate::domain::World;
+use crate::store::{Store, StoreError};
+
+/// The workspaces' Azure ML token keys: loaded at start, generated and persisted on a workspace's
+/// first token (RSA generation is slow: callers run [`WorkspaceKeys::get_or_create`] off the
+/// async workers), looked up by `kid` when scoring verifies a token.
+pub struct WorkspaceKeys {
+    by_workspace: Mutex<HashMap<Uuid, Arc<SigningKey>>>,
+    by_kid: RwLock<HashMap<String, Arc<SigningKey>>>,
+}
+
+/// Why a token could not be minted.
+#[derive(Debug, thiserror::Error)]
+pub enum MintError {
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the workspace or its subscription no longer exists")]
+    Gone,
+}
+
+impl WorkspaceKeys {
+    pub fn load(store: &Store) -> Result<Self, MintError> {
+        let mut by_workspace = HashMap::new();
+        let mut by_kid = HashMap::new();
+        for (workspace, stored) in store.workspace_keys()? {
+            let key = Arc::new(SigningKey::from_stored(&stored)?);
+            by_kid.insert(key.kid.clone(), key.clone());
+            by_workspace.insert(workspace, key);
+        }
+        Ok(WorkspaceKeys {
+            by_workspace: Mutex::new(by_workspace),
+            by_kid: RwLock::new(by_kid),
+        })
+    }
+
+    /// The key that verifies tokens with this `kid`.
+    pub fn by_kid(&self, kid: &str) -> Option<Arc<SigningKey>> {
+        self.by_kid.read().unwrap_or_else(|e| e.into_inner()).get(kid).cloned()
+    }
+
+    /// The workspace's key, generated and persisted on first use. Blocking.
+    pub fn get_or_create(&self, workspace_id: Uuid, store: &Store) -> Result<Arc<SigningKey>, MintError> {
+        let mut keys = self.by_workspace.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(k) = keys.get(&workspace_id) {
+            return Ok(k.clone());
+        }
+        let generated = SigningKey::generate()?;
+        store.insert_workspace_key(workspace_id, &generated)?;
+        // Another emulator on the same data dir may have won the race: use what is stored.
+        let stored = store.workspace_key(workspace_id)?.unwrap_or(generated);
+        let key = Arc::new(SigningKey::from_stored(&stored)?);
+        self.by_kid
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.kid.clone(), key.clone());
+        keys.insert(workspace_id, key.clone());
+        Ok(key)
+    }
+}
+
+/// What to mint an Azure ML token for.
+pub struct MintRequest {
+    pub workspace: WorkspaceRef,
+    /// See [`service_audience`] and [`endpoint_audience`].
+    pub audience: String,
+    /// The service or endpoint instance.
+    pub instance: Uuid,
+    /// Its own lifetime setting, if any.
+    pub lifetime: Option<u32>,
+    /// The caller's object id (none when the control API asks).
+    pub caller: Option<String>,
+    pub now: i64,
+}
+
+/// Mints a token with the workspace's key (generated on first use: blocking), issued by the
+/// workspace's region for its tenant.
+pub fn mint(world: &World, keys: &WorkspaceKeys, store: &Store, req: MintRequest) -> Result<AmlToken, MintError> {
+    let ws: &Workspace = world
+        .workspace(
+            req.workspace.subscription_id,
+            &req.workspace.resource_group,
+            &req.workspace.workspace,
+        )
+        .ok_or(MintError::Gone)?;
+    let tenant = world
+        .subscription(ws.subscription_id)
+        .map(|s| s.tenant_id.to_string())
+        .ok_or(MintError::Gone)?;
+    let key = keys.get_or_create(ws.workspace_id, store)?;
+    Ok(issue(
+        &key,
+        Issue {
+            region: &ws.location,
+            audience: req.audience,
+            instance: req.instance,
+            caller: req.caller,
+            tenant,
+            now: req.now,
+            lifetime: req.lifetime.map_or(DEFAULT_LIFETIME_SECONDS, i64::from),
+        },
+    ))
+}
 
 /// Lifetime when neither the service nor the endpoint sets one (about an hour, like Azure's).
 pub const DEFAULT_LIFETIME_SECONDS: i64 = 3600;
@@ -86,7 +195,8 @@ pub struct Issue<'a> {
     pub audience: String,
     pub instance: uuid::Uuid,
     pub caller: Option<String>,
-    pub tenant: Option<String>,
+    /// The workspace's tenant.
+    pub tenant: String,
     pub now: i64,
     pub lifetime: i64,
 }
@@ -101,7 +211,7 @@ pub fn issue(key: &SigningKey, i: Issue<'_>) -> AmlToken {
         jti: uuid::Uuid::new_v4().to_string(),
         sid: i.instance,
         oid: i.caller,
-        tid: i.tenant,
+        tid: Some(i.tenant),
     };
     AmlToken {
         token: jwt::encode(key, false, &claims),

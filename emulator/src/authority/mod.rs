@@ -1,8 +1,11 @@
-//! The token authority: signing keys, JWKS, access-token claims and the grants that issue them.
-//! Pure functions plus keys; the HTTP layer (`http::aad`) calls in here.
+//! The token authority: signing keys, JWKS, token claims, the grants that issue tokens and the
+//! grant state (codes, refresh tokens, device codes) they keep between requests.
+//! Pure functions plus keys, and grant state over the store; the HTTP layer (`http::aad`) calls in
+//! here.
 
 pub mod aml;
 pub mod claims;
+pub mod grant_state;
 pub mod grants;
 pub mod jwt;
 pub mod keys;

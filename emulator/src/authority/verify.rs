@@ -1,9 +1,12 @@
 //! Verifying access tokens presented to the emulator's resource surfaces (ARM, scoring).
 //!
 //! Only RS256 signed by one of our published keys is accepted: `alg: none`, HMAC (the classic key
-//! confusion with the RSA public key as an HMAC secret) and unknown `kid`s are refused before any
-//! signature work. Time checks are not done here: callers check `exp`/`nbf` against the emulator
-//! clock on every request, including cache hits.
+//! confusion with the RSA public key as an HMAC secret), other algorithms, unknown or missing
+//! `kid`s and critical header extensions (`crit`, RFC 7515 §4.1.11: none is understood here) are
+//! refused before any signature work. Keys come only from this authority's own published set: an
+//! embedded `jwk`, `x5c`, or a `jku`/`x5u` URL is never used (nor fetched). Time checks are not done
+//! here: [`crate::decision::authn`] checks `exp`/`nbf`/lifetime on the emulator clock on every
+//! request, cache hits included.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -11,7 +14,6 @@ use std::sync::{Arc, Mutex};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use super::keys::KeySet;
 
@@ -22,6 +24,7 @@ pub struct AccessClaims {
     pub iss: String,
     pub tid: String,
     pub exp: i64,
+    pub iat: Option<i64>,
     pub nbf: Option<i64>,
     pub oid: Option<String>,
     pub appid: Option<String>,
@@ -29,6 +32,8 @@ pub struct AccessClaims {
     pub upn: Option<String>,
     pub unique_name: Option<String>,
     pub idtyp: Option<String>,
+    /// The token's unique id: what the journal shows instead of the token.
+    pub uti: Option<String>,
 }
 
 impl AccessClaims {
@@ -48,12 +53,19 @@ pub enum VerifyError {
     UnknownKey,
     #[error("the token's signature does not verify")]
     Signature,
+    #[error("the token names critical header extensions ('crit') that are not understood")]
+    Critical,
 }
+
+/// Longer than any token this authority mints (about 1.5 KB) by far: longer ones are refused
+/// before any decoding.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
 #[derive(Deserialize)]
 struct Header {
     alg: String,
     kid: Option<String>,
+    crit: Option<serde::de::IgnoredAny>,
 }
 
 /// Checks header, key and signature, and parses the claims.
@@ -67,6 +79,9 @@ where
     T: serde::de::DeserializeOwned,
     V: Fn(&[u8], &[u8]) -> bool,
 {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(VerifyError::Malformed);
+    }
     let mut parts = token.split('.');
     let (Some(h), Some(c), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(VerifyError::Malformed);
@@ -76,6 +91,9 @@ where
     if header.alg != "RS256" {
         return Err(VerifyError::Algorithm(header.alg));
     }
+    if header.crit.is_some() {
+        return Err(VerifyError::Critical);
+    }
     let verify = header.kid.as_deref().and_then(find).ok_or(VerifyError::UnknownKey)?;
     let signed = &token[..h.len() + 1 + c.len()];
     if !verify(signed.as_bytes(), &decode(s)?) {
@@ -84,11 +102,13 @@ where
     serde_json::from_slice(&decode(c)?).map_err(|_| VerifyError::Malformed)
 }
 
-/// A bounded cache of verified tokens keyed by SHA-256 of the token: a hit skips the RSA work but
-/// not the time checks. Full means cleared (simple, and bounded); key rotation or a change to what
-/// the tokens open clears it too.
+/// A bounded cache of verified tokens keyed by the **whole** token: a hit skips the RSA work but
+/// not the time checks. The map compares the full token bytes, so a hit proves the presented token
+/// is byte for byte the one verified — any change to its header, claims or signature misses and is
+/// verified from scratch. Full means cleared (simple, and bounded); key rotation or a change to
+/// what the tokens open clears it too.
 pub struct TokenCache<T = AccessClaims> {
-    entries: Mutex<HashMap<[u8; 32], Arc<T>>>,
+    entries: Mutex<HashMap<Box<[u8]>, Arc<T>>>,
     capacity: usize,
 }
 
@@ -101,19 +121,12 @@ impl<T> TokenCache<T> {
     }
 
     /// The cached claims of `token`, or those `verify` returns (then cached).
-    ///
-    /// The key is a hash of the signature segment alone: a hit returns the claims of the token that
-    /// signature was verified for, so a presenter who swaps header or claims around a known
-    /// signature gains nothing beyond holding the original token. Hashing ~350 bytes instead of the
-    /// whole token keeps hot routes cheap.
     pub fn get_or_verify(
         &self,
         token: &[u8],
         verify: impl FnOnce() -> Result<T, VerifyError>,
     ) -> Result<Arc<T>, VerifyError> {
-        let signature = token.rsplit(|b| *b == b'.').next().unwrap_or(token);
-        let digest: [u8; 32] = Sha256::digest(signature).into();
-        if let Some(hit) = self.lock().get(&digest) {
+        if let Some(hit) = self.lock().get(token) {
             return Ok(hit.clone());
         }
         let claims = Arc::new(verify()?);
@@ -121,7 +134,7 @@ impl<T> TokenCache<T> {
         if entries.len() >= self.capacity {
             entries.clear();
         }
-        entries.insert(digest, claims.clone());
+        entries.insert(token.into(), claims.clone());
         Ok(claims)
     }
 
@@ -129,7 +142,7 @@ impl<T> TokenCache<T> {
         self.lock().clear();
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Arc<T>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Box<[u8]>, Arc<T>>> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

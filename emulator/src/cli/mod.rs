@@ -91,6 +91,11 @@ struct ServeArgs {
     /// `enforce` denies what RBAC forbids; `log-only` allows it and journals the would-be denial.
     #[arg(long, value_enum, default_value = "enforce")]
     rbac: RbacMode,
+    /// Another origin clients reach this emulator by (`https://host[:port]`, repeatable), e.g. the
+    /// machine's name with `--host 0.0.0.0`: URLs are minted for it and it is accepted as a token
+    /// audience. Requests naming any other Host are answered with the listening URL.
+    #[arg(long = "origin")]
+    origins: Vec<String>,
 }
 
 /// How CLI verbs find a running emulator (accepted before or after the verb's own arguments).
@@ -197,6 +202,7 @@ fn serve(args: ServeArgs) -> Result<(), CliError> {
         tls: args.cert.zip(args.key),
         admin_key: args.admin_key,
         request_timeout: std::time::Duration::from_secs(args.request_timeout),
+        origins: args.origins,
         ..Config::default()
     };
     if let Some(w) = args.workers {

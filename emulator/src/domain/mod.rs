@@ -1,10 +1,12 @@
 //! The emulated world as plain data: ids, tenants, principals, resources. No actix, no SQL.
 
+pub mod audience;
+pub mod grant;
 pub mod ids;
 pub mod rbac;
-pub mod resources;
 pub mod scope;
 pub mod secret;
+pub mod seed;
 pub mod services;
 pub mod world;
 

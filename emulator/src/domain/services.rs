@@ -147,6 +147,24 @@ pub struct OnlineEndpoint {
     pub created: String,
 }
 
+/// Which of a service's or endpoint's two keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeySlot {
+    Primary,
+    Secondary,
+}
+
+impl KeySlot {
+    /// `Primary` or `Secondary`, case-insensitively, as the APIs' `keyType` spells it.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "primary" => Some(KeySlot::Primary),
+            "secondary" => Some(KeySlot::Secondary),
+            _ => None,
+        }
+    }
+}
+
 /// A fresh endpoint or service key: 32 random bytes, base64 (as Azure's look).
 pub fn new_key() -> String {
     use base64::Engine;

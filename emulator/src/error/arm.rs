@@ -1,10 +1,11 @@
-//! ARM and model-management errors: `{"error":{"code","message"}}` and `{"code","statusCode","message","details"}`,
-//! with the `WWW-Authenticate` challenge on 401s.
+//! ARM errors: `{"error":{"code","message"}}` with the `WWW-Authenticate` challenge on 401s.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 use time::OffsetDateTime;
+
+use crate::decision::{AuthnFailure, Denial};
 
 /// An ARM error: `{"error":{"code","message"}}` with its status, and on 401 the
 /// `WWW-Authenticate: Bearer authorization_uri=…, error="invalid_token", error_description=…` challenge.
@@ -56,6 +57,24 @@ pub fn dotnet_time(t: OffsetDateTime) -> String {
 }
 
 impl ArmError {
+    /// ARM's 401 for a refused credential, challenging with `authorization_uri`.
+    pub fn unauthenticated_by(failure: &AuthnFailure, authorization_uri: &str) -> Self {
+        match failure {
+            AuthnFailure::Missing => Self::missing_authorization(authorization_uri),
+            AuthnFailure::MalformedHeader => Self::malformed_authorization(authorization_uri),
+            AuthnFailure::WrongAudience(aud) => Self::wrong_audience(aud, authorization_uri),
+            AuthnFailure::WrongTenant { issuer, expected } => {
+                Self::wrong_tenant(issuer, &expected.to_string(), authorization_uri)
+            }
+            AuthnFailure::Expired { exp, now } => Self::expired(*exp, *now, authorization_uri),
+            AuthnFailure::NotYetValid(_) => Self::not_yet_valid(authorization_uri),
+            AuthnFailure::Invalid(_)
+            | AuthnFailure::WrongKey
+            | AuthnFailure::WrongTarget
+            | AuthnFailure::NoObjectId => Self::invalid_token(authorization_uri),
+        }
+    }
+
     /// 401 with a challenge naming the authority to get a token from.
     fn unauthenticated(code: &'static str, message: String, authorization_uri: &str, description: &str) -> Self {
         ArmError {
@@ -204,6 +223,38 @@ impl ArmError {
         )
     }
 
+    /// A failure any surface can have, with the status and code it was given.
+    pub fn generic(status: u16, code: &'static str, message: &str) -> Self {
+        arm(status, code, message.to_string())
+    }
+
+    /// ARM takes only JSON bodies.
+    pub fn unsupported_media_type(media: Option<&str>) -> Self {
+        arm(
+            415,
+            "UnsupportedMediaType",
+            format!(
+                "The content media type '{}' is not supported. Only 'application/json' is supported.",
+                media.unwrap_or("<null>")
+            ),
+        )
+    }
+
+    /// A nested resource whose parent does not exist.
+    pub fn parent_not_found(parent: &str) -> Self {
+        arm(
+            404,
+            "ParentResourceNotFound",
+            format!("Can not perform requested operation on nested resource. Parent resource '{parent}' not found."),
+        )
+    }
+
+    /// Azure ML tokens cannot be issued while the workspace's region is down.
+    pub fn region_unavailable(region: &str) -> Self {
+        arm(503, "ServiceUnavailable", format!(
+            "The Azure Machine Learning service in region '{region}' is unavailable, so tokens cannot be issued. Key-based authentication is not affected."))
+    }
+
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         arm(400, code, message.into())
     }
@@ -230,8 +281,14 @@ impl ArmError {
     }
 }
 
+impl From<Denial> for ArmError {
+    fn from(d: Denial) -> Self {
+        ArmError::authorization_failed(&d.label, &d.object_id, &d.action, &d.scope)
+    }
+}
+
 /// A response builder with the `WWW-Authenticate` challenge of a 401, if there is one.
-fn challenged(status: StatusCode, challenge: Option<&str>) -> actix_web::HttpResponseBuilder {
+pub(super) fn challenged(status: StatusCode, challenge: Option<&str>) -> actix_web::HttpResponseBuilder {
     let mut builder = HttpResponse::build(status);
     if let Some(challenge) = challenge {
         builder.insert_header(("WWW-Authenticate", challenge));
@@ -247,76 +304,5 @@ impl ResponseError for ArmError {
     fn error_response(&self) -> HttpResponse {
         challenged(self.status_code(), self.challenge.as_deref())
             .json(json!({"error": {"code": self.code, "message": self.message}}))
-    }
-}
-
-/// Model-management service (SDK v1 web services) errors: `{"code","statusCode","message","details"}`.
-/// Authentication failures keep ARM's codes, messages and challenge (MMS takes ARM tokens).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{code}: {message}")]
-pub struct MmsError {
-    pub status: u16,
-    pub code: &'static str,
-    pub message: String,
-    pub challenge: Option<String>,
-}
-
-impl MmsError {
-    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        MmsError {
-            status,
-            code,
-            message: message.into(),
-            challenge: None,
-        }
-    }
-
-    pub fn not_found(name: &str) -> Self {
-        Self::new(
-            404,
-            "NotFound",
-            format!("Webservice with name {name} not found in provided workspace."),
-        )
-    }
-
-    pub fn bad_argument(message: impl Into<String>) -> Self {
-        Self::new(400, "BadArgument", message)
-    }
-
-    pub fn region_unavailable(region: &str) -> Self {
-        Self::new(503, "ServiceUnavailable", format!(
-            "The Azure Machine Learning service in region '{region}' is unavailable, so tokens cannot be issued. Key-based authentication is not affected."
-        ))
-    }
-
-    pub fn internal(cause: impl std::fmt::Display) -> Self {
-        tracing::error!(%cause, "model-management request failed");
-        Self::new(
-            500,
-            "InternalServerError",
-            "The emulator failed to process the request; see its log.",
-        )
-    }
-}
-
-impl From<ArmError> for MmsError {
-    fn from(e: ArmError) -> Self {
-        MmsError {
-            status: e.status,
-            code: e.code,
-            message: e.message,
-            challenge: e.challenge,
-        }
-    }
-}
-
-impl ResponseError for MmsError {
-    fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST)
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        challenged(self.status_code(), self.challenge.as_deref())
-            .json(json!({"code": self.code, "statusCode": self.status, "message": self.message, "details": []}))
     }
 }

@@ -1,259 +1,95 @@
-//! Each surface's error shape, rendered in one place.
+//! Each surface's error shape, rendered in one place. One error type per surface:
 //!
-//! - AAD: `{"error","error_description":"AADSTSn: …\r\nTrace ID: …\r\nCorrelation ID: …\r\nTimestamp: …",
-//!   "error_codes","timestamp","trace_id","correlation_id","error_uri"}` with AAD's status.
-//! - Admin API: `{"error":{"code","message"}}` (the ARM envelope, so one parser serves both).
-//! - ARM and model management: [`ArmError`] and [`MmsError`] (in `error/arm.rs`).
+//! - AAD: [`AadError`] / [`AadFailure`] (`error/aad.rs`).
+//! - ARM: [`ArmError`] (`error/arm.rs`), with ARM's `WWW-Authenticate` challenge on 401s.
+//! - Model management: [`MmsError`] (`error/mms.rs`).
+//! - Scoring: [`ScoringError`] (`error/scoring.rs`).
+//! - The control API: [`AdminError`] (`error/admin.rs`).
+//!
+//! Failures that any surface can have — no route, a body too large or too slow, a media type it
+//! does not take, an internal error — are a [`Generic`] rendered by [`render`] in the shape of the
+//! surface the request was addressed to.
 
+mod aad;
+mod admin;
 mod arm;
+mod mms;
+pub mod scoring;
 
-pub use arm::{dotnet_time, ArmError, MmsError, ARM_AUDIENCES};
+pub use aad::{aad_timestamp, AadError, AadFailure};
+pub use admin::AdminError;
+pub use arm::{dotnet_time, ArmError, ARM_AUDIENCES};
+pub use mms::MmsError;
+pub use scoring::ScoringError;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
-use serde_json::json;
-use time::OffsetDateTime;
-use uuid::Uuid;
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
 
-use crate::domain::world::Application;
-use crate::domain::ClientId;
+use crate::http::surface::Surface;
 
-/// An Entra ID error: OAuth `error` value, AADSTS number, HTTP status and message text.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("AADSTS{code}: {message}")]
-pub struct AadError {
-    pub error: &'static str,
-    pub code: u32,
-    pub status: u16,
+/// A failure not specific to one surface: its status, an ARM-style code and a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Generic {
+    pub status: StatusCode,
+    pub code: &'static str,
     pub message: String,
 }
 
-fn aad(error: &'static str, code: u32, status: u16, message: String) -> AadError {
-    AadError {
-        error,
-        code,
-        status,
-        message,
-    }
-}
-
-impl AadError {
-    pub fn unknown_tenant(tenant: &str) -> Self {
-        aad("invalid_request", 90002, 400, format!(
-            "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."
-        ))
-    }
-
-    pub fn malformed_tenant(tenant: &str) -> Self {
-        aad(
-            "invalid_request",
-            900023,
-            400,
-            format!("Specified tenant identifier '{tenant}' is neither a valid DNS name, nor a valid external domain."),
-        )
-    }
-
-    pub fn missing_parameter(name: &str) -> Self {
-        aad(
-            "invalid_request",
-            900144,
-            400,
-            format!("The request body must contain the following parameter: '{name}'."),
-        )
-    }
-
-    pub fn unknown_client(client_id: &str, tenant: &str) -> Self {
-        aad("unauthorized_client", 700016, 400, format!(
-            "Application with identifier '{client_id}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."
-        ))
-    }
-
-    pub fn invalid_secret(client_id: ClientId) -> Self {
-        aad("invalid_client", 7000215, 401, format!(
-            "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."
-        ))
-    }
-
-    pub fn expired_secret(client_id: ClientId) -> Self {
-        aad("invalid_client", 7000222, 401, format!(
-            "The provided client secret keys for app '{client_id}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds."
-        ))
-    }
-
-    pub fn missing_client_credential() -> Self {
-        aad(
-            "invalid_client",
-            7000218,
-            401,
-            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.".into(),
-        )
-    }
-
-    pub fn disabled_application(app: &Application) -> Self {
-        aad(
-            "unauthorized_client",
-            7000112,
-            400,
-            format!("Application '{}'({}) is disabled.", app.client_id, app.display_name),
-        )
-    }
-
-    pub fn unsupported_grant_type(grant: &str) -> Self {
-        aad(
-            "unsupported_grant_type",
-            70003,
-            400,
-            format!("The app requested an unsupported grant type '{grant}'."),
-        )
-    }
-
-    pub fn invalid_scope(scope: &str) -> Self {
-        aad(
-            "invalid_scope",
-            70011,
-            400,
-            format!("The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid."),
-        )
-    }
-
-    pub fn resource_parameter_not_supported() -> Self {
-        aad(
-            "invalid_request",
-            901002,
-            400,
-            "The 'resource' request parameter is not supported.".into(),
-        )
-    }
-
-    pub fn unknown_resource(resource: &str, tenant_name: &str) -> Self {
-        aad("invalid_resource", 500011, 400, format!(
-            "The resource principal named {resource} was not found in the tenant named {tenant_name}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant."
-        ))
-    }
-
-    /// At the discovery endpoints a bad tenant is reported as `invalid_tenant`.
-    pub fn at_discovery(mut self) -> Self {
-        if matches!(self.code, 90002 | 900023) {
-            self.error = "invalid_tenant";
-        }
-        self
-    }
-
-    /// Attaches what the wire shape needs besides the error itself.
-    pub fn render_at(self, now: OffsetDateTime, correlation_id: Option<Uuid>) -> AadFailure {
-        let correlation_id = correlation_id.unwrap_or_else(Uuid::new_v4);
-        AadFailure {
-            error: self,
-            timestamp: aad_timestamp(now),
-            trace_id: Uuid::new_v4(),
-            correlation_id,
-        }
-    }
-}
-
-/// AAD's timestamp format: `2026-11-28 19:02:44Z`.
-pub fn aad_timestamp(now: OffsetDateTime) -> String {
-    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z");
-    now.format(&f).expect("formattable timestamp")
-}
-
-/// An [`AadError`] ready to be sent.
-#[derive(Debug, thiserror::Error)]
-#[error("{error}")]
-pub struct AadFailure {
-    pub error: AadError,
-    pub timestamp: String,
-    pub trace_id: Uuid,
-    pub correlation_id: Uuid,
-}
-
-impl ResponseError for AadFailure {
-    fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.error.status).unwrap_or(StatusCode::BAD_REQUEST)
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let e = &self.error;
-        tracing::info!(code = e.code, error = e.error, "AAD request refused");
-        let description = format!(
-            "AADSTS{}: {}\r\nTrace ID: {}\r\nCorrelation ID: {}\r\nTimestamp: {}",
-            e.code, e.message, self.trace_id, self.correlation_id, self.timestamp
-        );
-        HttpResponse::build(self.status_code())
-            .insert_header(("Cache-Control", "no-store, no-cache"))
-            .insert_header(("x-ms-request-id", self.trace_id.to_string()))
-            .insert_header(("client-request-id", self.correlation_id.to_string()))
-            .json(json!({
-                "error": e.error,
-                "error_description": description,
-                "error_codes": [e.code],
-                "timestamp": self.timestamp,
-                "trace_id": self.trace_id,
-                "correlation_id": self.correlation_id,
-                "error_uri": format!("https://login.microsoftonline.com/error?code={}", e.code),
-            }))
-    }
-}
-
-/// Errors of the emulator-control API, in the ARM envelope.
-#[derive(Debug, thiserror::Error)]
-pub enum AdminError {
-    #[error("The emulator control API answers loopback clients only, or clients presenting the admin key.")]
-    Forbidden,
-    #[error("{0}")]
-    BadRequest(String),
-    #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
-    Unavailable(String),
-    #[error("{0}")]
-    Internal(String),
-}
-
-impl ResponseError for AdminError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            AdminError::Forbidden => StatusCode::FORBIDDEN,
-            AdminError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AdminError::NotFound(_) => StatusCode::NOT_FOUND,
-            AdminError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            AdminError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+impl Generic {
+    /// No route answers this method and path.
+    pub fn no_route(method: &str, path: &str) -> Self {
+        Generic {
+            status: StatusCode::NOT_FOUND,
+            code: "NotFound",
+            message: format!("No emulated endpoint answers {method} {path}."),
         }
     }
 
-    fn error_response(&self) -> HttpResponse {
-        let code = match self {
-            AdminError::Forbidden => "AdminAccessDenied",
-            AdminError::BadRequest(_) => "InvalidRequest",
-            AdminError::NotFound(_) => "NotFound",
-            AdminError::Unavailable(_) => "ServiceUnavailable",
-            AdminError::Internal(_) => "InternalError",
+    /// An error the web framework produced before any handler ran (an extractor's plain-text
+    /// 4xx: body too large, unreadable query, …), keeping its status and its message.
+    pub fn framework(status: StatusCode, message: &str) -> Self {
+        let code = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => "RequestEntityTooLarge",
+            StatusCode::REQUEST_TIMEOUT => "RequestTimeout",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "UnsupportedMediaType",
+            StatusCode::NOT_FOUND => "NotFound",
+            StatusCode::METHOD_NOT_ALLOWED => "MethodNotAllowed",
+            _ => "BadRequest",
         };
-        if let AdminError::Internal(cause) = self {
-            tracing::error!(%cause, "admin request failed");
+        let message = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => format!("The request body is too large ({message})."),
+            _ if message.is_empty() => status.canonical_reason().unwrap_or("Bad request").to_string(),
+            _ => message.to_string(),
+        };
+        Generic { status, code, message }
+    }
+
+    /// The request body stalled: no complete body within the server's timeout.
+    pub fn timeout() -> Self {
+        Generic {
+            status: StatusCode::REQUEST_TIMEOUT,
+            code: "RequestTimeout",
+            message: "The request body was not received in time.".into(),
         }
-        HttpResponse::build(self.status_code()).json(json!({"error": {"code": code, "message": self.to_string()}}))
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn description_carries_trace_correlation_and_timestamp() {
-        let now = time::macros::datetime!(2026-11-28 19:02:44 UTC);
-        let corr = "0f0e0d0c-0b0a-4909-8807-060504030201";
-        let failure = AadError::missing_parameter("grant_type").render_at(now, Some(corr.parse().unwrap()));
-        assert_eq!(failure.timestamp, "2026-11-28 19:02:44Z");
-        assert_eq!(failure.correlation_id.to_string(), corr);
-        assert_eq!(failure.status_code(), StatusCode::BAD_REQUEST);
-        assert_ne!(
-            AadError::missing_parameter("x")
-                .render_at(now, None)
-                .correlation_id
-                .to_string(),
-            corr
-        );
+/// `failure` in the shape of `surface`. AAD failures carry AAD's trace and correlation ids and
+/// timestamp (from the emulator clock of the request's emulator, when there is one).
+pub fn render(surface: Surface, req: &HttpRequest, failure: &Generic) -> HttpResponse {
+    let status = failure.status.as_u16();
+    match surface {
+        Surface::Aad => {
+            let now = req
+                .app_data::<actix_web::web::Data<crate::state::AppState>>()
+                .map_or_else(time::OffsetDateTime::now_utc, |s| s.clock.now());
+            AadError::generic(status, &failure.message)
+                .render_at(now, crate::http::client_request_id(req))
+                .error_response()
+        }
+        Surface::Arm | Surface::Metadata => ArmError::generic(status, failure.code, &failure.message).error_response(),
+        Surface::ModelManagement => MmsError::new(status, failure.code, &failure.message).error_response(),
+        Surface::Scoring => ScoringError::new(status, &failure.message).error_response(),
+        Surface::Control => AdminError::Status(failure.status, failure.code, failure.message.clone()).error_response(),
     }
 }

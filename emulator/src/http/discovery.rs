@@ -6,8 +6,11 @@ use serde_json::json;
 
 use super::origin;
 
-pub async fn workspace_discovery(req: HttpRequest) -> HttpResponse {
-    let base = origin(&req.connection_info());
+pub async fn workspace_discovery(
+    state: actix_web::web::Data<crate::state::AppState>,
+    req: HttpRequest,
+) -> HttpResponse {
+    let base = origin(&state, &req);
     HttpResponse::Ok().json(json!({
         "api": base,
         "catalog": base,

@@ -20,8 +20,12 @@ pub struct Query {
 /// First api-version that returns a single object instead of the array.
 const SINGLE_CLOUD_SINCE: &str = "2022-09-01";
 
-pub async fn endpoints(req: HttpRequest, query: web::Query<Query>) -> HttpResponse {
-    let base = origin(&req.connection_info());
+pub async fn endpoints(
+    state: web::Data<crate::state::AppState>,
+    req: HttpRequest,
+    query: web::Query<Query>,
+) -> HttpResponse {
+    let base = origin(&state, &req);
     // ISO dates compare correctly as strings; anything that is not a date gets the array.
     let single = query
         .api_version

@@ -6,7 +6,7 @@
 //!
 //! - a request reserves its declared `Content-Length` (the maximum when chunked) from a budget of
 //!   [`BUDGET`] bytes before reading anything; when the budget is spent it waits, and after
-//!   [`WAIT`] it is refused with 503 and `Retry-After` in the scoring error shape `{"message": …}`.
+//!   [`WAIT`] it is refused with 503 and `Retry-After` in the scoring error shape ([`ScoringError`]).
 //!   Bodies not yet read stay in the client's socket, not in our memory;
 //! - the body is read into one buffer of its declared size (no regrowth);
 //! - echo answers with that same buffer, written out in slices (no copy, and no second 16 MiB in
@@ -29,6 +29,8 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError};
 use futures_core::future::LocalBoxFuture;
 use futures_core::Stream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::error::ScoringError;
 
 /// The largest scoring body accepted; larger is 413.
 pub const MAX_SCORING_BODY: usize = 16 * 1024 * 1024;
@@ -115,11 +117,13 @@ impl ResponseError for BodyRefused {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut response = HttpResponse::build(self.status_code());
+        let mut response = ScoringError::new(self.status_code().as_u16(), self.to_string()).error_response();
         if matches!(self, BodyRefused::Busy) {
-            response.insert_header((RETRY_AFTER, "1"));
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, actix_web::http::header::HeaderValue::from_static("1"));
         }
-        response.json(serde_json::json!({"message": self.to_string()}))
+        response
     }
 }
 

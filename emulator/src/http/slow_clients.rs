@@ -17,10 +17,11 @@ use std::time::Duration;
 use actix_web::body::{BodySize, BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::PayloadError;
+use actix_web::http::ConnectionType;
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::web::Bytes;
-use actix_web::{HttpMessage, HttpResponse, ResponseError};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use futures_core::Stream;
 use tokio::time::{sleep_until, Instant, Sleep};
 
@@ -43,9 +44,10 @@ impl BodyTimeouts {
     }
 }
 
-/// The answer to a client too slow to send its request: 408, then the connection is closed.
+/// The answer to a client too slow to send its request, when the request it belongs to is no
+/// longer at hand (an error from an inner middleware): 408 in the generic JSON shape.
 #[derive(Debug, thiserror::Error)]
-#[error("The request body was not received in time; the connection is closed.")]
+#[error("The request body was not received in time.")]
 pub struct RequestTimedOut;
 
 impl ResponseError for RequestTimedOut {
@@ -54,16 +56,20 @@ impl ResponseError for RequestTimedOut {
     }
 
     fn error_response(&self) -> HttpResponse {
-        request_timeout_response(&self.to_string())
+        let mut response = HttpResponse::RequestTimeout()
+            .json(serde_json::json!({"error": {"code": "RequestTimeout", "message": self.to_string()}}));
+        response.head_mut().set_connection_type(ConnectionType::Close);
+        response
     }
 }
 
-/// The one place a 408 is rendered. Every surface gets this shape for now: the request may not
-/// have arrived far enough to tell which surface it was for.
-pub fn request_timeout_response(message: &str) -> HttpResponse {
-    HttpResponse::RequestTimeout()
-        .force_close()
-        .json(serde_json::json!({"error": {"code": "RequestTimeout", "message": message}}))
+/// The one place a 408 is rendered: in the error shape of the request's surface, and the
+/// connection is closed after it.
+pub fn request_timeout_response(req: &HttpRequest) -> HttpResponse {
+    let surface = crate::http::surface::request_info(req).surface;
+    let mut response = crate::error::render(surface, req, &crate::error::Generic::timeout());
+    response.head_mut().set_connection_type(ConnectionType::Close);
+    response
 }
 
 /// Wraps the request body in the timeouts; a request that tripped them is answered 408 whatever
@@ -97,7 +103,8 @@ pub async fn bound_body_time(
         Err(e) => return Err(e),
     };
     if state.tripped.get() {
-        let response = response.into_response(RequestTimedOut.error_response());
+        let timed_out = request_timeout_response(response.request());
+        let response = response.into_response(timed_out);
         return Ok(response.map_body(|_, body| EitherBody::right(Holding::new(body, state))));
     }
     if chunked && !state.finished.get() {

@@ -1,6 +1,7 @@
 //! Persistence: SQLite through rusqlite, embedded migrations, one repository module per aggregate.
 //! SQL stays in this folder; callers get domain types.
 
+mod grant_state;
 mod keys;
 mod rbac;
 mod resources;
@@ -14,9 +15,9 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::Connection;
 use rusqlite_migration::{Migrations, M};
 
+pub use grant_state::{GrantKey, NewGrant, StoredGrant, Take};
 pub use keys::StoredKey;
-pub use resources::default_links;
-pub use seed::Seed;
+pub use seed::SeedRecord;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -37,7 +38,8 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0001_world.sql")),
         M::up(include_str!("../../migrations/0002_rbac.sql")),
         M::up(include_str!("../../migrations/0003_services.sql")),
-        M::up(include_str!("../../migrations/0004_seed.sql")),
+        M::up(include_str!("../../migrations/0004_grant_state.sql")),
+        M::up(include_str!("../../migrations/0005_seed.sql")),
     ])
 }
 

@@ -6,7 +6,8 @@ use uuid::Uuid;
 use super::{Store, StoreError, StoreResult};
 use crate::domain::rbac::{Permission, PrincipalType, RoleAssignment, RoleDefinition, RoleType};
 use crate::domain::scope::Scope;
-use crate::fixtures::{WorldSpec, FIXTURE_TIME};
+use crate::domain::seed::Seed;
+use crate::fixtures::FIXTURE_TIME;
 
 /// Permissions as stored (JSON), in ARM's camelCase.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -47,30 +48,14 @@ impl Store {
     }
 }
 
-/// Writes the world file's roles and assignments inside the caller's transaction.
-pub(super) fn insert_rbac(tx: &Transaction<'_>, spec: &WorldSpec) -> StoreResult<()> {
+/// Writes the seed's custom roles and assignments inside the caller's transaction.
+pub(super) fn insert_rbac(tx: &Transaction<'_>, seed: &Seed) -> StoreResult<()> {
     tx.execute_batch("DELETE FROM role_assignments; DELETE FROM role_definitions;")?;
-    for r in &spec.role_definitions {
-        let role = RoleDefinition {
-            id: r.id,
-            name: r.name.clone(),
-            description: r.description.clone(),
-            role_type: RoleType::CustomRole,
-            permissions: vec![Permission {
-                actions: r.actions.clone(),
-                not_actions: r.not_actions.clone(),
-                data_actions: r.data_actions.clone(),
-                not_data_actions: r.not_data_actions.clone(),
-            }],
-            assignable_scopes: r.assignable_scopes.clone(),
-        };
-        upsert_role(tx, &role, FIXTURE_TIME)?;
+    for role in &seed.custom_roles {
+        upsert_role(tx, role, FIXTURE_TIME)?;
     }
-    for a in spec
-        .resolve_assignments()
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?
-    {
-        insert_assignment(tx, &a)?;
+    for a in &seed.role_assignments {
+        insert_assignment(tx, a)?;
     }
     Ok(())
 }

@@ -4,76 +4,33 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use uuid::Uuid;
 
 use super::{Store, StoreError, StoreResult, StoredKey};
-use crate::domain::services::{new_key, AuthMode, ComputeType, OnlineEndpoint, Scoring, Service, WorkspaceRef};
-use crate::fixtures::{WorldSpec, FIXTURE_TIME};
+use crate::domain::seed::Seed;
+use crate::domain::services::{AuthMode, ComputeType, KeySlot, OnlineEndpoint, Scoring, Service, WorkspaceRef};
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {e}"))
 }
 
-/// Writes the world file's services, endpoints and outages inside the caller's transaction.
-pub(super) fn insert_services(tx: &Transaction<'_>, spec: &WorldSpec) -> StoreResult<()> {
+/// Writes the seed's services, endpoints and outages inside the caller's transaction.
+pub(super) fn insert_services(tx: &Transaction<'_>, seed: &Seed) -> StoreResult<()> {
     tx.execute_batch("DELETE FROM services; DELETE FROM online_endpoints; DELETE FROM region_outages;")?;
-    for s in &spec.services {
-        let ws = spec
-            .workspace_of(s.subscription, &s.resource_group, &s.workspace)
-            .map_err(|e| corrupt("service", e))?;
-        let compute = ComputeType::parse(&s.compute_type).ok_or_else(|| corrupt("service", &s.compute_type))?;
-        let service = Service {
-            name: s.name.clone(),
-            id: Uuid::new_v5(&Uuid::NAMESPACE_URL, s.name.to_ascii_lowercase().as_bytes()),
-            workspace: WorkspaceRef {
-                subscription_id: ws.subscription,
-                resource_group: ws.resource_group.clone(),
-                workspace: ws.name.clone(),
-            },
-            compute_type: compute,
-            auth_enabled: s
-                .auth_enabled
-                .unwrap_or(compute == ComputeType::Aks && !s.token_auth_enabled),
-            token_auth_enabled: s.token_auth_enabled,
-            primary_key: s.primary_key.clone().unwrap_or_else(new_key),
-            secondary_key: s.secondary_key.clone().unwrap_or_else(new_key),
-            scoring: s.scoring.clone(),
-            token_lifetime_seconds: s.token_lifetime_seconds,
-            description: s.description.clone(),
-            created: FIXTURE_TIME.into(),
-        };
-        put_service(tx, &service)?;
+    for service in &seed.services {
+        insert_service(tx, service)?;
     }
-    for e in &spec.online_endpoints {
-        let ws = spec
-            .workspace_of(e.subscription, &e.resource_group, &e.workspace)
-            .map_err(|x| corrupt("endpoint", x))?;
-        let endpoint = OnlineEndpoint {
-            name: e.name.clone(),
-            id: Uuid::new_v5(&Uuid::NAMESPACE_URL, e.name.to_ascii_lowercase().as_bytes()),
-            workspace: WorkspaceRef {
-                subscription_id: ws.subscription,
-                resource_group: ws.resource_group.clone(),
-                workspace: ws.name.clone(),
-            },
-            location: ws.location.clone(),
-            auth_mode: AuthMode::parse(&e.auth_mode).ok_or_else(|| corrupt("endpoint auth mode", &e.auth_mode))?,
-            primary_key: e.primary_key.clone().unwrap_or_else(new_key),
-            secondary_key: e.secondary_key.clone().unwrap_or_else(new_key),
-            deployments: e.deployments.clone(),
-            scoring: e.scoring.clone(),
-            description: e.description.clone(),
-            token_lifetime_seconds: e.token_lifetime_seconds,
-            created: FIXTURE_TIME.into(),
-        };
-        put_endpoint(tx, &endpoint)?;
+    for endpoint in &seed.online_endpoints {
+        insert_endpoint(tx, endpoint)?;
     }
-    for region in &spec.unavailable_regions {
+    for region in &seed.unavailable_regions {
         tx.execute("INSERT OR IGNORE INTO region_outages (region) VALUES (?1)", [region])?;
     }
     Ok(())
 }
 
-fn put_service(conn: &Connection, s: &Service) -> StoreResult<()> {
+/// Inserts a new service; a name already taken (by a service of any workspace) is a constraint
+/// error, which [`Store::create_service`] turns into `false`.
+fn insert_service(conn: &Connection, s: &Service) -> StoreResult<()> {
     conn.execute(
-        "INSERT OR REPLACE INTO services (name, service_id, subscription_id, resource_group, workspace, compute_type,
+        "INSERT INTO services (name, service_id, subscription_id, resource_group, workspace, compute_type,
              auth_enabled, token_auth_enabled, primary_key, secondary_key, scoring, token_lifetime_seconds, description, created)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         params![
@@ -85,19 +42,42 @@ fn put_service(conn: &Connection, s: &Service) -> StoreResult<()> {
     Ok(())
 }
 
-fn put_endpoint(conn: &Connection, e: &OnlineEndpoint) -> StoreResult<()> {
+fn insert_endpoint(conn: &Connection, e: &OnlineEndpoint) -> StoreResult<()> {
     conn.execute(
-        "INSERT OR REPLACE INTO online_endpoints (name, endpoint_id, subscription_id, resource_group, workspace, location,
+        "INSERT INTO online_endpoints (name, endpoint_id, subscription_id, resource_group, workspace, location,
              auth_mode, primary_key, secondary_key, deployments, scoring, description, token_lifetime_seconds, created)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         params![
-            e.name, e.id.to_string(), e.workspace.subscription_id.to_string(), e.workspace.resource_group, e.workspace.workspace,
-            e.location, e.auth_mode.as_str(), e.primary_key, e.secondary_key,
+            e.name,
+            e.id.to_string(),
+            e.workspace.subscription_id.to_string(),
+            e.workspace.resource_group,
+            e.workspace.workspace,
+            e.location,
+            e.auth_mode.as_str(),
+            e.primary_key,
+            e.secondary_key,
             serde_json::to_string(&e.deployments).expect("names serialise"),
-            serde_json::to_string(&e.scoring).expect("scoring serialises"), e.description, e.token_lifetime_seconds, e.created
+            serde_json::to_string(&e.scoring).expect("scoring serialises"),
+            e.description,
+            e.token_lifetime_seconds,
+            e.created
         ],
     )?;
     Ok(())
+}
+
+/// `Ok(false)` for a uniqueness violation, so a create can answer 409 instead of failing.
+fn unique_insert(result: StoreResult<()>) -> StoreResult<bool> {
+    match result {
+        Ok(()) => Ok(true),
+        Err(StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)))
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 fn workspace_ref(sub: String, rg: String, ws: String) -> StoreResult<WorkspaceRef> {
@@ -205,23 +185,59 @@ impl Store {
         Ok((services, endpoints, outages))
     }
 
-    pub fn put_service(&self, s: &Service) -> StoreResult<()> {
-        put_service(&self.conn(), s)
+    /// Creates a service; false when the name is taken (checked by the database's uniqueness
+    /// constraint, so two concurrent creates cannot both succeed).
+    pub fn create_service(&self, s: &Service) -> StoreResult<bool> {
+        unique_insert(insert_service(&self.conn(), s))
     }
 
-    pub fn delete_service(&self, name: &str) -> StoreResult<bool> {
-        Ok(self.conn().execute("DELETE FROM services WHERE name = ?1", [name])? > 0)
+    /// Sets one key of the service *instance* `id` (a single-column update: concurrent
+    /// regenerations of the other key are never lost); false when that instance is gone.
+    pub fn set_service_key(&self, name: &str, id: Uuid, slot: KeySlot, value: &str) -> StoreResult<bool> {
+        let sql = match slot {
+            KeySlot::Primary => "UPDATE services SET primary_key = ?3 WHERE name = ?1 AND service_id = ?2",
+            KeySlot::Secondary => "UPDATE services SET secondary_key = ?3 WHERE name = ?1 AND service_id = ?2",
+        };
+        Ok(self.conn().execute(sql, params![name, id.to_string(), value])? > 0)
     }
 
-    pub fn put_endpoint(&self, e: &OnlineEndpoint) -> StoreResult<()> {
-        put_endpoint(&self.conn(), e)
+    /// Deletes the service instance `id`; false when it was already gone.
+    pub fn delete_service(&self, name: &str, id: Uuid) -> StoreResult<bool> {
+        Ok(self.conn().execute(
+            "DELETE FROM services WHERE name = ?1 AND service_id = ?2",
+            params![name, id.to_string()],
+        )? > 0)
     }
 
-    pub fn delete_endpoint(&self, name: &str) -> StoreResult<bool> {
-        Ok(self
-            .conn()
-            .execute("DELETE FROM online_endpoints WHERE name = ?1", [name])?
-            > 0)
+    /// Creates an online endpoint; false when the name is taken.
+    pub fn create_endpoint(&self, e: &OnlineEndpoint) -> StoreResult<bool> {
+        unique_insert(insert_endpoint(&self.conn(), e))
+    }
+
+    /// Updates what PUT and PATCH may change on the endpoint instance `e.id` (auth mode,
+    /// description); false when that instance is gone.
+    pub fn update_endpoint(&self, e: &OnlineEndpoint) -> StoreResult<bool> {
+        Ok(self.conn().execute(
+            "UPDATE online_endpoints SET auth_mode = ?3, description = ?4 WHERE name = ?1 AND endpoint_id = ?2",
+            params![e.name, e.id.to_string(), e.auth_mode.as_str(), e.description],
+        )? > 0)
+    }
+
+    /// Sets one key of the endpoint instance `id`; false when that instance is gone.
+    pub fn set_endpoint_key(&self, name: &str, id: Uuid, slot: KeySlot, value: &str) -> StoreResult<bool> {
+        let sql = match slot {
+            KeySlot::Primary => "UPDATE online_endpoints SET primary_key = ?3 WHERE name = ?1 AND endpoint_id = ?2",
+            KeySlot::Secondary => "UPDATE online_endpoints SET secondary_key = ?3 WHERE name = ?1 AND endpoint_id = ?2",
+        };
+        Ok(self.conn().execute(sql, params![name, id.to_string(), value])? > 0)
+    }
+
+    /// Deletes the endpoint instance `id`; false when it was already gone.
+    pub fn delete_endpoint(&self, name: &str, id: Uuid) -> StoreResult<bool> {
+        Ok(self.conn().execute(
+            "DELETE FROM online_endpoints WHERE name = ?1 AND endpoint_id = ?2",
+            params![name, id.to_string()],
+        )? > 0)
     }
 
     pub fn set_region_outage(&self, region: &str, down: bool) -> StoreResult<()> {

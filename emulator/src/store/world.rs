@@ -3,13 +3,15 @@
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use super::{Store, StoreError, StoreResult};
-use crate::domain::secret::{hint, SecretHash};
-use crate::domain::world::{Application, ClientSecret, ResourceGroup, Subscription, Tags, Tenant, User, Workspace};
+use crate::domain::secret::SecretHash;
+use crate::domain::seed::Seed;
+use crate::domain::world::{
+    Application, ClientSecret, Deployments, Directory, ResourceGroup, Subscription, Tags, Tenant, User, Workspace,
+};
+use crate::domain::ClientId;
 use crate::domain::World;
-use crate::fixtures::{ApplicationSpec, WorldSpec};
 
 impl Store {
     /// True when no world has been written yet (a fresh data dir).
@@ -21,9 +23,9 @@ impl Store {
         Ok(any.is_none())
     }
 
-    /// Replaces the whole world with the one `spec` declares, in one transaction: either the new
-    /// world is complete or the old one is untouched. Secrets are hashed on the way in.
-    pub fn replace_world(&self, spec: &WorldSpec) -> StoreResult<()> {
+    /// Replaces the whole world with `seed`, in one transaction: either the new world is complete
+    /// or the old one is untouched.
+    pub fn replace_world(&self, seed: &Seed) -> StoreResult<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         tx.execute_batch(
@@ -31,28 +33,32 @@ impl Store {
              DELETE FROM client_secrets; DELETE FROM applications; DELETE FROM users;
              DELETE FROM tenant_domains; DELETE FROM tenants;",
         )?;
-        insert_world(&tx, spec)?;
-        super::rbac::insert_rbac(&tx, spec)?;
-        super::services::insert_services(&tx, spec)?;
-        super::seed::record(&tx, spec)?;
+        insert_world(&tx, seed)?;
+        super::rbac::insert_rbac(&tx, seed)?;
+        super::services::insert_services(&tx, seed)?;
+        super::seed::record(&tx, seed)?;
         tx.commit()?;
         Ok(())
     }
 
     pub fn load_world(&self) -> StoreResult<World> {
-        let world = {
+        let (directory, subscriptions, resource_groups, workspaces) = {
             let conn = self.conn();
-            World::new(
-                tenants(&conn)?,
-                users(&conn)?,
-                applications(&conn)?,
+            (
+                Directory::new(tenants(&conn)?, users(&conn)?, applications(&conn)?),
                 subscriptions(&conn)?,
                 resource_groups(&conn)?,
                 workspaces(&conn)?,
             )
         };
         let (services, endpoints, outages) = self.load_services()?;
-        Ok(world.with_services(services, endpoints, outages))
+        Ok(World::new(
+            directory,
+            subscriptions,
+            resource_groups,
+            workspaces,
+            Deployments::new(services, endpoints, outages),
+        ))
     }
 }
 
@@ -60,13 +66,8 @@ fn bad(what: &str) -> impl Fn(uuid::Error) -> StoreError + '_ {
     move |e| StoreError::Corrupt(format!("{what}: {e}"))
 }
 
-fn insert_world(tx: &Transaction<'_>, spec: &WorldSpec) -> StoreResult<()> {
-    let tenant_of = |r: Option<&str>| {
-        spec.tenant_ref(r)
-            .map(|t| t.to_string())
-            .map_err(|e| StoreError::Corrupt(e.to_string()))
-    };
-    for (i, t) in spec.tenants.iter().enumerate() {
+fn insert_world(tx: &Transaction<'_>, seed: &Seed) -> StoreResult<()> {
+    for (i, t) in seed.tenants.iter().enumerate() {
         tx.execute(
             "INSERT INTO tenants (id, display_name, token_lifetime_seconds, position) VALUES (?1, ?2, ?3, ?4)",
             params![t.id.to_string(), t.display_name, t.token_lifetime_seconds, i],
@@ -78,59 +79,42 @@ fn insert_world(tx: &Transaction<'_>, spec: &WorldSpec) -> StoreResult<()> {
             )?;
         }
     }
-    for u in &spec.users {
-        let pw = SecretHash::new(&u.password);
+    for u in &seed.users {
         tx.execute(
             "INSERT INTO users (object_id, tenant_id, upn, display_name, password_salt, password_hash, enabled)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 u.object_id.to_string(),
-                tenant_of(u.tenant.as_deref())?,
+                u.tenant_id.to_string(),
                 u.upn,
                 u.display_name,
-                &pw.salt[..],
-                &pw.hash[..],
+                &u.password.salt[..],
+                &u.password.hash[..],
                 u.enabled
             ],
         )?;
     }
-    for (i, a) in spec.applications.iter().enumerate() {
-        insert_application(tx, &tenant_of(a.tenant.as_deref())?, a, i as i64)?;
+    for (i, a) in seed.applications.iter().enumerate() {
+        insert_application(tx, a, i as i64)?;
     }
-    for s in &spec.subscriptions {
+    for s in &seed.subscriptions {
         tx.execute(
             "INSERT INTO subscriptions (id, tenant_id, display_name) VALUES (?1, ?2, ?3)",
-            params![s.id.to_string(), tenant_of(s.tenant.as_deref())?, s.display_name],
+            params![s.id.to_string(), s.tenant_id.to_string(), s.display_name],
         )?;
     }
-    for rg in &spec.resource_groups {
-        tx.execute(
-            "INSERT INTO resource_groups (subscription_id, name, location) VALUES (?1, ?2, ?3)",
-            params![rg.subscription.to_string(), rg.name, rg.location],
-        )?;
+    for rg in &seed.resource_groups {
+        super::resources::upsert_resource_group(tx, rg)?;
     }
-    for ws in &spec.workspaces {
-        let rg: String = tx.query_row(
-            "SELECT name FROM resource_groups WHERE subscription_id = ?1 AND name = ?2",
-            params![ws.subscription.to_string(), ws.resource_group],
-            |r| r.get(0),
-        )?;
-        tx.execute(
-            "INSERT INTO workspaces (subscription_id, resource_group, name, location, friendly_name, workspace_id, created, linked)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![ws.subscription.to_string(), rg, ws.name, ws.location,
-                    ws.friendly_name.clone().unwrap_or_else(|| ws.name.clone()),
-                    ws.workspace_id.unwrap_or_else(Uuid::new_v4).to_string(),
-                    crate::fixtures::FIXTURE_TIME,
-                    serde_json::Value::Object(super::resources::default_links(&ws.subscription.to_string(), &rg, &ws.name)).to_string()],
-        )?;
+    for ws in &seed.workspaces {
+        super::resources::upsert_workspace(tx, ws)?;
     }
     Ok(())
 }
 
 /// One application (service principal) and its hashed secrets.
-fn insert_application(conn: &Connection, tenant: &str, a: &ApplicationSpec, position: i64) -> StoreResult<()> {
-    let uris = serde_json::to_string(&a.identifier_uris).expect("strings serialise");
+fn insert_application(conn: &Connection, a: &Application, position: i64) -> StoreResult<()> {
+    let uris = serde_json::to_string(&a.identifier_uris).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     conn.execute(
         "INSERT INTO applications (client_id, object_id, tenant_id, display_name, enabled,
              token_lifetime_seconds, identifier_uris, access_token_version, position)
@@ -138,7 +122,7 @@ fn insert_application(conn: &Connection, tenant: &str, a: &ApplicationSpec, posi
         params![
             a.client_id.to_string(),
             a.object_id.to_string(),
-            tenant,
+            a.tenant_id.to_string(),
             a.display_name,
             a.enabled,
             a.token_lifetime_seconds,
@@ -148,24 +132,23 @@ fn insert_application(conn: &Connection, tenant: &str, a: &ApplicationSpec, posi
         ],
     )?;
     for s in &a.secrets {
-        insert_secret(conn, &a.client_id.to_string(), s)?;
+        insert_secret(conn, a.client_id, s)?;
     }
     Ok(())
 }
 
-fn insert_secret(conn: &Connection, client_id: &str, s: &crate::fixtures::SecretSpec) -> StoreResult<()> {
-    let h = SecretHash::new(&s.value);
-    let expires = s.expires.map(|e| e.format(&Rfc3339).expect("valid timestamp"));
+fn insert_secret(conn: &Connection, client_id: ClientId, s: &ClientSecret) -> StoreResult<()> {
+    let expires = s.expires.and_then(|e| e.format(&Rfc3339).ok());
     conn.execute(
         "INSERT INTO client_secrets (key_id, client_id, display_name, hint, salt, hash, expires)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
-            Uuid::new_v4().to_string(),
-            client_id,
+            s.key_id.to_string(),
+            client_id.to_string(),
             s.display_name,
-            hint(&s.value),
-            &h.salt[..],
-            &h.hash[..],
+            s.hint,
+            &s.hash.salt[..],
+            &s.hash.hash[..],
             expires
         ],
     )?;
@@ -174,21 +157,21 @@ fn insert_secret(conn: &Connection, client_id: &str, s: &crate::fixtures::Secret
 
 impl Store {
     /// Adds a secret to an existing application.
-    pub fn add_secret(
-        &self,
-        client_id: crate::domain::ClientId,
-        secret: &crate::fixtures::SecretSpec,
-    ) -> StoreResult<()> {
-        insert_secret(&self.conn(), &client_id.to_string(), secret)
+    pub fn add_secret(&self, client_id: ClientId, secret: &ClientSecret) -> StoreResult<()> {
+        insert_secret(&self.conn(), client_id, secret)
     }
 
-    /// Adds a service principal created at run time (after those of the world file).
-    pub fn add_application(&self, tenant: &str, a: &ApplicationSpec) -> StoreResult<()> {
-        let conn = self.conn();
-        let next: i64 = conn.query_row("SELECT COALESCE(MAX(position), -1) + 1 FROM applications", [], |r| {
+    /// Adds a service principal created at run time (after those of the world file), in one
+    /// transaction with its secrets.
+    pub fn add_application(&self, a: &Application) -> StoreResult<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let next: i64 = tx.query_row("SELECT COALESCE(MAX(position), -1) + 1 FROM applications", [], |r| {
             r.get(0)
         })?;
-        insert_application(&conn, tenant, a, next)
+        insert_application(&tx, a, next)?;
+        tx.commit()?;
+        Ok(())
     }
 }
 
@@ -393,21 +376,25 @@ fn workspaces(conn: &Connection) -> StoreResult<Vec<Workspace>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures::WorldSpec;
 
     #[test]
     fn default_world_round_trips_through_sqlite() {
         let store = Store::open_in_memory().unwrap();
         assert!(store.is_empty().unwrap());
         let spec = WorldSpec::default_world();
-        store.replace_world(&spec).unwrap();
+        store.replace_world(&spec.seed().unwrap()).unwrap();
         let world = store.load_world().unwrap();
-        assert_eq!(world.tenants.len(), spec.tenants.len());
+        assert_eq!(world.tenants().len(), spec.tenants.len());
         let app = world.application(spec.applications[0].client_id).unwrap();
         assert_eq!(app.display_name, "ml-auth");
         assert!(app.secrets[0].hash.matches(&spec.applications[0].secrets[0].value));
         assert!(world.tenant_by_domain("CONTOSO.onmicrosoft.com").is_some());
         // Replacing again leaves exactly one copy.
-        store.replace_world(&spec).unwrap();
-        assert_eq!(store.load_world().unwrap().applications.len(), spec.applications.len());
+        store.replace_world(&spec.seed().unwrap()).unwrap();
+        assert_eq!(
+            store.load_world().unwrap().applications().len(),
+            spec.applications.len()
+        );
     }
 }

@@ -5,6 +5,7 @@ use base64::Engine;
 use serde_json::json;
 
 use crate::helpers::*;
+use crate::world::WorldBuilder;
 
 fn challenge(r: &Reply) -> String {
     r.headers
@@ -132,29 +133,18 @@ fn wrong_audience_is_refused_with_the_allowed_list() {
 
 #[test]
 fn token_of_another_tenant_is_refused_for_this_subscription() {
-    let world = format!(
-        "{}\n{}",
-        azureml_emulator::fixtures::DEFAULT_WORLD,
-        r#"
-[[tenants]]
-id = "22222222-2222-4333-8444-555555555555"
-display_name = "Fabrikam"
-domains = ["fabrikam.onmicrosoft.com"]
-
-[[applications]]
-tenant = "fabrikam.onmicrosoft.com"
-display_name = "fabrikam-app"
-client_id = "aaaaaaaa-0000-4000-8000-000000000002"
-object_id = "bbbbbbbb-0000-4000-8000-000000000002"
-[[applications.secrets]]
-value = "fab-secret"
-"#
+    let mut world = WorldBuilder::default_world();
+    world.tenant("22222222-2222-4333-8444-555555555555", "fabrikam.onmicrosoft.com");
+    world.service_principal_with(
+        "fabrikam-app",
+        "aaaaaaaa-0000-4000-8000-000000000002",
+        Some("fabrikam.onmicrosoft.com"),
     );
-    let app = TestApp::with_world(&world);
+    let app = TestApp::with_spec(world.build());
     let t = app.arm_token_in(
         "22222222-2222-4333-8444-555555555555",
         "aaaaaaaa-0000-4000-8000-000000000002",
-        "fab-secret",
+        "s",
     );
     let r = app.arm("GET", &v(&ws_path(WS), "2024-04-01"), Some(&t), None);
     let m = assert_arm_error(&r, 401, "InvalidAuthenticationTokenTenant");

@@ -157,7 +157,7 @@ fn aml_token_endpoint_scoring() {
 
 #[test]
 fn aad_token_endpoint_scoring_needs_the_right_audience_and_role() {
-    let app = TestApp::with_world(&world_with_workspace_reader());
+    let app = TestApp::with_spec(world_with_workspace_reader());
     let ml = |client: &str, secret: &str| {
         app.token_v2(client, secret, "https://ml.azure.com/.default").body["access_token"]
             .as_str()

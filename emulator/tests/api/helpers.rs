@@ -9,16 +9,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::Value;
 
-pub const TENANT: &str = "8f3c2a1e-5b4d-4c6e-9a7b-0d1e2f3a4b5c";
-pub const DOMAIN: &str = "contoso.onmicrosoft.com";
-pub const CLIENT: &str = "6a1b7c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d";
-pub const SECRET: &str = "ml-auth-dev-secret~emulator.0000";
-pub const SECRET2: &str = "ml-auth-dev-secret~emulator.0001";
-pub const SP_OBJECT: &str = "5e2f1a0b-6c7d-4e8f-9a0b-1c2d3e4f5a6b";
-pub const EXPIRED_CLIENT: &str = "6a1b7c2d-3e4f-4a5b-8c6d-000000000e01";
-pub const EXPIRED_SECRET: &str = "expired-dev-secret~emulator.0000";
-pub const DISABLED_CLIENT: &str = "6a1b7c2d-3e4f-4a5b-8c6d-000000000d01";
-pub const DISABLED_SECRET: &str = "disabled-dev-secret~emulator.0000";
+pub use azureml_emulator::fixtures::defaults::*;
+
 pub const ARM: &str = "https://management.azure.com/";
 
 pub struct TestApp {
@@ -43,11 +35,29 @@ impl TestApp {
         })
     }
 
+    /// A throwaway emulator (default world, in memory) whose requests run on `workers` HTTP
+    /// workers at once: what concurrency tests need.
+    pub fn with_workers(workers: usize) -> Self {
+        Self::with_config(Config {
+            workers,
+            ..Config::default()
+        })
+    }
+
     /// An emulator persisting to `dir`.
     pub fn in_dir(dir: &Path) -> Self {
         Self::with_config(Config {
             workers: 1,
             storage: Storage::Dir(dir.to_path_buf()),
+            ..Config::default()
+        })
+    }
+
+    /// An emulator with a world built in code (in memory).
+    pub fn with_spec(world: azureml_emulator::fixtures::WorldSpec) -> Self {
+        Self::with_config(Config {
+            workers: 1,
+            world: Some(world),
             ..Config::default()
         })
     }
@@ -133,6 +143,9 @@ pub fn agent_trusting(ca: &Path) -> ureq::Agent {
         .tls_config(tls)
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(20)))
+        // Concurrency tests keep one warm connection per thread, so racing requests start together.
+        .max_idle_connections_per_host(32)
+        .max_idle_connections(64)
         .build()
         .into()
 }
@@ -180,12 +193,6 @@ pub fn assert_aad_error(reply: &Reply, status: u16, error: &str, code: u64) -> V
     }
     b.clone()
 }
-
-pub const SUB: &str = "0b1f6471-1bf0-4dda-aec3-cb9272f09590";
-pub const RG: &str = "ml-example-rg";
-pub const WS: &str = "ml-example";
-pub const ADMIN_CLIENT: &str = "6a1b7c2d-3e4f-4a5b-8c6d-00000000ad01";
-pub const ADMIN_SECRET: &str = "ml-admin-dev-secret~emulator.0000";
 
 pub fn rg_path() -> String {
     format!("/subscriptions/{SUB}/resourceGroups/{RG}")
@@ -263,10 +270,9 @@ pub fn assert_arm_error(reply: &Reply, status: u16, code: &str) -> String {
 pub const WS_READER_CLIENT: &str = "aaaaaaaa-0000-4000-8000-0000000000f1";
 
 /// The default world plus `ws-reader` (secret "s"), Reader on the workspace only.
-pub fn world_with_workspace_reader() -> String {
-    format!(
-        "{}\n[[applications]]\ndisplay_name = \"ws-reader\"\nclient_id = \"{WS_READER_CLIENT}\"\nobject_id = \"bbbbbbbb-0000-4000-8000-0000000000f1\"\n[[applications.secrets]]\nvalue = \"s\"\n\n[[role_assignments]]\nprincipal = \"ws-reader\"\nrole = \"Reader\"\nscope = \"{}\"\n",
-        azureml_emulator::fixtures::DEFAULT_WORLD,
-        ws_path(WS)
-    )
+pub fn world_with_workspace_reader() -> azureml_emulator::fixtures::WorldSpec {
+    let mut w = super::world::WorldBuilder::default_world();
+    w.service_principal_with("ws-reader", WS_READER_CLIENT, None);
+    w.assign("ws-reader", "Reader", &ws_path(WS));
+    w.build()
 }

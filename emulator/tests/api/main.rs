@@ -2,11 +2,15 @@
 
 mod helpers;
 mod raw;
+mod world;
 
 mod admin;
 mod arm_auth;
 mod arm_resources;
+mod attack;
 mod cli;
+mod concurrency;
+mod crash;
 mod discovery;
 mod endpoints;
 mod first_hour;

@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use crate::helpers::*;
+use crate::world::WorldBuilder;
 
 const ROLES: [&str; 5] = ["Owner", "Contributor", "Reader", "AzureML Data Scientist", "none"];
 const LEVELS: [&str; 3] = ["subscription", "resourcegroup", "workspace"];
@@ -21,18 +22,12 @@ fn client_id(i: usize) -> String {
 
 /// The default world plus one service principal per (role, level), each assigned at that level
 /// (workspace-level principals on both `ml-example` and `scratch`).
-fn matrix_world() -> String {
-    let mut world = azureml_emulator::fixtures::DEFAULT_WORLD.to_string();
-    world.push_str(&format!(
-        "\n[[workspaces]]\nsubscription = \"{SUB}\"\nresource_group = \"{RG}\"\nname = \"scratch\"\nlocation = \"eastus\"\n"
-    ));
+fn matrix_world() -> azureml_emulator::fixtures::WorldSpec {
+    let mut world = WorldBuilder::default_world();
+    world.workspace("scratch");
     for (r, role) in ROLES.iter().enumerate() {
         for (l, level) in LEVELS.iter().enumerate() {
-            let i = r * 10 + l + 1;
-            world.push_str(&format!(
-                "\n[[applications]]\ndisplay_name = \"sp-{r}-{l}\"\nclient_id = \"{}\"\nobject_id = \"bbbbbbbb-0000-4000-8000-{i:012}\"\n[[applications.secrets]]\nvalue = \"s\"\n",
-                client_id(i)
-            ));
+            let sp = world.service_principal_with(&format!("sp-{r}-{l}"), &client_id(r * 10 + l + 1), None);
             if *role == "none" {
                 continue;
             }
@@ -42,13 +37,11 @@ fn matrix_world() -> String {
                 vec![scope_of(level, WS)]
             };
             for scope in targets {
-                world.push_str(&format!(
-                    "\n[[role_assignments]]\nprincipal = \"sp-{r}-{l}\"\nrole = \"{role}\"\nscope = \"{scope}\"\n"
-                ));
+                world.assign(&sp.name, role, &scope);
             }
         }
     }
-    world
+    world.build()
 }
 
 fn expected(role: &str, op: &str) -> bool {
@@ -64,7 +57,7 @@ fn expected(role: &str, op: &str) -> bool {
 
 #[test]
 fn role_matrix_for_workspace_and_role_assignment_operations() {
-    let app = TestApp::with_world(&matrix_world());
+    let app = TestApp::with_spec(matrix_world());
     let admin = app.arm_token(ADMIN_CLIENT, ADMIN_SECRET);
     let reader_oid = "a1d0e5f2-0c3b-4d7a-9e1f-000000000003";
     let reader_role = "/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7";
@@ -256,9 +249,9 @@ fn listing_filters_items_and_refuses_callers_without_any_role() {
 
 #[test]
 fn subscriptions_and_tenants_show_what_the_caller_can_see() {
-    let world = format!("{}\n{}", azureml_emulator::fixtures::DEFAULT_WORLD,
-        "[[applications]]\ndisplay_name = \"loner\"\nclient_id = \"aaaaaaaa-0000-4000-8000-000000000099\"\nobject_id = \"bbbbbbbb-0000-4000-8000-000000000099\"\n[[applications.secrets]]\nvalue = \"s\"\n");
-    let app = TestApp::with_world(&world);
+    let mut world = WorldBuilder::default_world();
+    world.service_principal_with("loner", "aaaaaaaa-0000-4000-8000-000000000099", None);
+    let app = TestApp::with_spec(world.build());
     let t = app.arm_token(CLIENT, SECRET);
     let subs = app
         .arm("GET", "/subscriptions?api-version=2022-12-01", Some(&t), None)

@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use crate::helpers::*;
+use crate::world::WorldBuilder;
 
 pub const ACI_PRIMARY: &str = "aci-service-1-primary-dev-key-00000000000000=";
 pub const ACI_SECONDARY: &str = "aci-service-1-secondary-dev-key-0000000000000=";
@@ -258,7 +259,7 @@ fn scoring_refusals_are_401_with_a_clear_message() {
 
 #[test]
 fn reader_gets_tokens_but_not_keys() {
-    let app = TestApp::with_world(&world_with_workspace_reader());
+    let app = TestApp::with_spec(world_with_workspace_reader());
     let t = app.arm_token("aaaaaaaa-0000-4000-8000-0000000000f1", "s");
     assert_eq!(
         app.arm("GET", &mms("/services/aks-service-1"), Some(&t), None).status,
@@ -405,10 +406,10 @@ fn large_scoring_payloads_are_accepted() {
 
 #[test]
 fn callers_without_any_role_learn_nothing_about_workspaces_or_services() {
-    let world = format!("{}\n{}", azureml_emulator::fixtures::DEFAULT_WORLD,
-        "[[applications]]\ndisplay_name = \"loner\"\nclient_id = \"aaaaaaaa-0000-4000-8000-000000000099\"\nobject_id = \"bbbbbbbb-0000-4000-8000-000000000099\"\n[[applications.secrets]]\nvalue = \"s\"\n");
-    let app = TestApp::with_world(&world);
-    let t = app.arm_token("aaaaaaaa-0000-4000-8000-000000000099", "s");
+    let mut world = WorldBuilder::default_world();
+    let loner = world.service_principal("loner");
+    let app = TestApp::with_spec(world.build());
+    let t = app.arm_token(&loner.client_id, &loner.secret);
     let missing_ws = format!("/modelmanagement/v1.0{}/services", ws_path("nope"));
     assert_mms_error(&app.arm("GET", &missing_ws, Some(&t), None), 403, "AuthorizationFailed");
     assert_mms_error(

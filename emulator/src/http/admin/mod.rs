@@ -1,7 +1,9 @@
 //! The emulator-control API under `/_emulator`: health, reset, world, clock, info.
 //! Loopback clients only, unless an admin key is configured and presented.
 
-mod principals;
+mod resolve;
+mod role_assignments;
+mod service_principals;
 mod services;
 
 use actix_web::web::{self, Bytes, Data};
@@ -29,7 +31,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/reset", web::post().to(reset))
     .route("/clock", web::get().to(clock_show))
     .route("/clock", web::post().to(clock_move))
-    .configure(principals::routes)
+    .route("/journal", web::get().to(journal))
+    .configure(service_principals::routes)
+    .configure(role_assignments::routes)
     .configure(services::routes);
 }
 
@@ -66,12 +70,24 @@ async fn world(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, 
 
 async fn reset(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AdminError> {
     authorize(&state, &req)?;
-    let s = state.clone();
-    web::block(move || s.reset())
+    crate::service::blocking(&state, crate::service::world::reset)
         .await
-        .map_err(|e| AdminError::Internal(e.to_string()))?
         .map_err(|e| AdminError::Internal(e.to_string()))?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"status": "reset"})))
+}
+
+/// Every decided request, oldest first (see [`crate::decision::journal`]).
+async fn journal(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AdminError> {
+    authorize(&state, &req)?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"rbac_mode": state.rbac_mode, "entries": state.journal.entries()})))
+}
+
+fn bad(message: impl Into<String>) -> AdminError {
+    AdminError::BadRequest(message.into())
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, AdminError> {
+    serde_json::from_slice(body).map_err(|e| bad(format!("invalid JSON body: {e}")))
 }
 
 async fn clock_show(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AdminError> {

@@ -7,11 +7,13 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::authorize;
-use crate::authority::aml;
-use crate::domain::services::{new_key, AuthMode, OnlineEndpoint, Service};
+use crate::authority::aml::{self, MintRequest};
+use crate::domain::services::{new_key, AuthMode, KeySlot, OnlineEndpoint, Service};
 use crate::error::AdminError;
-use crate::http::mms::{issue_token, service_json};
+use crate::http::model_management::service_json;
 use crate::http::origin;
+use crate::http::urls;
+use crate::service::{deployments as writes, ServiceError};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -45,27 +47,27 @@ fn summary(base: &str, found: &Found) -> Value {
         Found::Service(s) => json!({
             "name": s.name, "kind": "webservice", "computeType": s.compute_type.as_str(),
             "authEnabled": s.auth_enabled, "tokenAuthEnabled": s.token_auth_enabled,
-            "workspace": s.workspace.arm_id(), "scoringUri": crate::http::mms::scoring_uris(base, s).0,
+            "workspace": s.workspace.arm_id(), "scoringUri": urls::service_uris(base, s).0,
         }),
         Found::Endpoint(e) => json!({
             "name": e.name, "kind": "onlineEndpoint", "authMode": e.auth_mode.as_str(),
             "workspace": e.workspace.arm_id(), "deployments": e.deployments,
-            "scoringUri": format!("{base}/online/{}/score", e.name),
+            "scoringUri": urls::endpoint_uris(base, e).0,
         }),
     }
 }
 
 async fn list(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AdminError> {
     authorize(&state, &req)?;
-    let base = origin(&req.connection_info());
+    let base = origin(&state, &req);
     let world = state.world();
     let value: Vec<Value> = world
-        .services
+        .services()
         .iter()
         .map(|s| summary(&base, &Found::Service(s.clone())))
         .chain(
             world
-                .online_endpoints
+                .online_endpoints()
                 .iter()
                 .map(|e| summary(&base, &Found::Endpoint(e.clone()))),
         )
@@ -75,7 +77,7 @@ async fn list(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, A
 
 async fn show(state: Data<AppState>, req: HttpRequest, name: Path<String>) -> Result<HttpResponse, AdminError> {
     authorize(&state, &req)?;
-    let base = origin(&req.connection_info());
+    let base = origin(&state, &req);
     let found = find(&state, &name)?;
     let mut v = summary(&base, &found);
     if let Found::Service(s) = &found {
@@ -104,6 +106,13 @@ struct Regenerate {
     key_value: Option<String>,
 }
 
+fn refused(name: &str) -> impl FnOnce(ServiceError) -> AdminError + '_ {
+    move |e| match e {
+        ServiceError::NotFound => AdminError::NotFound(format!("'{name}' was deleted meanwhile")),
+        e => AdminError::Internal(e.to_string()),
+    }
+}
+
 /// Regenerates one key (or sets it to `keyValue`); answers with both keys.
 async fn regenerate(
     state: Data<AppState>,
@@ -114,66 +123,51 @@ async fn regenerate(
     authorize(&state, &req)?;
     let b: Regenerate =
         serde_json::from_slice(&body).map_err(|e| AdminError::BadRequest(format!("invalid JSON body: {e}")))?;
-    let primary = match b.key_type.to_ascii_lowercase().as_str() {
-        "primary" => true,
-        "secondary" => false,
-        _ => {
-            return Err(AdminError::BadRequest(format!(
-                "keyType must be Primary or Secondary, not '{}'",
-                b.key_type
-            )))
-        }
-    };
+    let slot = KeySlot::parse(&b.key_type)
+        .ok_or_else(|| AdminError::BadRequest(format!("keyType must be Primary or Secondary, not '{}'", b.key_type)))?;
     let value = b.key_value.filter(|v| !v.is_empty()).unwrap_or_else(new_key);
-    let internal = |e: crate::store::StoreError| AdminError::Internal(e.to_string());
-    let found = match find(&state, &name)? {
-        Found::Service(mut s) => {
-            *(if primary {
-                &mut s.primary_key
-            } else {
-                &mut s.secondary_key
-            }) = value;
-            state.store.put_service(&s).map_err(internal)?;
-            Found::Service(s)
+    let found = find(&state, &name)?;
+    let keys = crate::service::blocking(&state, move |s| match found {
+        Found::Service(x) => {
+            writes::set_service_key(s, &x.name, x.id, slot, value).map(|x| key_pair(&Found::Service(x)))
         }
-        Found::Endpoint(mut e) => {
-            *(if primary {
-                &mut e.primary_key
-            } else {
-                &mut e.secondary_key
-            }) = value;
-            state.store.put_endpoint(&e).map_err(internal)?;
-            Found::Endpoint(e)
+        Found::Endpoint(x) => {
+            writes::set_endpoint_key(s, &x.name, x.id, slot, value).map(|x| key_pair(&Found::Endpoint(x)))
         }
-    };
-    state.services_changed().map_err(internal)?;
-    let (p, s) = key_pair(&found);
-    Ok(HttpResponse::Ok().json(json!({"primaryKey": p, "secondaryKey": s})))
+    })
+    .await
+    .map_err(refused(&name))?;
+    Ok(HttpResponse::Ok().json(json!({"primaryKey": keys.0, "secondaryKey": keys.1})))
 }
 
 /// A token, as the service's own API would hand it out (and refused the same way).
 async fn token(state: Data<AppState>, req: HttpRequest, name: Path<String>) -> Result<HttpResponse, AdminError> {
     authorize(&state, &req)?;
     let world = state.world();
-    let (ws, audience, instance, lifetime) = match find(&state, &name)? {
-        Found::Service(s) if s.token_auth_enabled => (
-            s.workspace.clone(),
-            aml::service_audience(&s.workspace, &s.name),
-            s.id,
-            s.token_lifetime_seconds,
-        ),
-        Found::Endpoint(e) if e.auth_mode == AuthMode::AmlToken => (
-            e.workspace.clone(),
-            aml::endpoint_audience(&e.workspace, &e.name),
-            e.id,
-            e.token_lifetime_seconds,
-        ),
+    let request = match find(&state, &name)? {
+        Found::Service(s) if s.token_auth_enabled => MintRequest {
+            audience: aml::service_audience(&s.workspace, &s.name),
+            workspace: s.workspace,
+            instance: s.id,
+            lifetime: s.token_lifetime_seconds,
+            caller: None,
+            now: state.clock.unix(),
+        },
+        Found::Endpoint(e) if e.auth_mode == AuthMode::AmlToken => MintRequest {
+            audience: aml::endpoint_audience(&e.workspace, &e.name),
+            workspace: e.workspace,
+            instance: e.id,
+            lifetime: e.token_lifetime_seconds,
+            caller: None,
+            now: state.clock.unix(),
+        },
         _ => {
             return Err(AdminError::BadRequest(format!(
                 "'{name}' does not use Azure ML token auth"
             )))
         }
     };
+    let ws = &request.workspace;
     let region = world
         .workspace(ws.subscription_id, &ws.resource_group, &ws.workspace)
         .map(|w| w.location.clone())
@@ -183,7 +177,9 @@ async fn token(state: Data<AppState>, req: HttpRequest, name: Path<String>) -> R
             "region '{region}' is unavailable: tokens cannot be issued"
         )));
     }
-    let t = issue_token(&state, &ws, &world, audience, instance, lifetime, None).map_err(AdminError::Internal)?;
+    let t = crate::service::blocking(&state, move |s| Ok(aml::mint(&world, &s.aml_keys, &s.store, request)?))
+        .await
+        .map_err(|e| AdminError::Internal(e.to_string()))?;
     Ok(HttpResponse::Ok().json(json!({"accessToken": t.token, "refreshAfter": t.refresh_after, "expiryOn": t.expires_on, "tokenType": "Bearer"})))
 }
 
@@ -202,9 +198,10 @@ async fn outage(
     authorize(&state, &req)?;
     let b: Outage =
         serde_json::from_slice(&body).map_err(|e| AdminError::BadRequest(format!("invalid JSON body: {e}")))?;
-    let internal = |e: crate::store::StoreError| AdminError::Internal(e.to_string());
-    state.store.set_region_outage(&region, b.on).map_err(internal)?;
-    state.reload_world().map_err(internal)?;
+    let r = region.clone();
+    crate::service::blocking(&state, move |s| writes::set_region_outage(s, &r, b.on))
+        .await
+        .map_err(|e| AdminError::Internal(e.to_string()))?;
     let world = state.world();
-    Ok(HttpResponse::Ok().json(json!({"region": region.as_str(), "available": world.region_available(&region), "unavailable_regions": world.unavailable_regions})))
+    Ok(HttpResponse::Ok().json(json!({"region": region.as_str(), "available": world.region_available(&region), "unavailable_regions": world.unavailable_regions()})))
 }

@@ -1,25 +1,41 @@
-//! The ARM surface: subscriptions, tenants, resource groups, workspaces, role definitions and role
-//! assignments. One dispatcher authenticates (bearer token, RS256, audience, tenant, expiry against
-//! the emulator clock), checks the api-version, authorizes against [`route::ACTIONS`], then calls
-//! the resource's handler.
+//! The ARM surface: subscriptions, tenants, resource groups, workspaces, online endpoints and
+//! their deployments, role definitions and role assignments.
+//!
+//! One dispatcher authenticates (bearer token, RS256, audience, tenant, expiry against the
+//! emulator clock), parses the path into a [`route::Target`], checks the api-version, checks the
+//! permission the [`route::ACTIONS`] table declares, then calls the one handler for the target's
+//! kind and the method. Handlers live one file per resource type. A new resource type is a
+//! `Target` variant, its `ACTIONS` rows, its api-versions, a file of handlers and a match arm here.
 
-pub mod auth;
-pub mod authorization;
-mod endpoints;
-mod resources;
+mod authn;
+mod context;
+mod deployments;
+mod filter;
+mod generic_resources;
+mod online_endpoints;
+mod resource_groups;
+mod role_assignments;
+mod role_definitions;
 pub mod route;
+mod subscriptions;
 mod versions;
+mod workspaces;
 
-use actix_web::http::header::HeaderValue;
+pub use authn::{authenticate, Caller};
+pub use context::{ArmResult, Ctx};
+pub use role_assignments::{assignment_json, check_scope_exists};
+
+use actix_web::http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use actix_web::http::Method;
 use actix_web::web::{self, Bytes, Data};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use uuid::Uuid;
 
-use super::origin;
+use crate::decision::Gate;
 use crate::error::ArmError;
+use crate::http::surface::request_info;
 use crate::state::AppState;
-use auth::Caller;
-use route::{Route, Target};
+use route::{Check, Route, Target};
 
 /// Static prefixes with a catch-all service: no per-request pattern matching, and the dispatcher
 /// parses the (case-insensitive) rest itself.
@@ -29,57 +45,67 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     }
 }
 
-/// What every ARM handler receives.
-pub struct Ctx<'a> {
-    pub state: &'a AppState,
-    pub req: &'a HttpRequest,
-    pub caller: &'a Caller,
-    pub base: &'a str,
-    pub api_version: &'a str,
-    pub body: &'a [u8],
-}
-
-pub type ArmResult = Result<HttpResponse, ArmError>;
-
-/// Renders success and failure alike with ARM's request-tracking headers.
+/// Renders success and failure alike with ARM's request-tracking and caching headers.
 pub async fn dispatch(state: Data<AppState>, req: HttpRequest, body: Bytes) -> HttpResponse {
-    let mut response = match handle(&state, &req, &body) {
+    let gate = Gate::new(&state, &req);
+    let mut response = match handle(&state, &req, &body, &gate).await {
         Ok(r) => r,
         Err(e) => e.error_response(),
     };
-    let request_id = Uuid::new_v4().to_string();
+    tracking_headers(&state, &req, &mut response);
+    response
+}
+
+/// `x-ms-request-id`, `x-ms-correlation-request-id` (the client's, when it sent a GUID),
+/// `x-ms-routing-request-id` in ARM's `REGION:yyyyMMddTHHmmssZ:guid` form, the client's
+/// `x-ms-client-request-id` echoed, `no-cache` headers, and JSON's `charset=utf-8` — as ARM
+/// sends them (recorded answers, `openapi/fidelity/SOURCES.md`).
+fn tracking_headers(state: &AppState, req: &HttpRequest, response: &mut HttpResponse) {
+    let request_id = request_info(req).id.to_string();
     let correlation = req
         .headers()
         .get("x-ms-correlation-request-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| Uuid::parse_str(v).ok())
         .map_or_else(|| request_id.clone(), |u| u.to_string());
+    let stamp = state
+        .clock
+        .now()
+        .format(time::macros::format_description!(
+            "[year][month][day]T[hour][minute][second]Z"
+        ))
+        .unwrap_or_default();
+    let routing = format!("EMULATOR:{stamp}:{correlation}");
     let headers = response.headers_mut();
+    let json = headers
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if json {
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+    }
     for (name, value) in [
-        ("x-ms-request-id", request_id.clone()),
-        ("x-ms-correlation-request-id", correlation),
-        (
-            "x-ms-routing-request-id",
-            format!("EMULATOR:{}:{request_id}", state.clock.unix()),
-        ),
+        ("x-ms-request-id", request_id.as_str()),
+        ("x-ms-correlation-request-id", correlation.as_str()),
+        ("x-ms-routing-request-id", routing.as_str()),
+        ("cache-control", "no-cache"),
+        ("pragma", "no-cache"),
+        ("expires", "-1"),
     ] {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            headers.insert(actix_web::http::header::HeaderName::from_static(name), v);
+        if let Ok(v) = HeaderValue::from_str(value) {
+            headers.insert(HeaderName::from_static(name), v);
         }
     }
     if let Some(id) = req.headers().get("x-ms-client-request-id").cloned() {
-        headers.insert(
-            actix_web::http::header::HeaderName::from_static("x-ms-client-request-id"),
-            id,
-        );
+        headers.insert(HeaderName::from_static("x-ms-client-request-id"), id);
     }
-    response
 }
 
-fn handle(state: &AppState, req: &HttpRequest, body: &[u8]) -> ArmResult {
-    let base = origin(&req.connection_info());
+async fn handle(state: &Data<AppState>, req: &HttpRequest, body: &[u8], gate: &Gate<'_>) -> ArmResult {
     let world = state.world();
-    let caller = auth::authenticate(state, &world, req, &base)?;
+    let caller = authn::authenticate(state, &world, req, gate)?;
     let route = Route::parse(req.path(), req.method())?;
     let api_version = versions::check(req.query_string(), route.target.family())?;
     if let Some(sub) = route.target.subscription() {
@@ -87,33 +113,56 @@ fn handle(state: &AppState, req: &HttpRequest, body: &[u8]) -> ArmResult {
             return Err(ArmError::subscription_not_found(sub));
         }
     }
-    auth::authorize(state, &caller, &route)?;
+    let base = state.origins.for_request(req).to_string();
     let ctx = Ctx {
-        state,
+        data: state,
         req,
         caller: &caller,
+        gate,
         base: &base,
         api_version: &api_version,
         body,
+        world,
     };
-    match &route.target {
-        Target::Subscriptions => resources::list_subscriptions(&ctx),
-        Target::Subscription { sub } => resources::get_subscription(&ctx, sub),
-        Target::Tenants => resources::list_tenants(&ctx),
-        Target::ResourceGroups { sub } => resources::list_resource_groups(&ctx, sub),
-        Target::ResourceGroup { sub, rg } => resources::resource_group(&ctx, sub, rg),
-        Target::Workspaces { sub, rg } => resources::list_workspaces(&ctx, sub, rg.as_deref()),
-        Target::Workspace { sub, rg, name } => resources::workspace(&ctx, sub, rg, name),
-        Target::WorkspaceKeys { sub, rg, name } => resources::workspace_keys(&ctx, sub, rg, name),
-        Target::Resources { sub, rg } => resources::list_generic(&ctx, sub, rg.as_deref()),
-        Target::OnlineEndpoints { ws } => endpoints::list(&ctx, ws),
-        Target::OnlineEndpoint { ws, name } => endpoints::endpoint(&ctx, ws, name),
-        Target::EndpointAction { ws, name, action } => endpoints::action(&ctx, ws, name, *action),
-        Target::Deployments { ws, endpoint } => endpoints::deployments(&ctx, ws, endpoint),
-        Target::Deployment { ws, endpoint, name } => endpoints::deployment(&ctx, ws, endpoint, name),
-        Target::RoleAssignments { scope } => authorization::list_assignments(&ctx, scope),
-        Target::RoleAssignment { scope, name } => authorization::assignment(&ctx, scope, name),
-        Target::RoleDefinitions { scope } => authorization::list_definitions(&ctx, scope),
-        Target::RoleDefinition { scope, id } => authorization::definition(&ctx, scope, id),
+    if let Check::AtScope(action) = route.check {
+        ctx.require(action, &route.target.scope())?;
+    }
+    call(&ctx, &route.target, req.method()).await
+}
+
+/// The one handler for the target's kind and the method ([`Route::parse`] refused other methods).
+async fn call(ctx: &Ctx<'_>, target: &Target, method: &Method) -> ArmResult {
+    use Method as M;
+    match (target, method) {
+        (Target::Subscriptions, _) => subscriptions::list(ctx),
+        (Target::Subscription { sub }, _) => subscriptions::get(ctx, sub),
+        (Target::Tenants, _) => subscriptions::list_tenants(ctx),
+        (Target::ResourceGroups { sub }, _) => resource_groups::list(ctx, sub),
+        (Target::ResourceGroup { sub, rg }, &M::GET) => resource_groups::get(ctx, sub, rg),
+        (Target::ResourceGroup { sub, rg }, &M::DELETE) => resource_groups::delete(ctx, sub, rg).await,
+        (Target::ResourceGroup { sub, rg }, _) => resource_groups::put(ctx, sub, rg).await,
+        (Target::Workspaces { sub, rg }, _) => workspaces::list(ctx, sub, rg.as_deref()),
+        (Target::Workspace { sub, rg, name }, &M::GET) => workspaces::get(ctx, sub, rg, name),
+        (Target::Workspace { sub, rg, name }, &M::DELETE) => workspaces::delete(ctx, sub, rg, name).await,
+        (Target::Workspace { sub, rg, name }, _) => workspaces::put(ctx, sub, rg, name).await,
+        (Target::WorkspaceKeys { sub, rg, name }, _) => workspaces::list_keys(ctx, sub, rg, name),
+        (Target::Resources { sub, rg }, _) => generic_resources::list(ctx, sub, rg.as_deref()),
+        (Target::OnlineEndpoints { ws }, _) => online_endpoints::list(ctx, ws),
+        (Target::OnlineEndpoint { ws, name }, &M::GET) => online_endpoints::get(ctx, ws, name),
+        (Target::OnlineEndpoint { ws, name }, &M::DELETE) => online_endpoints::delete(ctx, ws, name).await,
+        (Target::OnlineEndpoint { ws, name }, _) => online_endpoints::put(ctx, ws, name).await,
+        (Target::EndpointListKeys { ws, name }, _) => online_endpoints::list_keys(ctx, ws, name),
+        (Target::EndpointRegenerateKeys { ws, name }, _) => online_endpoints::regenerate_keys(ctx, ws, name).await,
+        (Target::EndpointToken { ws, name }, _) => online_endpoints::token(ctx, ws, name).await,
+        (Target::Deployments { ws, endpoint }, _) => deployments::list(ctx, ws, endpoint),
+        (Target::Deployment { ws, endpoint, name }, _) => deployments::get(ctx, ws, endpoint, name),
+        (Target::RoleAssignments { scope }, _) => role_assignments::list(ctx, scope),
+        (Target::RoleAssignment { scope, name }, &M::GET) => role_assignments::get(ctx, scope, name),
+        (Target::RoleAssignment { scope, name }, &M::DELETE) => role_assignments::delete(ctx, scope, name).await,
+        (Target::RoleAssignment { scope, name }, _) => role_assignments::put(ctx, scope, name).await,
+        (Target::RoleDefinitions { scope }, _) => role_definitions::list(ctx, scope),
+        (Target::RoleDefinition { scope, id }, &M::GET) => role_definitions::get(ctx, scope, id),
+        (Target::RoleDefinition { scope, id }, &M::DELETE) => role_definitions::delete(ctx, scope, id).await,
+        (Target::RoleDefinition { scope, id }, _) => role_definitions::put(ctx, scope, id).await,
     }
 }

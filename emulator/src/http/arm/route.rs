@@ -6,8 +6,9 @@ use actix_web::http::Method;
 use crate::domain::scope::Scope;
 use crate::error::ArmError;
 
-/// What an ARM path names.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What an ARM path names. Its discriminant ([`Kind`]) keys the permission table.
+#[derive(Clone, Debug, PartialEq, Eq, strum::EnumDiscriminants)]
+#[strum_discriminants(name(Kind), derive(strum::EnumIter))]
 pub enum Target {
     Subscriptions,
     Tenants,
@@ -48,11 +49,20 @@ pub enum Target {
         ws: Ws,
         name: String,
     },
-    /// `POST …/onlineEndpoints/{name}/listKeys|regenerateKeys|token`.
-    EndpointAction {
+    /// `POST …/onlineEndpoints/{name}/listKeys`.
+    EndpointListKeys {
         ws: Ws,
         name: String,
-        action: EndpointAction,
+    },
+    /// `POST …/onlineEndpoints/{name}/regenerateKeys`.
+    EndpointRegenerateKeys {
+        ws: Ws,
+        name: String,
+    },
+    /// `POST …/onlineEndpoints/{name}/token`.
+    EndpointToken {
+        ws: Ws,
+        name: String,
     },
     Deployments {
         ws: Ws,
@@ -94,38 +104,6 @@ impl Ws {
             self.sub, self.rg, self.name
         )
     }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EndpointAction {
-    ListKeys,
-    RegenerateKeys,
-    Token,
-}
-
-/// A target's kind, for the permission table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    Subscriptions,
-    Tenants,
-    Subscription,
-    ResourceGroups,
-    ResourceGroup,
-    Workspaces,
-    Workspace,
-    WorkspaceKeys,
-    Resources,
-    OnlineEndpoints,
-    OnlineEndpoint,
-    EndpointListKeys,
-    EndpointRegenerateKeys,
-    EndpointToken,
-    Deployments,
-    Deployment,
-    RoleAssignments,
-    RoleAssignment,
-    RoleDefinitions,
-    RoleDefinition,
 }
 
 /// Which api-versions a target accepts.
@@ -208,37 +186,7 @@ fn eq(a: &str, b: &str) -> bool {
 
 impl Target {
     pub fn kind(&self) -> Kind {
-        match self {
-            Target::Subscriptions => Kind::Subscriptions,
-            Target::Tenants => Kind::Tenants,
-            Target::Subscription { .. } => Kind::Subscription,
-            Target::ResourceGroups { .. } => Kind::ResourceGroups,
-            Target::ResourceGroup { .. } => Kind::ResourceGroup,
-            Target::Workspaces { .. } => Kind::Workspaces,
-            Target::Workspace { .. } => Kind::Workspace,
-            Target::WorkspaceKeys { .. } => Kind::WorkspaceKeys,
-            Target::Resources { .. } => Kind::Resources,
-            Target::OnlineEndpoints { .. } => Kind::OnlineEndpoints,
-            Target::OnlineEndpoint { .. } => Kind::OnlineEndpoint,
-            Target::EndpointAction {
-                action: EndpointAction::ListKeys,
-                ..
-            } => Kind::EndpointListKeys,
-            Target::EndpointAction {
-                action: EndpointAction::RegenerateKeys,
-                ..
-            } => Kind::EndpointRegenerateKeys,
-            Target::EndpointAction {
-                action: EndpointAction::Token,
-                ..
-            } => Kind::EndpointToken,
-            Target::Deployments { .. } => Kind::Deployments,
-            Target::Deployment { .. } => Kind::Deployment,
-            Target::RoleAssignments { .. } => Kind::RoleAssignments,
-            Target::RoleAssignment { .. } => Kind::RoleAssignment,
-            Target::RoleDefinitions { .. } => Kind::RoleDefinitions,
-            Target::RoleDefinition { .. } => Kind::RoleDefinition,
-        }
+        Kind::from(self)
     }
 
     pub fn family(&self) -> Family {
@@ -276,9 +224,10 @@ impl Target {
                 "/subscriptions/{sub}/resourceGroups/{rg}/providers/{WS}/{name}"
             )),
             Target::OnlineEndpoints { ws } => parse(ws.id()),
-            Target::OnlineEndpoint { ws, name } | Target::EndpointAction { ws, name, .. } => {
-                parse(format!("{}/onlineEndpoints/{name}", ws.id()))
-            }
+            Target::OnlineEndpoint { ws, name }
+            | Target::EndpointListKeys { ws, name }
+            | Target::EndpointRegenerateKeys { ws, name }
+            | Target::EndpointToken { ws, name } => parse(format!("{}/onlineEndpoints/{name}", ws.id())),
             Target::Deployments { ws, endpoint } => parse(format!("{}/onlineEndpoints/{endpoint}", ws.id())),
             Target::Deployment { ws, endpoint, name } => {
                 parse(format!("{}/onlineEndpoints/{endpoint}/deployments/{name}", ws.id()))
@@ -302,7 +251,9 @@ impl Target {
             | Target::Resources { sub, .. } => Some(sub),
             Target::OnlineEndpoints { ws }
             | Target::OnlineEndpoint { ws, .. }
-            | Target::EndpointAction { ws, .. }
+            | Target::EndpointListKeys { ws, .. }
+            | Target::EndpointRegenerateKeys { ws, .. }
+            | Target::EndpointToken { ws, .. }
             | Target::Deployments { ws, .. }
             | Target::Deployment { ws, .. } => Some(&ws.sub),
             Target::RoleAssignments { scope }
@@ -438,16 +389,12 @@ fn endpoint_target(ws: Ws, rest: &[&str]) -> Option<Target> {
             name: dn.to_string(),
         },
         [name, action] => {
-            let action = match action.to_ascii_lowercase().as_str() {
-                "listkeys" => EndpointAction::ListKeys,
-                "regeneratekeys" => EndpointAction::RegenerateKeys,
-                "token" => EndpointAction::Token,
+            let name = name.to_string();
+            match action.to_ascii_lowercase().as_str() {
+                "listkeys" => Target::EndpointListKeys { ws, name },
+                "regeneratekeys" => Target::EndpointRegenerateKeys { ws, name },
+                "token" => Target::EndpointToken { ws, name },
                 _ => return None,
-            };
-            Target::EndpointAction {
-                ws,
-                name: name.to_string(),
-                action,
             }
         }
         _ => return None,
@@ -521,28 +468,8 @@ mod tests {
 
     #[test]
     fn every_target_kind_has_an_action_entry() {
-        for kind in [
-            Kind::Subscriptions,
-            Kind::Tenants,
-            Kind::Subscription,
-            Kind::ResourceGroups,
-            Kind::ResourceGroup,
-            Kind::Workspaces,
-            Kind::Workspace,
-            Kind::WorkspaceKeys,
-            Kind::Resources,
-            Kind::OnlineEndpoints,
-            Kind::OnlineEndpoint,
-            Kind::EndpointListKeys,
-            Kind::EndpointRegenerateKeys,
-            Kind::EndpointToken,
-            Kind::Deployments,
-            Kind::Deployment,
-            Kind::RoleAssignments,
-            Kind::RoleAssignment,
-            Kind::RoleDefinitions,
-            Kind::RoleDefinition,
-        ] {
+        use strum::IntoEnumIterator;
+        for kind in Kind::iter() {
             assert!(ACTIONS.iter().any(|(k, _, _)| *k == kind), "{kind:?}");
         }
     }

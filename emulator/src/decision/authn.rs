@@ -1,0 +1,365 @@
+//! Authentication, decided in one place for every resource surface: ARM, model management and
+//! scoring each state what they expect ([`Expectation`]) and get back the [`Principal`] the
+//! credential names, or why it does not ([`AuthnFailure`]), which each renders in its own shape.
+//!
+//! Order of checks, as ARM documents its 401s: header present → `Bearer` scheme → a token this
+//! authority (or the workspace) signed → audience → issuer and tenant → expiry and not-before on
+//! the emulator clock → an object id. Signature work is skipped for a token verified before (the
+//! cache compares whole tokens); every other check runs on every request.
+
+use std::sync::Arc;
+
+use subtle::ConstantTimeEq;
+use time::OffsetDateTime;
+
+use crate::authority::aml::{self, AmlClaims};
+use crate::authority::verify::{verify_with, AccessClaims, VerifyError};
+use crate::domain::services::WorkspaceRef;
+use crate::domain::world::Subscription;
+use crate::domain::{ObjectId, TenantId, World};
+use crate::state::AppState;
+
+/// Longest lifetime (exp − iat, or exp − nbf) a token of this emulator can have: anything longer
+/// was not minted here, whatever its signature says.
+pub const MAX_LIFETIME_SECONDS: i64 = 400 * 24 * 3600;
+
+/// What a caller presented in `Authorization`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Credential<'a> {
+    Missing,
+    /// Not `Bearer <something>`.
+    Malformed,
+    /// The bytes after `Bearer `: a token or a key.
+    Bearer(&'a [u8]),
+}
+
+impl<'a> Credential<'a> {
+    /// Reads an `Authorization` header value (bytes: a ~1 KB token is not validated as text on the
+    /// hot path; only a cache miss needs it as text).
+    pub fn from_header(value: Option<&'a [u8]>) -> Self {
+        let Some(value) = value else {
+            return Credential::Missing;
+        };
+        let Some(space) = value.iter().position(|b| *b == b' ') else {
+            return Credential::Malformed;
+        };
+        let (scheme, rest) = value.split_at(space);
+        let token = rest.trim_ascii();
+        if scheme.eq_ignore_ascii_case(b"bearer") && !token.is_empty() {
+            Credential::Bearer(token)
+        } else {
+            Credential::Malformed
+        }
+    }
+}
+
+/// The service or endpoint instance an Azure ML token must be addressed to.
+#[derive(Clone, Copy, Debug)]
+pub struct AmlTarget<'a> {
+    pub workspace: &'a WorkspaceRef,
+    /// `services` (SDK v1) or `onlineEndpoints` (SDK v2), as in the audience.
+    pub kind: &'a str,
+    pub name: &'a str,
+    /// The instance id: a re-created service of the same name does not accept old tokens.
+    pub instance: uuid::Uuid,
+    /// The workspace's region (the issuer) and tenant.
+    pub region: &'a str,
+    pub tenant: TenantId,
+}
+
+/// What a surface accepts.
+#[derive(Clone, Copy, Debug)]
+pub enum Expectation<'a> {
+    /// ARM and model management: an Entra token for ARM (or for this emulator's configured
+    /// origins), from a tenant of this world — the one owning `subscription` when the path names one.
+    Arm { subscription: Option<&'a Subscription> },
+    /// Entra-token scoring (AADToken endpoints): a token for `https://ml.azure.com` from `tenant`.
+    EntraScoring { tenant: TenantId },
+    /// Key and Azure ML token scoring: one of `keys` (when key auth is on) or an Azure ML token for
+    /// `aml` (when token auth is on).
+    Scoring {
+        keys: Option<(&'a str, &'a str)>,
+        aml: Option<AmlTarget<'a>>,
+    },
+}
+
+/// The kind of credential that authenticated a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, strum::AsRefStr)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum CredentialKind {
+    EntraToken,
+    AmlToken,
+    Key,
+}
+
+/// Who a credential names.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    /// The `oid` of an Entra or Azure ML token; none for a key.
+    pub object_id: Option<ObjectId>,
+    pub tenant: Option<TenantId>,
+    /// How ARM names the caller in AuthorizationFailed: a user's UPN, else the object id.
+    pub label: String,
+    pub credential: CredentialKind,
+    /// The token's `uti` (Entra) or `jti` (Azure ML): what the journal shows instead of the token.
+    pub token_id: Option<String>,
+    /// The verified Entra claims (none for keys and Azure ML tokens).
+    pub claims: Option<Arc<AccessClaims>>,
+}
+
+/// Why a credential was refused. Each surface renders these in its own shape.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AuthnFailure {
+    #[error("no Authorization header")]
+    Missing,
+    #[error("the Authorization header is not 'Bearer <token>'")]
+    MalformedHeader,
+    #[error("the token is invalid: {0}")]
+    Invalid(String),
+    #[error("the token is for audience '{0}'")]
+    WrongAudience(String),
+    #[error("the token's issuer '{issuer}' is not the subscription's tenant {expected}")]
+    WrongTenant { issuer: String, expected: TenantId },
+    #[error("the token expired at {exp}, emulator clock {now}")]
+    Expired { exp: OffsetDateTime, now: OffsetDateTime },
+    #[error("the token is not valid before {0}")]
+    NotYetValid(i64),
+    #[error("the key is not valid")]
+    WrongKey,
+    #[error("the token was issued for another service or endpoint")]
+    WrongTarget,
+    #[error("the token names no object id")]
+    NoObjectId,
+}
+
+fn invalid(why: impl std::fmt::Display) -> AuthnFailure {
+    AuthnFailure::Invalid(why.to_string())
+}
+
+/// Decides who `credential` names under `expectation`, on the emulator clock.
+pub fn authenticate(
+    state: &AppState,
+    world: &World,
+    credential: Credential<'_>,
+    expectation: &Expectation<'_>,
+) -> Result<Principal, AuthnFailure> {
+    let token = match credential {
+        Credential::Missing => return Err(AuthnFailure::Missing),
+        Credential::Malformed => return Err(AuthnFailure::MalformedHeader),
+        Credential::Bearer(token) => token,
+    };
+    let now = state.clock.now();
+    match *expectation {
+        Expectation::Arm { subscription } => {
+            let claims = entra_claims(state, token)?;
+            if !(crate::error::ARM_AUDIENCES.contains(&claims.aud.as_str()) || state.origins.is_own(&claims.aud)) {
+                return Err(AuthnFailure::WrongAudience(claims.aud.clone()));
+            }
+            let tenant = entra_tenant(world, &claims)?;
+            check_times(claims.exp, claims.iat, claims.nbf, now)?;
+            if let Some(sub) = subscription.filter(|s| s.tenant_id != tenant) {
+                return Err(AuthnFailure::WrongTenant {
+                    issuer: claims.iss.clone(),
+                    expected: sub.tenant_id,
+                });
+            }
+            entra_principal(world, claims, tenant)
+        }
+        Expectation::EntraScoring { tenant: expected } => {
+            let claims = entra_claims(state, token)?;
+            if claims.aud.trim_end_matches('/') != "https://ml.azure.com" {
+                return Err(AuthnFailure::WrongAudience(claims.aud.clone()));
+            }
+            let tenant = entra_tenant(world, &claims)?;
+            if tenant != expected {
+                return Err(AuthnFailure::WrongTenant {
+                    issuer: claims.iss.clone(),
+                    expected,
+                });
+            }
+            check_times(claims.exp, claims.iat, claims.nbf, now)?;
+            entra_principal(world, claims, tenant)
+        }
+        Expectation::Scoring { keys, aml } => {
+            if let Some((primary, secondary)) = keys {
+                if key_matches(token, primary, secondary) {
+                    return Ok(Principal {
+                        object_id: None,
+                        tenant: None,
+                        label: "key holder".into(),
+                        credential: CredentialKind::Key,
+                        token_id: None,
+                        claims: None,
+                    });
+                }
+            }
+            match aml {
+                Some(target) => aml_principal(state, world, token, &target, now),
+                None => Err(AuthnFailure::WrongKey),
+            }
+        }
+    }
+}
+
+/// Constant time, and both comparisons evaluated: no early exit on the first.
+fn key_matches(given: &[u8], primary: &str, secondary: &str) -> bool {
+    let p: bool = given.ct_eq(primary.as_bytes()).into();
+    let s: bool = given.ct_eq(secondary.as_bytes()).into();
+    p | s
+}
+
+/// The claims of an Entra token signed by one of this authority's published keys.
+fn entra_claims(state: &AppState, token: &[u8]) -> Result<Arc<AccessClaims>, AuthnFailure> {
+    state
+        .tokens
+        .get_or_verify(token, || {
+            let text = std::str::from_utf8(token).map_err(|_| VerifyError::Malformed)?;
+            crate::authority::verify::verify(&state.keys, text)
+        })
+        .map_err(invalid)
+}
+
+/// The token's tenant: `tid` names a tenant of this world and `iss` is that tenant's v1 or v2 issuer.
+fn entra_tenant(world: &World, claims: &AccessClaims) -> Result<TenantId, AuthnFailure> {
+    let tenant: TenantId = claims.tid.parse().map_err(|_| invalid("tid is not a GUID"))?;
+    let v1 = format!("https://sts.windows.net/{tenant}/");
+    let v2 = format!("https://login.microsoftonline.com/{tenant}/v2.0");
+    if claims.iss != v1 && claims.iss != v2 {
+        return Err(invalid("iss is not the issuer of the token's tenant"));
+    }
+    if world.tenant(tenant).is_none() {
+        return Err(invalid("tid names no tenant of this emulator"));
+    }
+    Ok(tenant)
+}
+
+fn entra_principal(world: &World, claims: Arc<AccessClaims>, tenant: TenantId) -> Result<Principal, AuthnFailure> {
+    let object_id: ObjectId = claims
+        .oid
+        .as_deref()
+        .and_then(|o| o.parse().ok())
+        .ok_or(AuthnFailure::NoObjectId)?;
+    let label = world
+        .principal(object_id)
+        .map(|(label, _)| label)
+        .or_else(|| claims.upn.clone())
+        .unwrap_or_else(|| object_id.to_string());
+    Ok(Principal {
+        object_id: Some(object_id),
+        tenant: Some(tenant),
+        label,
+        credential: CredentialKind::EntraToken,
+        token_id: claims.uti.clone(),
+        claims: Some(claims),
+    })
+}
+
+/// An Azure ML token of the workspace, for exactly this service or endpoint instance, issued by
+/// the workspace's region for its tenant.
+fn aml_principal(
+    state: &AppState,
+    world: &World,
+    token: &[u8],
+    target: &AmlTarget<'_>,
+    now: OffsetDateTime,
+) -> Result<Principal, AuthnFailure> {
+    let claims: Arc<AmlClaims> = state
+        .aml_tokens
+        .get_or_verify(token, || {
+            let text = std::str::from_utf8(token).map_err(|_| VerifyError::Malformed)?;
+            verify_with(text, |kid| {
+                state.aml_key(kid).map(|k| move |m: &[u8], s: &[u8]| k.verify(m, s))
+            })
+        })
+        .map_err(invalid)?;
+    if !aml::audience_is(&claims.aud, target.workspace, target.kind, target.name) || claims.sid != target.instance {
+        return Err(AuthnFailure::WrongTarget);
+    }
+    if claims.iss != aml::issuer(target.region) || claims.tid.as_deref() != Some(&target.tenant.to_string()) {
+        return Err(invalid(
+            "the token was not issued by the workspace's region for its tenant",
+        ));
+    }
+    check_times(claims.exp, Some(claims.iat), Some(claims.nbf), now)?;
+    // Tokens the control API mints name no caller; any other names a principal of this world.
+    let object_id = match claims.oid.as_deref() {
+        Some(o) => {
+            let oid = o.parse::<ObjectId>().map_err(|_| invalid("oid is not a GUID"))?;
+            world.principal(oid).ok_or_else(|| invalid("oid names no principal"))?;
+            Some(oid)
+        }
+        None => None,
+    };
+    Ok(Principal {
+        label: object_id.map_or_else(|| "Azure ML token holder".into(), |o| o.to_string()),
+        object_id,
+        tenant: Some(target.tenant),
+        credential: CredentialKind::AmlToken,
+        token_id: Some(claims.jti.clone()),
+        claims: None,
+    })
+}
+
+/// `exp` and `nbf` against the clock, and a lifetime this emulator could have minted.
+fn check_times(exp: i64, iat: Option<i64>, nbf: Option<i64>, now: OffsetDateTime) -> Result<(), AuthnFailure> {
+    let start = iat
+        .or(nbf)
+        .ok_or_else(|| invalid("the token has neither iat nor nbf"))?;
+    if exp.saturating_sub(start) > MAX_LIFETIME_SECONDS || exp < start {
+        return Err(invalid("the token's lifetime is longer than this authority issues"));
+    }
+    let at = OffsetDateTime::from_unix_timestamp(exp).map_err(|_| invalid("exp is out of range"))?;
+    if exp <= now.unix_timestamp() {
+        return Err(AuthnFailure::Expired { exp: at, now });
+    }
+    if let Some(nbf) = nbf.filter(|n| *n > now.unix_timestamp()) {
+        return Err(AuthnFailure::NotYetValid(nbf));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authorization_headers() {
+        assert_eq!(Credential::from_header(None), Credential::Missing);
+        assert_eq!(
+            Credential::from_header(Some(b"Bearer abc ")),
+            Credential::Bearer(b"abc")
+        );
+        assert_eq!(Credential::from_header(Some(b"bearer abc")), Credential::Bearer(b"abc"));
+        assert_eq!(Credential::from_header(Some(b"Basic abc")), Credential::Malformed);
+        assert_eq!(Credential::from_header(Some(b"Bearer ")), Credential::Malformed);
+        assert_eq!(Credential::from_header(Some(b"Bearer")), Credential::Malformed);
+    }
+
+    #[test]
+    fn times_and_lifetimes() {
+        let now = OffsetDateTime::from_unix_timestamp(1_000_000).unwrap();
+        assert!(check_times(1_000_100, Some(999_000), None, now).is_ok());
+        assert!(matches!(
+            check_times(1_000_000, Some(999_000), None, now),
+            Err(AuthnFailure::Expired { .. })
+        ));
+        assert!(matches!(
+            check_times(1_000_100, Some(999_000), Some(1_000_050), now),
+            Err(AuthnFailure::NotYetValid(1_000_050))
+        ));
+        assert!(matches!(
+            check_times(i64::MAX, Some(999_000), None, now),
+            Err(AuthnFailure::Invalid(_))
+        ));
+        assert!(matches!(
+            check_times(1_000_100, None, None, now),
+            Err(AuthnFailure::Invalid(_))
+        ));
+        assert!(matches!(
+            check_times(900_000, Some(999_000), None, now),
+            Err(AuthnFailure::Invalid(_))
+        ));
+        assert!(key_matches(b"k2", "k1", "k2") && !key_matches(b"k3", "k1", "k2"));
+    }
+}

@@ -1,0 +1,232 @@
+//! One request's way through authentication and authorization. A surface's dispatcher creates a
+//! [`Gate`], authenticates through it, asks it for each RBAC check, and when the gate is dropped
+//! the request's deciding outcome is written to the journal — once per request: the first denial
+//! (enforced, or let through by log-only mode), else the first allowing decision, else the bare
+//! authentication.
+
+use std::cell::RefCell;
+
+use actix_web::HttpRequest;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::authn::{authenticate, AuthnFailure, Credential, Expectation, Principal};
+use super::journal::JournalEntry;
+use crate::domain::rbac::Decision;
+use crate::domain::scope::Scope;
+use crate::domain::{ObjectId, World};
+use crate::http::surface::{request_info, RequestInfo};
+use crate::state::{AppState, RbacMode};
+
+/// An enforced RBAC denial: what each surface renders as its 403.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Denial {
+    /// How ARM names the caller (UPN or object id).
+    pub label: String,
+    pub object_id: String,
+    pub action: String,
+    pub scope: String,
+}
+
+struct Outcome {
+    action: Option<String>,
+    scope: Option<String>,
+    allowed: bool,
+    enforced: bool,
+    kind: &'static str,
+    reason: String,
+}
+
+/// See the module documentation.
+pub struct Gate<'a> {
+    state: &'a AppState,
+    info: RequestInfo,
+    route: String,
+    principal: RefCell<Option<Principal>>,
+    outcome: RefCell<Option<Outcome>>,
+}
+
+impl<'a> Gate<'a> {
+    pub fn new(state: &'a AppState, req: &HttpRequest) -> Self {
+        Gate {
+            state,
+            info: request_info(req),
+            route: format!("{} {}", req.method(), req.path()),
+            principal: RefCell::new(None),
+            outcome: RefCell::new(None),
+        }
+    }
+
+    /// Authenticates through [`authenticate`]; a refusal becomes the request's journal entry.
+    pub fn authenticate(
+        &self,
+        world: &World,
+        credential: Credential<'_>,
+        expectation: &Expectation<'_>,
+    ) -> Result<Principal, AuthnFailure> {
+        match authenticate(self.state, world, credential, expectation) {
+            Ok(p) => {
+                *self.principal.borrow_mut() = Some(p.clone());
+                Ok(p)
+            }
+            Err(failure) => {
+                self.set(Outcome {
+                    action: None,
+                    scope: None,
+                    allowed: false,
+                    enforced: true,
+                    kind: "authentication",
+                    reason: failure.to_string(),
+                });
+                Err(failure)
+            }
+        }
+    }
+
+    /// The principals whose assignments count for `principal`: itself (and, once groups exist,
+    /// the groups it belongs to).
+    fn subjects(&self, principal: ObjectId) -> Vec<ObjectId> {
+        vec![principal]
+    }
+
+    /// `action` at `scope` for the authenticated principal, or a denial — which log-only mode
+    /// turns into an allow that is journaled as `rbac-would-deny`.
+    pub fn require(&self, action: &str, scope: &Scope) -> Result<(), Denial> {
+        let decision = self.decide(action, scope);
+        self.judge(action, scope, decision)
+    }
+
+    /// A per-item check of a collection: the item is shown when allowed (or in log-only mode,
+    /// where the would-be denial is journaled). Enforced per-item filtering is not a denial.
+    pub fn may(&self, action: &str, scope: &Scope) -> bool {
+        let decision = self.decide(action, scope);
+        if decision.allowed || self.state.rbac_mode == RbacMode::LogOnly {
+            return self.judge(action, scope, decision).is_ok();
+        }
+        false
+    }
+
+    /// Whether the principal holds any role in, above or below `scope`; without one, a denial of
+    /// `action` at `scope` (nothing about the scope's contents is revealed).
+    pub fn require_access_within(&self, action: &str, scope: &Scope) -> Result<(), Denial> {
+        let Some(oid) = self.object_id() else {
+            return Err(self.denial(action, scope));
+        };
+        let subjects = self.subjects(oid);
+        if self.state.rbac().has_access_within(&subjects, scope) {
+            return Ok(());
+        }
+        let decision = Decision {
+            allowed: false,
+            matched: None,
+            reason: format!("{oid} holds no role at, above or below {scope}"),
+        };
+        self.judge(action, scope, decision)
+    }
+
+    /// Whether the principal holds any role in, above or below `scope`, without journaling.
+    pub fn has_access_within(&self, scope: &Scope) -> bool {
+        self.object_id()
+            .is_some_and(|oid| self.state.rbac().has_access_within(&self.subjects(oid), scope))
+    }
+
+    fn object_id(&self) -> Option<ObjectId> {
+        self.principal.borrow().as_ref().and_then(|p| p.object_id)
+    }
+
+    fn decide(&self, action: &str, scope: &Scope) -> Decision {
+        match self.object_id() {
+            Some(oid) => self.state.rbac().decide(&self.subjects(oid), action, scope),
+            None => Decision {
+                allowed: false,
+                matched: None,
+                reason: "the credential names no principal".into(),
+            },
+        }
+    }
+
+    fn judge(&self, action: &str, scope: &Scope, decision: Decision) -> Result<(), Denial> {
+        let log_only = !decision.allowed && self.state.rbac_mode == RbacMode::LogOnly;
+        if log_only {
+            tracing::warn!(action, scope = %scope, reason = %decision.reason, "RBAC would deny (log-only)");
+        }
+        self.set(Outcome {
+            action: Some(action.to_string()),
+            scope: Some(scope.to_string()),
+            allowed: decision.allowed,
+            enforced: !log_only,
+            kind: if log_only { "rbac-would-deny" } else { "authorization" },
+            reason: decision.reason,
+        });
+        if decision.allowed || log_only {
+            Ok(())
+        } else {
+            Err(self.denial(action, scope))
+        }
+    }
+
+    fn denial(&self, action: &str, scope: &Scope) -> Denial {
+        let principal = self.principal.borrow();
+        let object_id = principal
+            .as_ref()
+            .and_then(|p| p.object_id)
+            .map(|o| o.to_string())
+            .unwrap_or_default();
+        Denial {
+            label: principal
+                .as_ref()
+                .map_or_else(|| object_id.clone(), |p| p.label.clone()),
+            object_id,
+            action: action.to_string(),
+            scope: scope.to_string(),
+        }
+    }
+
+    /// Keeps the request's deciding outcome: a denial wins over allows; the first of each wins.
+    fn set(&self, outcome: Outcome) {
+        let mut current = self.outcome.borrow_mut();
+        let replace = match current.as_ref() {
+            None => true,
+            Some(c) => c.allowed && !outcome.allowed,
+        };
+        if replace {
+            *current = Some(outcome);
+        }
+    }
+}
+
+impl Drop for Gate<'_> {
+    fn drop(&mut self) {
+        let principal = self.principal.get_mut().take();
+        let outcome = self.outcome.get_mut().take().or_else(|| {
+            principal.as_ref().map(|_| Outcome {
+                action: None,
+                scope: None,
+                allowed: true,
+                enforced: true,
+                kind: "authentication",
+                reason: "authenticated; the operation needs no role".into(),
+            })
+        });
+        let Some(outcome) = outcome else { return };
+        let now = self.state.clock.now();
+        self.state.journal.record(JournalEntry {
+            id: 0,
+            request_id: self.info.id,
+            time: now.format(&Rfc3339).unwrap_or_default(),
+            wall_time: OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default(),
+            surface: self.info.surface,
+            route: std::mem::take(&mut self.route),
+            principal: principal.as_ref().and_then(|p| p.object_id).map(|o| o.to_string()),
+            principal_name: principal.as_ref().map(|p| p.label.clone()),
+            credential: principal.as_ref().map(|p| p.credential),
+            token_id: principal.as_ref().and_then(|p| p.token_id.clone()),
+            action: outcome.action,
+            scope: outcome.scope,
+            decision: if outcome.allowed { "allow" } else { "deny" },
+            enforced: outcome.enforced,
+            kind: outcome.kind,
+            reason: outcome.reason,
+        });
+    }
+}

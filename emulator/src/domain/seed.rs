@@ -1,0 +1,25 @@
+//! A whole world as plain domain values: what fixtures declare and what the store seeds from
+//! (`Store::replace_world`). Secrets are already hashed.
+
+use super::rbac::{RoleAssignment, RoleDefinition};
+use super::services::{OnlineEndpoint, Service};
+use super::world::{Application, ResourceGroup, Subscription, Tenant, User, Workspace};
+
+#[derive(Clone, Debug, Default)]
+pub struct Seed {
+    pub tenants: Vec<Tenant>,
+    pub users: Vec<User>,
+    pub applications: Vec<Application>,
+    pub subscriptions: Vec<Subscription>,
+    pub resource_groups: Vec<ResourceGroup>,
+    pub workspaces: Vec<Workspace>,
+    /// Custom roles only: built-in roles are part of the code.
+    pub custom_roles: Vec<RoleDefinition>,
+    pub role_assignments: Vec<RoleAssignment>,
+    pub services: Vec<Service>,
+    pub online_endpoints: Vec<OnlineEndpoint>,
+    pub unavailable_regions: Vec<String>,
+    /// SHA-256 (hex) of the fixture text this world was declared in; empty for worlds built in
+    /// code. Recorded with the world, so a later start can tell edited fixtures.
+    pub fixtures_sha256: String,
+}

@@ -1,0 +1,372 @@
+//! The in-memory index of the world, built from SQLite at start and updated in place after every
+//! committed write, so token issuance, validation and lookups never touch the database.
+//!
+//! A [`World`] is an immutable snapshot made of shared parts (directory, resources, deployments):
+//! readers hold an `Arc<World>` for a whole request; a writer clones the snapshot (a few reference
+//! counts) and changes only the part it touches, so a write costs what that part costs — a key
+//! regeneration does not copy the directory, however many applications it holds.
+
+mod directory;
+mod resources;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+pub use directory::{Application, ClientSecret, Directory, Tenant, User};
+pub use resources::{default_links, ResourceGroup, Subscription, Tags, Workspace};
+
+use super::ids::{ClientId, ObjectId, SubscriptionId, TenantId};
+use super::rbac::PrincipalType;
+use super::services::{OnlineEndpoint, Service};
+
+/// The default access-token lifetime AAD uses for app tokens.
+pub const DEFAULT_TOKEN_LIFETIME_SECONDS: u32 = 3599;
+
+/// Web services, online endpoints and region outages, indexed by (case-insensitive) name.
+#[derive(Clone, Debug, Default)]
+pub struct Deployments {
+    pub services: Vec<Service>,
+    pub online_endpoints: Vec<OnlineEndpoint>,
+    /// Regions whose AzureML services are down.
+    pub unavailable_regions: Vec<String>,
+    service_by_name: HashMap<String, usize>,
+    endpoint_by_name: HashMap<String, usize>,
+}
+
+impl Deployments {
+    pub fn new(
+        services: Vec<Service>,
+        online_endpoints: Vec<OnlineEndpoint>,
+        unavailable_regions: Vec<String>,
+    ) -> Self {
+        let mut d = Deployments {
+            services,
+            online_endpoints,
+            unavailable_regions,
+            ..Default::default()
+        };
+        d.reindex();
+        d
+    }
+
+    fn reindex(&mut self) {
+        self.service_by_name = self
+            .services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.to_ascii_lowercase(), i))
+            .collect();
+        self.endpoint_by_name = self
+            .online_endpoints
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.name.to_ascii_lowercase(), i))
+            .collect();
+    }
+}
+
+/// Everything the emulator knows, indexed for the lookups hot routes make.
+#[derive(Clone, Debug, Default)]
+pub struct World {
+    directory: Arc<Directory>,
+    subscriptions: Arc<Vec<Subscription>>,
+    resource_groups: Arc<Vec<ResourceGroup>>,
+    workspaces: Arc<Vec<Workspace>>,
+    deployments: Arc<Deployments>,
+}
+
+/// What `GET /_emulator/world` shows (secrets are skipped by the types themselves).
+#[derive(Serialize)]
+struct WorldView<'a> {
+    tenants: &'a [Tenant],
+    users: &'a [User],
+    applications: &'a [Application],
+    subscriptions: &'a [Subscription],
+    resource_groups: &'a [ResourceGroup],
+    workspaces: &'a [Workspace],
+    services: &'a [Service],
+    online_endpoints: &'a [OnlineEndpoint],
+    unavailable_regions: &'a [String],
+}
+
+impl Serialize for World {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        WorldView {
+            tenants: self.tenants(),
+            users: self.users(),
+            applications: self.applications(),
+            subscriptions: self.subscriptions(),
+            resource_groups: self.resource_groups(),
+            workspaces: self.workspaces(),
+            services: self.services(),
+            online_endpoints: self.online_endpoints(),
+            unavailable_regions: self.unavailable_regions(),
+        }
+        .serialize(s)
+    }
+}
+
+impl World {
+    pub fn new(
+        directory: Directory,
+        subscriptions: Vec<Subscription>,
+        resource_groups: Vec<ResourceGroup>,
+        workspaces: Vec<Workspace>,
+        deployments: Deployments,
+    ) -> Self {
+        World {
+            directory: Arc::new(directory),
+            subscriptions: Arc::new(subscriptions),
+            resource_groups: Arc::new(resource_groups),
+            workspaces: Arc::new(workspaces),
+            deployments: Arc::new(deployments),
+        }
+    }
+
+    // Reads.
+
+    pub fn tenants(&self) -> &[Tenant] {
+        &self.directory.tenants
+    }
+
+    pub fn users(&self) -> &[User] {
+        &self.directory.users
+    }
+
+    pub fn applications(&self) -> &[Application] {
+        &self.directory.applications
+    }
+
+    pub fn subscriptions(&self) -> &[Subscription] {
+        &self.subscriptions
+    }
+
+    pub fn resource_groups(&self) -> &[ResourceGroup] {
+        &self.resource_groups
+    }
+
+    pub fn workspaces(&self) -> &[Workspace] {
+        &self.workspaces
+    }
+
+    pub fn services(&self) -> &[Service] {
+        &self.deployments.services
+    }
+
+    pub fn online_endpoints(&self) -> &[OnlineEndpoint] {
+        &self.deployments.online_endpoints
+    }
+
+    pub fn unavailable_regions(&self) -> &[String] {
+        &self.deployments.unavailable_regions
+    }
+
+    pub fn service(&self, name: &str) -> Option<&Service> {
+        let d = &self.deployments;
+        d.service_by_name
+            .get(&name.to_ascii_lowercase())
+            .map(|&i| &d.services[i])
+    }
+
+    pub fn online_endpoint(&self, name: &str) -> Option<&OnlineEndpoint> {
+        let d = &self.deployments;
+        d.endpoint_by_name
+            .get(&name.to_ascii_lowercase())
+            .map(|&i| &d.online_endpoints[i])
+    }
+
+    pub fn region_available(&self, region: &str) -> bool {
+        !self
+            .unavailable_regions()
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(region))
+    }
+
+    pub fn tenant(&self, id: TenantId) -> Option<&Tenant> {
+        self.directory.tenant(id)
+    }
+
+    pub fn tenant_by_domain(&self, domain: &str) -> Option<&Tenant> {
+        self.directory.tenant_by_domain(domain)
+    }
+
+    /// The tenant the default world's clients use when they do not name one (`adfs`, banners).
+    pub fn default_tenant(&self) -> Option<&Tenant> {
+        self.tenants().first()
+    }
+
+    pub fn application(&self, client_id: ClientId) -> Option<&Application> {
+        self.directory.application(client_id)
+    }
+
+    /// Finds an application that can serve as a token audience by one of its identifier URIs
+    /// (compared without a trailing slash, case-insensitively) or `api://{client_id}`.
+    pub fn resource_application(&self, tenant: TenantId, resource: &str) -> Option<&Application> {
+        let wanted = resource.trim_end_matches('/');
+        if let Ok(id) = wanted.trim_start_matches("api://").parse::<ClientId>() {
+            if let Some(app) = self.application(id).filter(|a| a.tenant_id == tenant) {
+                return Some(app);
+            }
+        }
+        self.applications().iter().find(|a| {
+            a.tenant_id == tenant
+                && a.identifier_uris
+                    .iter()
+                    .any(|u| u.trim_end_matches('/').eq_ignore_ascii_case(wanted))
+        })
+    }
+
+    pub fn subscription(&self, id: SubscriptionId) -> Option<&Subscription> {
+        self.subscriptions.iter().find(|s| s.id == id)
+    }
+
+    pub fn resource_group(&self, sub: SubscriptionId, name: &str) -> Option<&ResourceGroup> {
+        self.resource_groups
+            .iter()
+            .find(|rg| rg.subscription_id == sub && rg.name.eq_ignore_ascii_case(name))
+    }
+
+    pub fn workspace(&self, sub: SubscriptionId, rg: &str, name: &str) -> Option<&Workspace> {
+        self.workspaces.iter().find(|w| {
+            w.subscription_id == sub && w.resource_group.eq_ignore_ascii_case(rg) && w.name.eq_ignore_ascii_case(name)
+        })
+    }
+
+    /// A user or service principal by object id: its display label for error messages
+    /// (UPN for users, object id for service principals, as ARM prints them) and kind.
+    pub fn principal(&self, oid: ObjectId) -> Option<(String, PrincipalType)> {
+        self.directory.principal(oid)
+    }
+
+    pub fn subscriptions_of(&self, tenant: TenantId) -> impl Iterator<Item = &Subscription> {
+        self.subscriptions.iter().filter(move |s| s.tenant_id == tenant)
+    }
+
+    // Writes: each changes one part of a cloned snapshot, after the database committed the change.
+
+    pub fn push_application(&mut self, app: Application) {
+        Arc::make_mut(&mut self.directory).push_application(app);
+    }
+
+    pub fn add_secret(&mut self, client_id: ClientId, secret: ClientSecret) -> bool {
+        Arc::make_mut(&mut self.directory).add_secret(client_id, secret)
+    }
+
+    /// Adds or replaces (by subscription and name) a resource group.
+    pub fn put_resource_group(&mut self, rg: ResourceGroup) {
+        let groups = Arc::make_mut(&mut self.resource_groups);
+        match groups
+            .iter_mut()
+            .find(|g| g.subscription_id == rg.subscription_id && g.name.eq_ignore_ascii_case(&rg.name))
+        {
+            Some(existing) => *existing = rg,
+            None => groups.push(rg),
+        }
+    }
+
+    /// Removes a resource group and what the database removes with it: its workspaces and their
+    /// services and endpoints.
+    pub fn remove_resource_group(&mut self, sub: SubscriptionId, name: &str) {
+        Arc::make_mut(&mut self.resource_groups)
+            .retain(|g| !(g.subscription_id == sub && g.name.eq_ignore_ascii_case(name)));
+        let doomed: Vec<(String, String)> = self
+            .workspaces
+            .iter()
+            .filter(|w| w.subscription_id == sub && w.resource_group.eq_ignore_ascii_case(name))
+            .map(|w| (w.resource_group.clone(), w.name.clone()))
+            .collect();
+        for (rg, ws) in doomed {
+            self.remove_workspace(sub, &rg, &ws);
+        }
+    }
+
+    /// Adds or replaces (by subscription, resource group and name) a workspace.
+    pub fn put_workspace(&mut self, ws: Workspace) {
+        let all = Arc::make_mut(&mut self.workspaces);
+        match all.iter_mut().find(|w| {
+            w.subscription_id == ws.subscription_id
+                && w.resource_group.eq_ignore_ascii_case(&ws.resource_group)
+                && w.name.eq_ignore_ascii_case(&ws.name)
+        }) {
+            Some(existing) => *existing = ws,
+            None => all.push(ws),
+        }
+    }
+
+    /// Removes a workspace with its services and online endpoints.
+    pub fn remove_workspace(&mut self, sub: SubscriptionId, rg: &str, name: &str) {
+        let inside = |w: &super::services::WorkspaceRef| {
+            w.subscription_id == sub
+                && w.resource_group.eq_ignore_ascii_case(rg)
+                && w.workspace.eq_ignore_ascii_case(name)
+        };
+        Arc::make_mut(&mut self.workspaces).retain(|w| {
+            !(w.subscription_id == sub
+                && w.resource_group.eq_ignore_ascii_case(rg)
+                && w.name.eq_ignore_ascii_case(name))
+        });
+        if self.services().iter().any(|s| inside(&s.workspace))
+            || self.online_endpoints().iter().any(|e| inside(&e.workspace))
+        {
+            let d = Arc::make_mut(&mut self.deployments);
+            d.services.retain(|s| !inside(&s.workspace));
+            d.online_endpoints.retain(|e| !inside(&e.workspace));
+            d.reindex();
+        }
+    }
+
+    /// Adds or replaces (by name) a web service.
+    pub fn put_service(&mut self, service: Service) {
+        let d = Arc::make_mut(&mut self.deployments);
+        match d.service_by_name.get(&service.name.to_ascii_lowercase()) {
+            Some(&i) => d.services[i] = service,
+            None => {
+                d.service_by_name
+                    .insert(service.name.to_ascii_lowercase(), d.services.len());
+                d.services.push(service);
+            }
+        }
+    }
+
+    pub fn remove_service(&mut self, name: &str) {
+        let d = Arc::make_mut(&mut self.deployments);
+        d.services.retain(|s| !s.name.eq_ignore_ascii_case(name));
+        d.reindex();
+    }
+
+    /// Adds or replaces (by name) an online endpoint.
+    pub fn put_endpoint(&mut self, endpoint: OnlineEndpoint) {
+        let d = Arc::make_mut(&mut self.deployments);
+        match d.endpoint_by_name.get(&endpoint.name.to_ascii_lowercase()) {
+            Some(&i) => d.online_endpoints[i] = endpoint,
+            None => {
+                d.endpoint_by_name
+                    .insert(endpoint.name.to_ascii_lowercase(), d.online_endpoints.len());
+                d.online_endpoints.push(endpoint);
+            }
+        }
+    }
+
+    pub fn remove_endpoint(&mut self, name: &str) {
+        let d = Arc::make_mut(&mut self.deployments);
+        d.online_endpoints.retain(|e| !e.name.eq_ignore_ascii_case(name));
+        d.reindex();
+    }
+
+    /// Marks a region down (`down`) or back up.
+    pub fn set_region_outage(&mut self, region: &str, down: bool) {
+        let present = !self.region_available(region);
+        if present == down {
+            return;
+        }
+        let d = Arc::make_mut(&mut self.deployments);
+        if down {
+            d.unavailable_regions.push(region.to_string());
+            d.unavailable_regions.sort();
+        } else {
+            d.unavailable_regions.retain(|r| !r.eq_ignore_ascii_case(region));
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! OIDC discovery documents (v1 and v2), JWKS and instance discovery. Shapes follow
+//! `reference/api-fidelity.md` §4.4.
+
+use actix_web::web::{self, Data};
+use actix_web::{HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{fail, Site};
+use crate::authority::grants::{self, TenantSelector};
+use crate::error::AadFailure;
+use crate::state::AppState;
+
+/// The tenant as URLs name it (its GUID, or `common`/`organizations`) and the issuer's tenant part.
+fn tenant_names(selector: TenantSelector<'_>) -> (String, String) {
+    match selector {
+        TenantSelector::Tenant(t) => (t.id.to_string(), t.id.to_string()),
+        TenantSelector::Multi(name) => (name.to_string(), "{tenantid}".to_string()),
+    }
+}
+
+fn resolve(state: &AppState, req: &HttpRequest, site: &Site) -> Result<(String, String), AadFailure> {
+    let world = state.world();
+    grants::resolve_tenant(&world, &site.tenant)
+        .map(tenant_names)
+        .map_err(|e| fail(state, req, e.at_discovery()))
+}
+
+pub(super) async fn openid_v2(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AadFailure> {
+    let site = Site::of(&state, &req);
+    let (t, issuer_tid) = resolve(&state, &req, &site)?;
+    let mut doc = discovery_common(&site, &t, "oauth2/v2.0");
+    doc["jwks_uri"] = json!(site.url(&t, "discovery/v2.0/keys"));
+    doc["issuer"] = json!(format!("https://login.microsoftonline.com/{issuer_tid}/v2.0"));
+    doc["userinfo_endpoint"] = json!("https://graph.microsoft.com/oidc/userinfo");
+    doc["scopes_supported"] = json!(["openid", "profile", "email", "offline_access"]);
+    Ok(HttpResponse::Ok().json(doc))
+}
+
+pub(super) async fn openid_v1(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AadFailure> {
+    let site = Site::of(&state, &req);
+    let (t, issuer_tid) = resolve(&state, &req, &site)?;
+    let mut doc = discovery_common(&site, &t, "oauth2");
+    doc["jwks_uri"] = json!(site.url("common", "discovery/keys"));
+    doc["issuer"] = json!(format!("https://sts.windows.net/{issuer_tid}/"));
+    doc["userinfo_endpoint"] = json!(site.url(&t, "openid/userinfo"));
+    if !site.prefix.is_empty() {
+        // MSAL reads `/adfs/{tenant}/.well-known/openid-configuration` and posts v2-style requests
+        // (`scope=`) to whatever token endpoint it names, so under /adfs it names the v2 endpoint.
+        doc["token_endpoint"] = json!(site.url(&t, "oauth2/v2.0/token"));
+    }
+    Ok(HttpResponse::Ok().json(doc))
+}
+
+fn discovery_common(site: &Site, t: &str, oauth: &str) -> Value {
+    json!({
+        "token_endpoint": site.url(t, &format!("{oauth}/token")),
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+        "authorization_endpoint": site.url(t, &format!("{oauth}/authorize")),
+        "device_authorization_endpoint": site.url(t, &format!("{oauth}/devicecode")),
+        "end_session_endpoint": site.url(t, &format!("{oauth}/logout")),
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "response_types_supported": ["code", "id_token", "code id_token", "token id_token", "token"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "claims_supported": ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name",
+            "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce",
+            "preferred_username", "name", "tid", "ver", "at_hash", "c_hash", "email"],
+        "request_uri_parameter_supported": false,
+        "http_logout_supported": true,
+        "frontchannel_logout_supported": true,
+        "kerberos_endpoint": site.url(t, "kerberos"),
+        "tenant_region_scope": "NA",
+        "cloud_instance_name": "microsoftonline.com",
+        "cloud_graph_host_name": "graph.windows.net",
+        "msgraph_host": "graph.microsoft.com",
+        "rbac_url": "https://pas.windows.net"
+    })
+}
+
+pub(super) async fn keys_v1(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AadFailure> {
+    resolve(&state, &req, &Site::of(&state, &req))?;
+    Ok(HttpResponse::Ok().json(state.keys.jwks(None)))
+}
+
+pub(super) async fn keys_v2(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AadFailure> {
+    let (_, issuer_tid) = resolve(&state, &req, &Site::of(&state, &req))?;
+    let issuer = format!("https://login.microsoftonline.com/{issuer_tid}/v2.0");
+    Ok(HttpResponse::Ok().json(state.keys.jwks(Some(&issuer))))
+}
+
+#[derive(Deserialize)]
+pub(super) struct InstanceQuery {
+    authorization_endpoint: Option<String>,
+}
+
+/// Instance discovery points clients back at this emulator for whatever tenant they named.
+pub(super) async fn instance_discovery(
+    state: Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<InstanceQuery>,
+) -> HttpResponse {
+    let site = Site::of(&state, &req);
+    let endpoint = query.authorization_endpoint.as_deref().unwrap_or_default();
+    let after_scheme = endpoint.split_once("://").map_or(endpoint, |(_, rest)| rest);
+    let mut segments = after_scheme.split('/').skip(1);
+    let tenant = segments.next().filter(|t| !t.is_empty()).unwrap_or("common");
+    let version = if endpoint.contains("/v2.0/") { "v2.0/" } else { "" };
+    let host = site
+        .base
+        .split_once("://")
+        .map_or(site.base.as_str(), |(_, h)| h)
+        .to_string();
+    HttpResponse::Ok().json(json!({
+        "tenant_discovery_endpoint": site.url(tenant, &format!("{version}.well-known/openid-configuration")),
+        "api-version": "1.1",
+        "metadata": [{"preferred_network": host, "preferred_cache": host, "aliases": [host]}]
+    }))
+}

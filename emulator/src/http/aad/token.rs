@@ -1,0 +1,79 @@
+//! The token endpoints: `POST /{tenant}/oauth2/token` (v1: every number a string, `resource`
+//! echoed) and `POST /{tenant}/oauth2/v2.0/token` (v2: numbers, `scope` echoed), as recorded in
+//! `reference/api-fidelity.md` §4.1. The grant runs in [`crate::authority::grants`].
+
+use actix_web::web::{Bytes, Data, Path};
+use actix_web::{HttpRequest, HttpResponse};
+use serde_json::json;
+
+use super::fail;
+use crate::authority::grants::{self, GrantContext, Issued, ProtocolVersion, TokenRequest};
+use crate::error::AadFailure;
+use crate::http::client_request_id;
+use crate::state::AppState;
+
+pub(super) async fn token_v1(
+    state: Data<AppState>,
+    req: HttpRequest,
+    tenant: Path<String>,
+    body: Bytes,
+) -> Result<HttpResponse, AadFailure> {
+    let issued = token(&state, &req, &tenant, &body, ProtocolVersion::V1)?;
+    Ok(no_store(&req).json(json!({
+        "token_type": "Bearer",
+        "expires_in": issued.expires_in.to_string(),
+        "ext_expires_in": issued.expires_in.to_string(),
+        "expires_on": issued.expires_on.to_string(),
+        "not_before": issued.not_before.to_string(),
+        "resource": issued.resource,
+        "access_token": issued.access_token,
+    })))
+}
+
+pub(super) async fn token_v2(
+    state: Data<AppState>,
+    req: HttpRequest,
+    tenant: Path<String>,
+    body: Bytes,
+) -> Result<HttpResponse, AadFailure> {
+    let issued = token(&state, &req, &tenant, &body, ProtocolVersion::V2)?;
+    Ok(no_store(&req).json(json!({
+        "token_type": "Bearer",
+        "scope": issued.scope,
+        "expires_in": issued.expires_in,
+        "ext_expires_in": issued.expires_in,
+        "access_token": issued.access_token,
+    })))
+}
+
+/// Reads the request and runs the grant against a snapshot of the world.
+fn token(
+    state: &AppState,
+    req: &HttpRequest,
+    tenant: &str,
+    body: &[u8],
+    version: ProtocolVersion,
+) -> Result<Issued, AadFailure> {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let request = TokenRequest::parse(header("content-type"), header("authorization"), body);
+    let world = state.world();
+    let ctx = GrantContext {
+        world: &world,
+        keys: &state.keys,
+        now: state.clock.now(),
+        origins: &state.origins,
+    };
+    grants::token(&ctx, version, tenant, &request).map_err(|e| fail(state, req, e))
+}
+
+/// Token responses are never cached (AAD sends both headers) and echo `client-request-id`.
+fn no_store(req: &HttpRequest) -> actix_web::HttpResponseBuilder {
+    let mut builder = HttpResponse::Ok();
+    builder
+        .insert_header(("Cache-Control", "no-store, no-cache"))
+        .insert_header(("Pragma", "no-cache"));
+    if let Some(id) = client_request_id(req) {
+        builder.insert_header(("client-request-id", id.to_string()));
+    }
+    builder
+}

@@ -1,0 +1,54 @@
+//! How control-API verbs name principals, roles and scopes, as az does: a user's UPN, an
+//! application's display name or client id, or an object id; a role's name or GUID; a scope that
+//! exists.
+
+use uuid::Uuid;
+
+use super::bad;
+use crate::domain::ids::parse_guid;
+use crate::domain::rbac::PrincipalType;
+use crate::domain::scope::Scope;
+use crate::domain::{ObjectId, World};
+use crate::error::AdminError;
+use crate::http::arm::check_scope_exists;
+use crate::state::AppState;
+
+/// A user (UPN), application (display name or client id) or object id.
+pub fn assignee(world: &World, assignee: &str) -> Result<(ObjectId, PrincipalType), AdminError> {
+    let guid = parse_guid(assignee).ok();
+    if let Some(u) = world
+        .users()
+        .iter()
+        .find(|u| u.upn.eq_ignore_ascii_case(assignee) || Some(u.object_id.0) == guid)
+    {
+        return Ok((u.object_id, PrincipalType::User));
+    }
+    world
+        .applications()
+        .iter()
+        .find(|a| a.display_name == assignee || Some(a.client_id.0) == guid || Some(a.object_id.0) == guid)
+        .map(|a| (a.object_id, PrincipalType::ServicePrincipal))
+        .ok_or_else(|| bad(format!("no user or service principal matches assignee '{assignee}'")))
+}
+
+pub fn role(state: &AppState, role: &str) -> Result<Uuid, AdminError> {
+    let rbac = state.rbac();
+    let guid = parse_guid(role).ok();
+    let found = rbac
+        .roles()
+        .find(|r| Some(r.id) == guid || r.name.eq_ignore_ascii_case(role))
+        .map(|r| r.id);
+    found.ok_or_else(|| bad(format!("no role definition is named '{role}'")))
+}
+
+pub fn scope(state: &AppState, scope: &str) -> Result<Scope, AdminError> {
+    let parsed = Scope::parse(scope).map_err(|e| bad(e.to_string()))?;
+    let world = state.world();
+    if let Some(sub) = parsed.subscription() {
+        if sub.parse().ok().and_then(|s| world.subscription(s)).is_none() {
+            return Err(bad(format!("scope '{scope}': subscription '{sub}' does not exist")));
+        }
+    }
+    check_scope_exists(&world, &parsed).map_err(|e| bad(format!("scope '{scope}': {}", e.message)))?;
+    Ok(parsed)
+}

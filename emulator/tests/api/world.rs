@@ -1,0 +1,144 @@
+//! `WorldBuilder`: test worlds built in code from the default world, with fresh ids unless a test
+//! names its own. No TOML concatenation; the default world's ids come from
+//! `azureml_emulator::fixtures::defaults`.
+
+use azureml_emulator::domain::{ClientId, ObjectId, SubscriptionId, TenantId};
+use azureml_emulator::fixtures::{
+    ApplicationSpec, EndpointSpec, RoleAssignmentSpec, SecretSpec, ServiceSpec, TenantSpec, WorkspaceSpec, WorldSpec,
+};
+use uuid::Uuid;
+
+use super::helpers::{RG, SUB, WS};
+
+/// A service principal added to a test world.
+#[derive(Clone, Debug)]
+pub struct TestPrincipal {
+    pub name: String,
+    pub client_id: String,
+    pub object_id: String,
+    pub secret: String,
+}
+
+pub struct WorldBuilder {
+    spec: WorldSpec,
+}
+
+impl WorldBuilder {
+    /// Starts from the default world.
+    pub fn default_world() -> Self {
+        WorldBuilder {
+            spec: WorldSpec::default_world(),
+        }
+    }
+
+    /// A tenant with one verified domain; answers its id.
+    pub fn tenant(&mut self, id: &str, domain: &str) -> TenantId {
+        let id: TenantId = id.parse().expect("tenant id");
+        self.spec.tenants.push(TenantSpec {
+            id,
+            display_name: domain.split('.').next().unwrap_or(domain).to_string(),
+            domains: vec![domain.to_string()],
+            token_lifetime_seconds: None,
+        });
+        id
+    }
+
+    /// A service principal named `name` with one secret `"s"`, a fresh client id and object id.
+    pub fn service_principal(&mut self, name: &str) -> TestPrincipal {
+        self.service_principal_with(name, &Uuid::new_v4().to_string(), None)
+    }
+
+    /// A service principal with a given client id (object id fresh), in `tenant` (domain or id;
+    /// `None` is the first tenant).
+    pub fn service_principal_with(&mut self, name: &str, client_id: &str, tenant: Option<&str>) -> TestPrincipal {
+        let p = TestPrincipal {
+            name: name.to_string(),
+            client_id: client_id.to_string(),
+            object_id: Uuid::new_v4().to_string(),
+            secret: "s".to_string(),
+        };
+        self.spec.applications.push(ApplicationSpec {
+            tenant: tenant.map(str::to_string),
+            display_name: p.name.clone(),
+            client_id: p.client_id.parse::<ClientId>().expect("client id"),
+            object_id: p.object_id.parse::<ObjectId>().expect("object id"),
+            enabled: true,
+            token_lifetime_seconds: None,
+            identifier_uris: vec![],
+            access_token_version: 1,
+            secrets: vec![SecretSpec {
+                value: p.secret.clone(),
+                display_name: String::new(),
+                expires: None,
+            }],
+        });
+        p
+    }
+
+    /// `principal` (name, UPN, client or object id) holds `role` at `scope`.
+    pub fn assign(&mut self, principal: &str, role: &str, scope: &str) -> &mut Self {
+        self.spec.role_assignments.push(RoleAssignmentSpec {
+            principal: principal.to_string(),
+            role: role.to_string(),
+            scope: scope.to_string(),
+            name: None,
+            description: None,
+        });
+        self
+    }
+
+    /// Another workspace in the default resource group.
+    pub fn workspace(&mut self, name: &str) -> &mut Self {
+        self.spec.workspaces.push(WorkspaceSpec {
+            subscription: SUB.parse::<SubscriptionId>().expect("subscription"),
+            resource_group: RG.to_string(),
+            name: name.to_string(),
+            location: "eastus".into(),
+            friendly_name: None,
+            workspace_id: None,
+        });
+        self
+    }
+
+    /// A web service in the default workspace, echoing, with token auth or keys.
+    pub fn aks_service(&mut self, name: &str, token_auth: bool) -> &mut Self {
+        self.spec.services.push(ServiceSpec {
+            name: name.to_string(),
+            subscription: None,
+            resource_group: RG.to_string(),
+            workspace: WS.to_string(),
+            compute_type: "AKS".into(),
+            auth_enabled: Some(!token_auth),
+            token_auth_enabled: token_auth,
+            primary_key: None,
+            secondary_key: None,
+            scoring: Default::default(),
+            token_lifetime_seconds: None,
+            description: None,
+        });
+        self
+    }
+
+    /// An online endpoint in the default workspace (`Key`, `AMLToken` or `AADToken`).
+    pub fn online_endpoint(&mut self, name: &str, auth_mode: &str) -> &mut Self {
+        self.spec.online_endpoints.push(EndpointSpec {
+            name: name.to_string(),
+            subscription: None,
+            resource_group: RG.to_string(),
+            workspace: WS.to_string(),
+            auth_mode: auth_mode.to_string(),
+            primary_key: None,
+            secondary_key: None,
+            deployments: vec!["blue".into()],
+            scoring: Default::default(),
+            token_lifetime_seconds: None,
+            description: None,
+        });
+        self
+    }
+
+    pub fn build(self) -> WorldSpec {
+        self.spec.check().expect("the test world is consistent");
+        self.spec
+    }
+}
