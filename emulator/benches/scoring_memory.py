@@ -6,7 +6,7 @@ Prints the statuses, the idle RSS, the peak RSS (sampled and VmHWM), and the RSS
 7 s after the burst. Scoring bodies are bounded by a 64 MiB budget (README, "Memory bound"), so the
 peak should not grow with N.
 """
-import http.client, json, os, ssl, subprocess, sys, tempfile, threading, time
+import http.client, json, os, shutil, ssl, subprocess, sys, tempfile, threading, time
 binary = sys.argv[1]
 n = int(sys.argv[2]) if len(sys.argv) > 2 else 24
 tmp = tempfile.mkdtemp()
@@ -48,6 +48,7 @@ time.sleep(7)
 settled = status("VmRSS")
 hwm = status("VmHWM")
 proc.terminate(); proc.wait()
+shutil.rmtree(tmp, ignore_errors=True)
 from collections import Counter
 print(json.dumps({"binary": binary, "requests": n, "results": dict(Counter(str(x) for x in results)),
                   "seconds": round(elapsed, 1), "idle_rss_mb": idle, "peak_rss_mb_sampled": peak[0],
