@@ -2,9 +2,9 @@
 //!
 //! The database holds the token-signing key and every service key, so the directory is 0700 and
 //! every file the emulator writes in it is 0600. Modes are also fixed at start, so data dirs from
-//! older versions (0755 / 0644) are tightened. A directory other users may write to (`/tmp` itself,
-//! say) is refused instead: tightening it would break it for them, and using it as is would let
-//! them replace our files.
+//! older versions (0755 / 0644) are tightened. A shared directory (sticky, like `/tmp` itself) or
+//! one owned by another user is refused instead: tightening it would break it for its users, and
+//! using it as it is would let them replace our files.
 //!
 //! While an emulator runs, it holds an exclusive advisory lock on `emulator.lock` in the dir, which
 //! also records its pid. A second emulator on the same dir fails to start, naming the first's pid
@@ -38,9 +38,9 @@ pub enum DataDirError {
     #[error("data dir {path} exists and is not a directory; pass --data-dir with a directory path")]
     NotADirectory { path: String },
     #[error(
-        "data dir {path} is writable by other users (mode {mode:o}); the emulator keeps keys there: choose a private directory"
+        "data dir {path} is a shared directory ({why}); the emulator keeps keys there: choose a directory of your own"
     )]
-    Shared { path: String, mode: u32 },
+    Shared { path: String, why: String },
     #[error("cannot use data dir {path}: {source}")]
     Io { path: String, source: io::Error },
     #[error("data dir {path} is in use by another emulator ({holder}); stop it, or pass another --data-dir")]
@@ -96,18 +96,23 @@ fn create_private_dir(path: &Path) -> io::Result<()> {
 
 #[cfg(unix)]
 fn secure_dir(path: &Path) -> Result<(), DataDirError> {
-    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let io_err = |source| DataDirError::Io {
         path: path.display().to_string(),
         source,
     };
-    let mode = fs::metadata(path).map_err(io_err)?.permissions().mode() & 0o7777;
-    // World-writable or sticky (a shared dir like /tmp): not ours to tighten.
-    if mode & 0o1002 != 0 {
-        return Err(DataDirError::Shared {
-            path: path.display().to_string(),
-            mode,
-        });
+    let meta = fs::metadata(path).map_err(io_err)?;
+    let mode = meta.permissions().mode() & 0o7777;
+    let shared = |why: String| DataDirError::Shared {
+        path: path.display().to_string(),
+        why,
+    };
+    if mode & 0o1000 != 0 {
+        return Err(shared(format!("sticky, mode {mode:o}")));
+    }
+    let me = rustix::process::geteuid().as_raw();
+    if meta.uid() != me {
+        return Err(shared(format!("owned by uid {}, not {me}", meta.uid())));
     }
     if mode & 0o077 != 0 {
         fs::set_permissions(path, fs::Permissions::from_mode(0o700)).map_err(io_err)?;
@@ -234,11 +239,19 @@ mod tests {
     }
 
     #[test]
-    fn a_sticky_or_world_writable_dir_is_refused() {
+    fn a_sticky_dir_is_refused_and_left_alone() {
         let dir = tempfile::tempdir().unwrap();
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o1777)).unwrap();
         let err = DataDir::open(dir.path()).unwrap_err();
         assert!(matches!(err, DataDirError::Shared { .. }), "{err}");
         assert_eq!(mode(dir.path()), 0o777, "left as it was");
+    }
+
+    #[test]
+    fn an_own_world_writable_dir_is_tightened() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
+        let opened = DataDir::open(dir.path()).unwrap();
+        assert_eq!(mode(opened.path()), 0o700);
     }
 }
