@@ -52,6 +52,8 @@
 //!   compiled in and its ids are named in [`fixtures::defaults`].
 //! - [`clock`]: the one clock every issuer and validator reads.
 //! - [`tls`]: the local CA and localhost certificate.
+//! - [`datadir`]: the data dir's absolute path, owner-only modes and lock; [`connections`]: the
+//!   connection cap derived from the descriptor limit.
 //! - [`error`]: each surface's error shape, rendered in one place.
 //! - [`info`]: the ready file and `env` exports; [`client`]: the control-API client of CLI verbs;
 //!   [`cli`]: the command line.
@@ -60,6 +62,8 @@ pub mod authority;
 pub mod cli;
 pub mod client;
 pub mod clock;
+pub mod connections;
+pub mod datadir;
 pub mod decision;
 pub mod domain;
 pub mod error;

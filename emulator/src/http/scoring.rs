@@ -7,7 +7,7 @@
 
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::http::Method;
-use actix_web::web::{self, Bytes, Data};
+use actix_web::web::{self, Data};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde_json::json;
 
@@ -19,8 +19,7 @@ use crate::error::scoring::Expected;
 use crate::error::ScoringError;
 use crate::state::AppState;
 
-/// Scoring payloads may be far larger than control-plane bodies.
-const MAX_SCORING_BODY: usize = 16 * 1024 * 1024;
+use super::scoring_body::{ScoringBody, MAX_SCORING_BODY};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let limit = || web::PayloadConfig::new(MAX_SCORING_BODY);
@@ -48,11 +47,11 @@ fn credential(req: &HttpRequest) -> Credential<'_> {
     Credential::from_header(req.headers().get(AUTHORIZATION).map(|v| v.as_bytes()))
 }
 
-async fn aks(state: Data<AppState>, req: HttpRequest, body: Bytes) -> HttpResponse {
+async fn aks(state: Data<AppState>, req: HttpRequest, body: ScoringBody) -> HttpResponse {
     v1(&state, &req, &body, ComputeType::Aks).unwrap_or_else(|e| e.error_response())
 }
 
-async fn aci(state: Data<AppState>, req: HttpRequest, body: Bytes) -> HttpResponse {
+async fn aci(state: Data<AppState>, req: HttpRequest, body: ScoringBody) -> HttpResponse {
     v1(&state, &req, &body, ComputeType::Aci).unwrap_or_else(|e| e.error_response())
 }
 
@@ -68,7 +67,7 @@ fn operation(req: &HttpRequest, what: &str, name: &str) -> Result<bool, ScoringE
     }
 }
 
-fn v1(state: &AppState, req: &HttpRequest, body: &[u8], compute: ComputeType) -> ScoringResult {
+fn v1(state: &AppState, req: &HttpRequest, body: &ScoringBody, compute: ComputeType) -> ScoringResult {
     let (name, what) = split_tail(req).ok_or_else(|| ScoringError::not_found("No such scoring path."))?;
     let world = state.world();
     let service = world
@@ -118,11 +117,11 @@ fn aml_target<'w>(
     })
 }
 
-async fn online(state: Data<AppState>, req: HttpRequest, body: Bytes) -> HttpResponse {
+async fn online(state: Data<AppState>, req: HttpRequest, body: ScoringBody) -> HttpResponse {
     online_score(&state, &req, &body).unwrap_or_else(|e| e.error_response())
 }
 
-fn online_score(state: &AppState, req: &HttpRequest, body: &[u8]) -> ScoringResult {
+fn online_score(state: &AppState, req: &HttpRequest, body: &ScoringBody) -> ScoringResult {
     let (name, what) = split_tail(req).ok_or_else(|| ScoringError::not_found("No such scoring path."))?;
     let world = state.world();
     let ep = world
@@ -195,12 +194,12 @@ fn check_deployment(req: &HttpRequest, ep: &OnlineEndpoint) -> Result<(), Scorin
 
 const SCORE_ACTION: &str = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/score/action";
 
-fn respond(scoring: &Scoring, body: &[u8]) -> ScoringResult {
+fn respond(scoring: &Scoring, body: &ScoringBody) -> ScoringResult {
     match scoring {
         Scoring::Echo => {
-            serde_json::from_slice::<serde::de::IgnoredAny>(body)
+            serde_json::from_slice::<serde::de::IgnoredAny>(&body[..])
                 .map_err(|e| ScoringError::bad_request(format!("The request body is not JSON: {e}")))?;
-            Ok(HttpResponse::Ok().content_type("application/json").body(body.to_vec()))
+            Ok(HttpResponse::Ok().content_type("application/json").body(body.echo()))
         }
         Scoring::Static { body } => Ok(HttpResponse::Ok().json(body)),
     }

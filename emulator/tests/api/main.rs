@@ -3,6 +3,7 @@
 mod fuzz;
 mod helpers;
 mod journal;
+mod raw;
 mod world;
 
 mod admin;
@@ -14,8 +15,12 @@ mod concurrency;
 mod crash;
 mod discovery;
 mod endpoints;
+mod first_hour;
+mod hardening;
 mod lifecycle;
 mod rbac;
+mod scoring_limits;
 mod services;
+mod slow_clients;
 mod token_errors;
 mod tokens;
