@@ -190,7 +190,7 @@ enum WorkspaceAction {
 }
 
 pub(super) fn client(t: &Target) -> Result<AdminClient, CliError> {
-    Ok(AdminClient::locate(t.url.clone(), &t.data_dir, t.ca_cert.clone())?)
+    Ok(t.client()?)
 }
 
 pub(super) fn print_json(value: &Value) {

@@ -21,4 +21,7 @@ pub struct Seed {
     pub unavailable_regions: Vec<String>,
     /// Certificates, federated credentials, user-assigned identities and hosts (not yet indexed).
     pub identities: Identities,
+    /// SHA-256 (hex) of the fixture text this world was declared in; empty for worlds built in
+    /// code. Recorded with the world, so a later start can tell edited fixtures.
+    pub fixtures_sha256: String,
 }

@@ -9,6 +9,8 @@ pub mod metadata;
 pub mod model_management;
 pub mod msi;
 pub mod scoring;
+pub mod scoring_body;
+pub mod slow_clients;
 pub mod surface;
 pub mod urls;
 

@@ -36,6 +36,7 @@ impl Store {
         insert_world(&tx, seed)?;
         super::rbac::insert_rbac(&tx, seed)?;
         super::services::insert_services(&tx, seed)?;
+        super::seed::record(&tx, seed)?;
         super::identities::insert_identities(&tx, &seed.identities)?;
         tx.commit()?;
         Ok(())
