@@ -135,14 +135,15 @@ async fn imds(state: Data<AppState>, req: HttpRequest, id: Path<String>, q: Para
     if !header(&req, "metadata").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
         return Err(MsiError::bad_request(f, "Required metadata header not specified"));
     }
+    // `mi_res_id` is the newer spelling of `msi_res_id`.
+    let mut q = q.into_inner();
+    if let Some(r) = q.remove("mi_res_id") {
+        q.entry("msi_res_id".into()).or_insert(r);
+    }
     api_version(&q, &["2018-02-01", "2019-08-01", "2021-02-01", "2025-04-07"], f)?;
     let resource = param(&q, "resource", f)?;
     let host = host(&state, &id, f)?;
-    let sel = selector(&q, ["client_id", "object_id", "msi_res_id"], f)?.or(selector(
-        &q,
-        ["client_id", "object_id", "mi_res_id"],
-        f,
-    )?);
+    let sel = selector(&q, ["client_id", "object_id", "msi_res_id"], f)?;
     let t = issue(&state, &host, sel.as_ref(), resource, f)?;
     Ok(HttpResponse::Ok().json(json!({
         "access_token": t.access_token, "client_id": t.client_id, "expires_in": t.expires_in.to_string(),
