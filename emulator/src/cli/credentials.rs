@@ -307,6 +307,9 @@ pub fn managed_identity_env(
         None => h["defaultEndpoint"].as_str().unwrap_or("imds"),
     };
     let mut env = secretless(&info);
+    // azureml-core's `MsiAuthentication()` (no cloud named) otherwise fetches the public cloud's
+    // metadata from management.azure.com before it reads ARM_CLOUD_METADATA_URL's clouds.
+    env.insert("AZUREML_CURRENT_CLOUD".into(), "AzureCloud".into());
     for (k, v) in h["endpoints"][key].as_object().into_iter().flatten() {
         if let Some(v) = v.as_str() {
             env.insert(k.clone(), v.to_string());
