@@ -49,6 +49,11 @@ pub struct Config {
     /// URL and the loopback names its certificate covers: URLs are minted for them and they are
     /// accepted as audiences. A request with any other Host is answered with the listening URL.
     pub origins: Vec<String>,
+    /// Also serve on 127.0.0.1:443 when it may be bound (msal's ROPC asks user-realm discovery
+    /// there, whatever the authority's port); a refusal is logged, not fatal.
+    pub listen_443: bool,
+    /// Auto sign-in from the start: the UPN (or object id) interactive sign-ins complete as.
+    pub auto_sign_in: Option<String>,
 }
 
 impl Default for Config {
@@ -65,6 +70,8 @@ impl Default for Config {
             clock: Clock::system(),
             rbac_mode: RbacMode::Enforce,
             origins: Vec::new(),
+            listen_443: false,
+            auto_sign_in: None,
         }
     }
 }
@@ -85,6 +92,8 @@ pub enum StartError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("the server thread failed to start: {0}")]
     Thread(String),
+    #[error("--auto-sign-in: no user '{0}' in the world")]
+    UnknownUser(String),
 }
 
 /// Entry point for in-process use (tests) and for `serve`.
@@ -130,8 +139,14 @@ impl Emulator {
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
         let url = format!("https://{}", display_host(local));
-        let info = ready_info(&spec, &url, local.port(), &dir, temp.is_some(), &tls);
-        let origins = crate::origins::Origins::new(&url, local.port(), &config.origins);
+        let mut info = ready_info(&spec, &url, local.port(), &dir, temp.is_some(), &tls);
+        let mut extra_origins = config.origins.clone();
+        let on_443 = if config.listen_443 { bind_443() } else { None };
+        if on_443.is_some() {
+            info.listening_on_443 = true;
+            extra_origins.extend(["https://127.0.0.1".to_string(), "https://localhost".to_string()]);
+        }
+        let origins = crate::origins::Origins::new(&url, local.port(), &extra_origins);
         let state = web::Data::new(AppState::new(
             origins,
             config.clock.clone(),
@@ -142,7 +157,17 @@ impl Emulator {
             config.admin_key.clone(),
             config.rbac_mode,
         )?);
-        let (stop_tx, thread) = spawn_server(listener, tls.server_config.clone(), state.clone(), config.workers)?;
+        if let Some(who) = &config.auto_sign_in {
+            let world = state.world();
+            let user = crate::domain::ids::parse_guid(who)
+                .ok()
+                .and_then(|g| world.user(crate::domain::ObjectId(g)))
+                .or_else(|| world.user_by_upn(who))
+                .ok_or_else(|| StartError::UnknownUser(who.clone()))?;
+            state.set_auto_sign_in(Some(user.object_id));
+        }
+        let listeners = std::iter::once(listener).chain(on_443).collect();
+        let (stop_tx, thread) = spawn_server(listeners, tls.server_config.clone(), state.clone(), config.workers)?;
         tracing::info!(%url, "listening");
         Ok(Running {
             url,
@@ -225,13 +250,25 @@ fn ready_info(
         tenant_domain: tenant.domains.first().cloned().unwrap_or_default(),
         subscription_id,
         service_principal: sp,
+        listening_on_443: false,
     }
 }
 
 type StopSender = tokio::sync::oneshot::Sender<()>;
 
+/// 127.0.0.1:443, when this process may bind it.
+fn bind_443() -> Option<TcpListener> {
+    match TcpListener::bind(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 443)) {
+        Ok(l) => Some(l),
+        Err(e) => {
+            tracing::warn!(error = %e, "--listen-443: cannot listen on 127.0.0.1:443; msal ROPC will not find user-realm discovery");
+            None
+        }
+    }
+}
+
 fn spawn_server(
-    listener: TcpListener,
+    listeners: Vec<TcpListener>,
     tls: Arc<rustls::ServerConfig>,
     state: web::Data<AppState>,
     workers: usize,
@@ -243,7 +280,7 @@ fn spawn_server(
         .spawn(move || {
             let system = actix_web::rt::System::new();
             system.block_on(async move {
-                let server = HttpServer::new(move || {
+                let mut server = Ok(HttpServer::new(move || {
                     App::new()
                         .app_data(state.clone())
                         .wrap(actix_web::middleware::from_fn(crate::http::surface::layer))
@@ -252,8 +289,10 @@ fn spawn_server(
                 })
                 .workers(workers.max(1))
                 .disable_signals()
-                .shutdown_timeout(2)
-                .listen_rustls_0_23(listener, (*tls).clone());
+                .shutdown_timeout(2));
+                for listener in listeners {
+                    server = server.and_then(|s| s.listen_rustls_0_23(listener, (*tls).clone()));
+                }
                 let server = match server {
                     Ok(s) => s.run(),
                     Err(e) => {

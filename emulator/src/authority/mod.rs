@@ -9,6 +9,7 @@ pub mod grant_state;
 pub mod grants;
 pub mod jwt;
 pub mod keys;
+pub mod sessions;
 pub mod verify;
 
 pub use keys::{KeyError, KeySet, SigningKey};

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
 
+mod directory_verbs;
 mod verbs;
 
 use crate::client::{read_ready, AdminClient, ClientError};
@@ -50,6 +51,10 @@ enum Command {
     Service(verbs::ServiceArgs),
     /// Region availability (an outage stops token issuance; keys keep working).
     Region(verbs::RegionArgs),
+    /// Users and groups, as `az ad user` / `az ad group` (`sp` stays its own verb).
+    Ad(directory_verbs::AdArgs),
+    /// Interactive sign-in for CI: `sign-in auto --user UPN | --off`.
+    SignIn(directory_verbs::SignInArgs),
 }
 
 #[derive(Args, Debug)]
@@ -91,6 +96,14 @@ struct ServeArgs {
     /// audience. Requests naming any other Host are answered with the listening URL.
     #[arg(long = "origin")]
     origins: Vec<String>,
+    /// Also serve on 127.0.0.1:443 when allowed (root): msal's ROPC asks user-realm discovery
+    /// on port 443 of the authority host.
+    #[arg(long = "listen-443")]
+    listen_443: bool,
+    /// Complete interactive sign-ins at once as this user (UPN or object id): `/authorize`
+    /// answers without the page and device codes are approved on their first poll.
+    #[arg(long)]
+    auto_sign_in: Option<String>,
 }
 
 /// How CLI verbs find a running emulator (accepted before or after the verb's own arguments).
@@ -164,6 +177,8 @@ pub fn main() -> ExitCode {
         Command::Ml(args) => verbs::ml(args),
         Command::Service(args) => verbs::service(args),
         Command::Region(args) => verbs::region(args),
+        Command::Ad(args) => directory_verbs::ad(args),
+        Command::SignIn(args) => directory_verbs::sign_in(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -197,6 +212,8 @@ fn serve(args: ServeArgs) -> Result<(), CliError> {
         tls: args.cert.zip(args.key),
         admin_key: args.admin_key,
         origins: args.origins,
+        listen_443: args.listen_443,
+        auto_sign_in: args.auto_sign_in,
         ..Config::default()
     };
     if let Some(w) = args.workers {
@@ -243,6 +260,12 @@ fn print_banner(info: &ReadyInfo, in_memory: bool, rbac: RbacMode) -> std::io::R
         RbacMode::LogOnly => "log-only (denials are allowed and journaled at /_emulator/journal)",
     };
     writeln!(out, "  RBAC:              {mode}")?;
+    if info.listening_on_443 {
+        writeln!(
+            out,
+            "  also on:           https://127.0.0.1:443 (msal user-realm discovery)"
+        )?;
+    }
     let target = if in_memory {
         format!("--url {} --ca-cert {}", info.url, info.ca_cert.display())
     } else {

@@ -3,13 +3,14 @@
 
 use super::rbac::{RoleAssignment, RoleDefinition};
 use super::services::{OnlineEndpoint, Service};
-use super::world::{Application, ResourceGroup, Subscription, Tenant, User, Workspace};
+use super::world::{Application, Group, ResourceGroup, Subscription, Tenant, User, Workspace};
 
 #[derive(Clone, Debug, Default)]
 pub struct Seed {
     pub tenants: Vec<Tenant>,
     pub users: Vec<User>,
     pub applications: Vec<Application>,
+    pub groups: Vec<Group>,
     pub subscriptions: Vec<Subscription>,
     pub resource_groups: Vec<ResourceGroup>,
     pub workspaces: Vec<Workspace>,

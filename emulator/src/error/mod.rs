@@ -11,6 +11,7 @@
 //! surface the request was addressed to.
 
 mod aad;
+mod aad_signin;
 mod admin;
 mod arm;
 mod mms;

@@ -54,6 +54,7 @@ pub fn create_or_add_secret(
         identifier_uris: vec![],
         access_token_version: 1,
         secrets: vec![secret],
+        sign_in: Default::default(),
     };
     w.store().add_application(&app)?;
     let created = Credential {

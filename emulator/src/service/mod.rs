@@ -7,8 +7,10 @@
 
 pub mod deployments;
 pub mod directory;
+pub mod groups;
 pub mod rbac;
 pub mod resources;
+pub mod users;
 pub mod world;
 
 use std::sync::MutexGuard;

@@ -160,6 +160,7 @@ mod tests {
                 secret("old", Some(datetime!(2029-01-01 00:00 UTC))),
                 secret("forever", None),
             ],
+            sign_in: Default::default(),
         }
     }
 

@@ -1,10 +1,13 @@
 //! The emulator-control API under `/_emulator`: health, reset, world, clock, info.
 //! Loopback clients only, unless an admin key is configured and presented.
 
+mod groups;
+mod interactive;
 mod resolve;
 mod role_assignments;
 mod service_principals;
 mod services;
+mod users;
 
 use actix_web::web::{self, Bytes, Data};
 use actix_web::{HttpRequest, HttpResponse};
@@ -34,7 +37,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/journal", web::get().to(journal))
     .configure(service_principals::routes)
     .configure(role_assignments::routes)
-    .configure(services::routes);
+    .configure(services::routes)
+    .configure(users::routes)
+    .configure(groups::routes)
+    .configure(interactive::routes);
 }
 
 pub(super) fn authorize(state: &AppState, req: &HttpRequest) -> Result<(), AdminError> {

@@ -13,7 +13,7 @@ use crate::error::AdminError;
 use crate::http::arm::check_scope_exists;
 use crate::state::AppState;
 
-/// A user (UPN), application (display name or client id) or object id.
+/// A user (UPN), application (display name or client id), group (display name) or object id.
 pub fn assignee(world: &World, assignee: &str) -> Result<(ObjectId, PrincipalType), AdminError> {
     let guid = parse_guid(assignee).ok();
     if let Some(u) = world
@@ -23,12 +23,23 @@ pub fn assignee(world: &World, assignee: &str) -> Result<(ObjectId, PrincipalTyp
     {
         return Ok((u.object_id, PrincipalType::User));
     }
-    world
+    if let Some(a) = world
         .applications()
         .iter()
         .find(|a| a.display_name == assignee || Some(a.client_id.0) == guid || Some(a.object_id.0) == guid)
-        .map(|a| (a.object_id, PrincipalType::ServicePrincipal))
-        .ok_or_else(|| bad(format!("no user or service principal matches assignee '{assignee}'")))
+    {
+        return Ok((a.object_id, PrincipalType::ServicePrincipal));
+    }
+    world
+        .groups()
+        .iter()
+        .find(|g| Some(g.object_id.0) == guid || g.display_name.eq_ignore_ascii_case(assignee))
+        .map(|g| (g.object_id, PrincipalType::Group))
+        .ok_or_else(|| {
+            bad(format!(
+                "no user, service principal or group matches assignee '{assignee}'"
+            ))
+        })
 }
 
 pub fn role(state: &AppState, role: &str) -> Result<Uuid, AdminError> {
