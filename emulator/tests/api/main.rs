@@ -17,3 +17,4 @@ mod rbac;
 mod services;
 mod token_errors;
 mod tokens;
+mod users;

@@ -163,6 +163,41 @@ fn version_of(req: &HttpRequest) -> ProtocolVersion {
 /// Client and redirect URI first (failures are shown on a page: there is nowhere safe to send
 /// them), then what may be reported to the redirect URI.
 fn validate(world: &World, segment: &str, params: Params, version: ProtocolVersion) -> Result<Authorize, Refusal> {
+    let mut a = known_client(world, segment, params)?;
+    let get = |k: &str| a.params.get(k).filter(|v| !v.is_empty()).cloned();
+    let response_type = get("response_type").unwrap_or_default();
+    let scope = get("scope");
+    if response_type != "code" {
+        return Err(Refusal::Redirect(
+            Box::new(a),
+            AadError::unsupported_response_type(&response_type),
+        ));
+    }
+    if version == ProtocolVersion::V2 {
+        match scope
+            .ok_or_else(|| AadError::missing_parameter("scope"))
+            .and_then(|s| parse_scopes(&s))
+        {
+            Ok(r) => a.requested = r,
+            Err(e) => return Err(Refusal::Redirect(Box::new(a), e)),
+        }
+    }
+    Ok(a)
+}
+
+/// What a v1 request asks for before its token request names the resource again (it may).
+fn v1_requested(resource: Option<String>) -> Requested {
+    Requested {
+        resource: resource.unwrap_or_else(|| "https://graph.windows.net/".into()),
+        scope: String::new(),
+        scp: "user_impersonation".into(),
+        openid: true,
+        offline: true,
+    }
+}
+
+/// The tenant, client and redirect URI, each refused on a page.
+fn known_client(world: &World, segment: &str, params: Params) -> Result<Authorize, Refusal> {
     let tenant = resolve_tenant(world, segment).map_err(Refusal::Page)?;
     let client = params
         .get("client_id")
@@ -175,7 +210,7 @@ fn validate(world: &World, segment: &str, params: Params, version: ProtocolVersi
     let kind = redirect::registered(app, &redirect_uri)
         .ok_or_else(|| Refusal::Page(AadError::redirect_mismatch(&redirect_uri, client)))?;
     let get = |k: &str| params.get(k).filter(|v| !v.is_empty()).cloned();
-    let mut a = Authorize {
+    Ok(Authorize {
         tenant_segment: segment.to_string(),
         client_id: app.client_id,
         app_name: app.display_name.clone(),
@@ -190,32 +225,11 @@ fn validate(world: &World, segment: &str, params: Params, version: ProtocolVersi
         nonce: get("nonce"),
         challenge: get("code_challenge"),
         challenge_method: get("code_challenge_method"),
-        requested: Requested {
-            resource: get("resource").unwrap_or_else(|| "https://graph.windows.net/".into()),
-            scope: String::new(),
-            scp: "user_impersonation".into(),
-            openid: true,
-            offline: true,
-        },
+        requested: v1_requested(get("resource")),
         prompt: get("prompt"),
         login_hint: get("login_hint"),
-        params: params.clone(),
-    };
-    let response_type = get("response_type").unwrap_or_default();
-    if response_type != "code" {
-        return Err(Refusal::Redirect(
-            Box::new(a),
-            AadError::unsupported_response_type(&response_type),
-        ));
-    }
-    if version == ProtocolVersion::V2 {
-        let scope = get("scope").ok_or_else(|| AadError::missing_parameter("scope"));
-        match scope.and_then(|s| parse_scopes(&s)) {
-            Ok(r) => a.requested = r,
-            Err(e) => return Err(Refusal::Redirect(Box::new(a), e)),
-        }
-    }
-    Ok(a)
+        params,
+    })
 }
 
 /// Why an authorize request cannot go on.
@@ -339,29 +353,9 @@ async fn complete(
     let Some(tenant) = state.world().user(user).map(|u| u.tenant_id) else {
         return respond_error(&a, &AadError::unknown_user(&a.tenant_segment));
     };
-    let mut amr = vec!["pwd".to_string()];
-    if mfa {
-        amr.push("mfa".into());
-    }
-    let payload = CodePayload {
-        tenant,
-        redirect_uri: a.redirect_uri.clone(),
-        code_challenge: a.challenge.clone(),
-        code_challenge_method: a.challenge_method.clone(),
-        requested: a.requested.clone(),
-        nonce: a.nonce.clone(),
-        amr,
-        spa: a.spa,
-    };
-    let client = a.client_id;
-    let minted = crate::service::blocking(state, move |s| {
-        authorization_code::mint(&s.grant_state(), client, user, &payload)
-            .map_err(|e| crate::service::ServiceError::Canceled(e.to_string()))
-    })
-    .await;
-    let code = match minted {
+    let code = match mint_code(state, &a, user, tenant, mfa).await {
         Ok(code) => code,
-        Err(e) => return respond_error(&a, &AadError::generic(500, &e.to_string())),
+        Err(e) => return respond_error(&a, &e),
     };
     let session_state = Uuid::new_v4().to_string();
     let mut fields = vec![("code", code.as_str()), ("session_state", session_state.as_str())];
@@ -377,6 +371,37 @@ async fn complete(
         }
     }
     response
+}
+
+async fn mint_code(
+    state: &Data<AppState>,
+    a: &Authorize,
+    user: ObjectId,
+    tenant: crate::domain::TenantId,
+    mfa: bool,
+) -> Result<String, AadError> {
+    let mut amr = vec!["pwd".to_string()];
+    if mfa {
+        amr.push("mfa".into());
+    }
+    let payload = CodePayload {
+        tenant,
+        redirect_uri: a.redirect_uri.clone(),
+        code_challenge: a.challenge.clone(),
+        code_challenge_method: a.challenge_method.clone(),
+        requested: a.requested.clone(),
+        nonce: a.nonce.clone(),
+        amr,
+        spa: a.spa,
+    };
+    let client = a.client_id;
+    crate::service::blocking(state, move |s| {
+        authorization_code::mint(&s.grant_state(), client, user, &payload)
+            .map(|code| code.as_str().to_string())
+            .map_err(|e| crate::service::ServiceError::Canceled(e.to_string()))
+    })
+    .await
+    .map_err(|e| AadError::generic(500, &e.to_string()))
 }
 
 /// An error for the redirect URI: `error`, `error_description` (AAD's text), `error_uri`, `state`.
