@@ -672,3 +672,8 @@ def v2_reader_endpoints(p: dict[str, Any]) -> dict[str, Any]:
         out[f"keys_{label}"] = recorded(lambda: _v2_credentials(ops.get_keys(name)))
         out[f"invoke_{label}"] = recorded(lambda: ops.invoke(endpoint_name=name, request_file=request_file))
     return out
+
+
+# --- azureml-core interactive sign-in (user_scenarios.py) ---------------------------------------
+
+from user_scenarios import interactive_workspace  # noqa: E402,F401 - a scenario by name
