@@ -1,19 +1,23 @@
-"""Fixtures for the real-SDK Python client tests.
+"""Fixtures for the real-SDK Python client tests, built on the azureml-emulator package's pytest plugin
+(installed from the local wheel by client-tests/run), so the suite uses what users get.
 
-* ``emulator`` (session): starts ``azureml-emulator serve --port 0`` in a temp dir and yields the
-  ready-file dict (url, port, ca_bundle, tenant_id, service_principal, env, ...).
+* ``emulator`` (session): the plugin's ``azureml_emulator`` (``serve --port 0``, temp data dir, ready
+  file) as the ready-file dict (url, port, ca_bundle, tenant_id, service_principal, env, ...). If it
+  cannot start, the session stops with one message.
 * ``admin`` (session): helper for the /_emulator admin API (clock, reset, health).
-* ``restore_clock`` / ``reset_world``: put the emulator back (clock resume + POST /_emulator/reset)
-  after a test that moves the clock or changes the world (service principals, role assignments, ...).
+* ``restore_clock`` / ``reset_world``: the plugin's ``azureml_emulator_reset``: the emulator is put back
+  (clock resume + POST /_emulator/reset) after a test that moves the clock or changes the world.
 * ``admin_sp`` / ``subscription_id`` / ``ws_scope``: the default world's Owner service principal
   (ml-admin), subscription and workspace scope, for the ARM + RBAC tests.
 * ``region_outage``: for tests that mark the workspace region down; turns the outage off, resumes
   the clock and resets the world afterwards.
 * ``reader_principal``: a new service principal with Reader on the default workspace
   (``sp create-for-rbac --role Reader``), plus its object id; the world is reset afterwards.
-* An autouse fixture points the TLS trust env vars at the emulator's CA bundle for every test.
-  The machine presets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE / SSL_CERT_FILE to the system bundle,
-  which does not contain the emulator CA, so each test must override them.
+* An autouse fixture gives each test the environment these tests were written for: the TLS trust
+  variables point at the emulator's CA bundle (the machine presets REQUESTS_CA_BUNDLE /
+  CURL_CA_BUNDLE / SSL_CERT_FILE to the system bundle, which lacks the emulator CA), and every other
+  SDK variable, from outside or from the plugin's session env, is removed, so each test configures
+  the SDKs itself and asserts what that configuration does.
 * An autouse session guard refuses DNS lookups of anything but loopback names, so an SDK that
   tries to reach the real cloud (instance discovery, IMDS by name, ...) fails fast and visibly.
 """
@@ -23,11 +27,12 @@ from __future__ import annotations
 import socket
 import uuid
 
+import azureml_emulator
 import pytest
 
 import emulator_support as emu
 
-# Variables from the outer environment that would change how the SDKs behave.
+# Variables from the outer environment (or the plugin's session env) that would change how the SDKs behave.
 _SDK_ENV_VARS = [
     "AZURE_AUTHORITY_HOST",
     "AZURE_TENANT_ID",
@@ -40,7 +45,10 @@ _SDK_ENV_VARS = [
     "AZURE_FEDERATED_TOKEN_FILE",
     "AZURE_REGIONAL_AUTHORITY_NAME",
     "AZURE_CORE_INSTANCE_DISCOVERY",
+    "AZURE_SUBSCRIPTION_ID",
     "ARM_CLOUD_METADATA_URL",
+    "AZUREML_EMULATOR_URL",
+    "NODE_EXTRA_CA_CERTS",
     "IDENTITY_ENDPOINT",
     "IDENTITY_HEADER",
     "MSI_ENDPOINT",
@@ -80,35 +88,31 @@ def offline_guard():
 
 
 @pytest.fixture(scope="session")
-def emulator(tmp_path_factory):
-    """The shared emulator instance for the session: yields its ready-file dict."""
-    failure = None
+def emulator(request):
+    """The shared emulator instance for the session (the plugin's): yields its ready-file dict."""
     try:
-        process = emu.start_emulator(tmp_path_factory.mktemp("azureml-emulator"))
-    except emu.EmulatorError as exc:
-        failure = str(exc)
-    if failure is not None:
+        running = request.getfixturevalue("azureml_emulator")
+    except azureml_emulator.EmulatorError as exc:
         # Every test needs it: stop the whole session with one clear message.
-        pytest.exit(f"cannot start the emulator: {failure}", returncode=1)
-    try:
-        yield process.ready
-    finally:
-        process.stop()
+        pytest.exit(f"cannot start the emulator: {exc}", returncode=1)
+    return running.ready
 
 
 @pytest.fixture(scope="session")
-def admin(emulator):
-    return emu.Admin(emulator)
+def admin(emulator, azureml_emulator):
+    return emu.Admin(azureml_emulator)
 
 
 @pytest.fixture(autouse=True)
 def emulator_env(request, monkeypatch):
-    """Trust the emulator CA (overriding the machine's presets) and drop outer Azure env vars."""
+    """Trust the emulator CA (overriding the machine's presets) and drop every other SDK variable."""
     for name in _SDK_ENV_VARS:
         monkeypatch.delenv(name, raising=False)
     if "emulator" not in request.fixturenames:
         return  # e.g. lifecycle tests that run private instances and set their own env
     ready = request.getfixturevalue("emulator")
+    for name in ready["env"]:
+        monkeypatch.delenv(name, raising=False)
     bundle = ready["ca_bundle"]
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", bundle)
     monkeypatch.setenv("CURL_CA_BUNDLE", bundle)
@@ -116,28 +120,22 @@ def emulator_env(request, monkeypatch):
 
 
 @pytest.fixture
-def restore_clock(admin):
+def restore_clock(admin, azureml_emulator_reset):
     """For tests that move the emulator clock: put it back (resume + reset) afterwards."""
-    yield admin
-    admin.clock(resume=True)
-    admin.reset()
+    return admin
 
 
 @pytest.fixture
-def reset_world(admin):
+def reset_world(admin, azureml_emulator_reset):
     """For tests that change the world (new service principals, role assignments, workspaces)."""
-    yield admin
-    admin.clock(resume=True)
-    admin.reset()
+    return admin
 
 
 @pytest.fixture
-def region_outage(admin):
-    """For tests that switch a region outage on: off again (and clock resume + reset) afterwards."""
+def region_outage(admin, azureml_emulator_reset):
+    """For tests that switch a region outage on: off again (then clock resume + reset) afterwards."""
     yield admin
     admin.outage(emu.WORKSPACE_REGION, False)
-    admin.clock(resume=True)
-    admin.reset()
 
 
 @pytest.fixture

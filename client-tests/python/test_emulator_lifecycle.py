@@ -88,7 +88,7 @@ def test_in_memory_start_and_sigterm(tmp_path):
     process = emu.start_emulator(tmp_path, in_memory=True)
     try:
         ready = process.ready
-        assert ready["pid"] == process.proc.pid
+        assert ready["pid"] == process.pid
         resp = requests.get(ready["url"] + "/_emulator/health", verify=ready["ca_bundle"], timeout=30)
         assert resp.status_code == 200
     finally:

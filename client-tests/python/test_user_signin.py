@@ -47,16 +47,22 @@ SHORT_LIVED_CLI = 'client_id = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"\ntoken_lif
 
 
 @pytest.fixture(scope="module")
-def users_emulator(tmp_path_factory):
+def users_running(tmp_path_factory):
     work = tmp_path_factory.mktemp("users-emulator")
     world = emu.DEFAULT_WORLD.read_text()
     assert world.count('client_id = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"') == 1
     (work / "world.toml").write_text(world.replace('client_id = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"', SHORT_LIVED_CLI))
-    proc = emu.start_emulator(work, "--listen-443", "--fixtures", str(work / "world.toml"), in_memory=True)
+    running = emu.start_emulator(work, "--listen-443", "--fixtures", str(work / "world.toml"), in_memory=True)
     try:
-        yield proc.ready
+        yield running
     finally:
-        proc.stop()
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def users_emulator(users_running):
+    """The users emulator's ready-file dict."""
+    return users_running.ready
 
 
 @pytest.fixture(autouse=True)
@@ -68,9 +74,9 @@ def _trust_users_emulator(users_emulator, monkeypatch):
 
 
 @pytest.fixture
-def uadmin(users_emulator):
+def uadmin(users_running):
     """The users emulator's control API; afterwards auto sign-in off, clock resumed, world reset."""
-    admin = emu.Admin(users_emulator)
+    admin = emu.Admin(users_running)
     yield admin
     requests.put(f"{admin.url}/_emulator/interactive", json={"auto_sign_in": None}, verify=admin.verify, timeout=30)
     admin.clock(resume=True)

@@ -1,6 +1,12 @@
-//! A small client for the control API of a running emulator, used by CLI verbs (`clock`, `env --url`).
-//! It finds the emulator by `--url`, else `AZUREML_EMULATOR_URL`, else the ready file in the data
-//! dir, and trusts the CA named by `--ca-cert`, the ready file, or `SSL_CERT_FILE`/`REQUESTS_CA_BUNDLE`.
+//! A small client for the control API of a running emulator, used by CLI verbs (`env`, `clock`, …).
+//!
+//! It finds the emulator by an explicit `--url`; else the ready file of an explicit `--data-dir`;
+//! else `AZUREML_EMULATOR_URL`; else the ready file of the default data dir. A flag always beats
+//! the environment: after `eval "$(azureml-emulator env --data-dir A)"`, `--data-dir B` means B.
+//! It trusts the CA named by `--ca-cert`, the ready file, or `SSL_CERT_FILE`/`REQUESTS_CA_BUNDLE`.
+//!
+//! A ready file left behind by a server that died (`kill -9`) is reported as such: its pid is gone
+//! or its URL does not answer.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -15,6 +21,15 @@ use crate::info::ReadyInfo;
 pub enum ClientError {
     #[error("no running emulator found: pass --url, set AZUREML_EMULATOR_URL, or start `azureml-emulator serve` with data dir {0}")]
     NotFound(String),
+    #[error(
+        "the ready file {path} names an emulator at {url} (pid {pid}) that is gone: {why}; start `azureml-emulator serve` again (the stale ready file may be deleted)"
+    )]
+    Stale {
+        path: String,
+        url: String,
+        pid: u32,
+        why: String,
+    },
     #[error("cannot read {path}: {reason}")]
     File { path: String, reason: String },
     #[error("cannot verify {url}: no CA certificate known; pass --ca-cert (the emulator's ca.pem)")]
@@ -38,18 +53,30 @@ pub fn read_ready(path: &Path) -> Result<ReadyInfo, ClientError> {
 pub struct AdminClient {
     pub url: String,
     agent: ureq::Agent,
+    /// The ready file the URL came from, if it did: a connection failure then means it is stale.
+    ready: Option<(PathBuf, ReadyInfo)>,
 }
 
 impl AdminClient {
-    /// Locates the emulator as described in the module docs.
-    pub fn locate(url: Option<String>, data_dir: &Path, ca_cert: Option<PathBuf>) -> Result<Self, ClientError> {
-        let ready = read_ready(&data_dir.join("ready.json")).ok();
+    /// Locates the emulator as described in the module docs. `data_dir` is `None` when not given
+    /// explicitly ([`crate::cli::DEFAULT_DATA_DIR`] is used after the environment).
+    pub fn locate(url: Option<String>, data_dir: Option<&Path>, ca_cert: Option<PathBuf>) -> Result<Self, ClientError> {
+        let env_url = || std::env::var("AZUREML_EMULATOR_URL").ok().filter(|u| !u.is_empty());
+        let url = match (url, data_dir) {
+            (Some(u), _) => Some(u),
+            (None, Some(_)) => None,
+            (None, None) => env_url(),
+        };
+        let dir = data_dir.unwrap_or(Path::new(crate::cli::DEFAULT_DATA_DIR));
+        let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        let ready_path = dir.join("ready.json");
+        let ready = read_ready(&ready_path).ok();
         let url = url
-            .or_else(|| std::env::var("AZUREML_EMULATOR_URL").ok().filter(|u| !u.is_empty()))
             .or_else(|| ready.as_ref().map(|r| r.url.clone()))
-            .ok_or_else(|| ClientError::NotFound(data_dir.display().to_string()))?;
+            .ok_or_else(|| ClientError::NotFound(dir.display().to_string()))?;
         let url = url.trim_end_matches('/').to_string();
-        let from_ready = ready.filter(|r| r.url == url).map(|r| r.ca_cert);
+        let ready = ready.filter(|r| r.url == url);
+        let from_ready = ready.as_ref().map(|r| r.ca_cert.clone());
         let from_env = ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"]
             .iter()
             .filter_map(|k| std::env::var_os(k).map(PathBuf::from))
@@ -61,40 +88,42 @@ impl AdminClient {
         Ok(AdminClient {
             agent: agent(&ca)?,
             url,
+            ready: ready.map(|r| (ready_path, r)),
         })
     }
 
     pub fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         let url = format!("{}{path}", self.url);
         let response = self.agent.get(&url).call();
-        Self::read(url, response)
+        self.read(url, response)
     }
 
     pub fn post<T: DeserializeOwned>(&self, path: &str, body: &impl Serialize) -> Result<T, ClientError> {
         let url = format!("{}{path}", self.url);
         let response = self.agent.post(&url).send_json(body);
-        Self::read(url, response)
+        self.read(url, response)
     }
 
     pub fn patch<T: DeserializeOwned>(&self, path: &str, body: &impl Serialize) -> Result<T, ClientError> {
         let url = format!("{}{path}", self.url);
         let response = self.agent.patch(&url).send_json(body);
-        Self::read(url, response)
+        self.read(url, response)
     }
 
     pub fn put<T: DeserializeOwned>(&self, path: &str, body: &impl Serialize) -> Result<T, ClientError> {
         let url = format!("{}{path}", self.url);
         let response = self.agent.put(&url).send_json(body);
-        Self::read(url, response)
+        self.read(url, response)
     }
 
     pub fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         let url = format!("{}{path}", self.url);
         let response = self.agent.delete(&url).call();
-        Self::read(url, response)
+        self.read(url, response)
     }
 
     fn read<T: DeserializeOwned>(
+        &self,
         url: String,
         response: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
     ) -> Result<T, ClientError> {
@@ -102,7 +131,7 @@ impl AdminClient {
             url: url.clone(),
             reason,
         };
-        let mut response = response.map_err(|e| http(e.to_string()))?;
+        let mut response = response.map_err(|e| self.unreachable(e, &url))?;
         let status = response.status().as_u16();
         let body = response.body_mut().read_to_string().map_err(|e| http(e.to_string()))?;
         if status >= 400 {
@@ -117,6 +146,47 @@ impl AdminClient {
         let body = if body.is_empty() { "null".to_string() } else { body };
         serde_json::from_str(&body).map_err(|e| http(format!("unexpected answer {body}: {e}")))
     }
+}
+
+impl AdminClient {
+    /// A request that got no answer: a stale ready file when the URL came from one.
+    fn unreachable(&self, error: ureq::Error, url: &str) -> ClientError {
+        let Some((path, ready)) = self.ready.as_ref() else {
+            return ClientError::Http {
+                url: url.to_string(),
+                reason: error.to_string(),
+            };
+        };
+        let why = if pid_alive(ready.pid) {
+            format!("pid {} exists but {} does not answer: {error}", ready.pid, ready.url)
+        } else {
+            format!("no process has pid {}", ready.pid)
+        };
+        ClientError::Stale {
+            path: path.display().to_string(),
+            url: ready.url.clone(),
+            pid: ready.pid,
+            why,
+        }
+    }
+}
+
+/// Whether a process with this pid exists (signal 0: nothing is sent).
+#[cfg(unix)]
+pub fn pid_alive(pid: u32) -> bool {
+    let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else {
+        return false;
+    };
+    match rustix::process::test_kill_process(pid) {
+        Ok(()) => true,
+        // It exists, owned by someone else.
+        Err(e) => e == rustix::io::Errno::PERM,
+    }
+}
+
+#[cfg(not(unix))]
+pub fn pid_alive(_: u32) -> bool {
+    true
 }
 
 fn agent(ca: &Path) -> Result<ureq::Agent, ClientError> {

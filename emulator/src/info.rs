@@ -92,7 +92,8 @@ pub fn render_env(env: &BTreeMap<String, String>, format: EnvFormat) -> String {
     }
 }
 
-fn sh_quote(v: &str) -> String {
+/// `v` single-quoted for POSIX shells.
+pub(crate) fn sh_quote(v: &str) -> String {
     format!("'{}'", v.replace('\'', r"'\''"))
 }
 

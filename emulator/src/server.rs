@@ -5,13 +5,18 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use actix_web::{web, App, HttpServer};
 use time::format_description::well_known::Rfc3339;
 
 use crate::authority::{KeyError, KeySet, SigningKey};
 use crate::clock::Clock;
+use crate::connections::{Cap, Tracker};
+use crate::datadir::{DataDir, DataDirError};
 use crate::fixtures::{FixtureError, WorldSpec};
+use crate::http::scoring_body::BodyBudget;
+use crate::http::slow_clients::BodyTimeouts;
 use crate::info::{env_map, ReadyInfo, ServicePrincipalInfo};
 use crate::state::{AppState, RbacMode};
 use crate::store::{Store, StoreError};
@@ -39,9 +44,15 @@ pub struct Config {
     pub world: Option<WorldSpec>,
     /// The user's own certificate chain and key (PEM) instead of the generated ones.
     pub tls: Option<(PathBuf, PathBuf)>,
-    /// Lets non-loopback clients use `/_emulator` when they present it.
+    /// Lets non-loopback clients use `/_emulator` when they present it. Must not be empty.
     pub admin_key: Option<String>,
     pub workers: usize,
+    /// A client must send its request head within this, and no part of its body may stall for
+    /// longer (the whole body gets twelve times this); otherwise 408 and the connection is closed.
+    pub request_timeout: Duration,
+    /// Client connections held at once; `None` derives the cap from the descriptor limit
+    /// ([`crate::connections`]).
+    pub max_connections: Option<usize>,
     /// The clock to use; tests may share one with the emulator.
     pub clock: Clock,
     pub rbac_mode: RbacMode,
@@ -67,6 +78,8 @@ impl Default for Config {
             tls: None,
             admin_key: None,
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()).min(4),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_connections: None,
             clock: Clock::system(),
             rbac_mode: RbacMode::Enforce,
             origins: Vec::new(),
@@ -76,8 +89,19 @@ impl Default for Config {
     }
 }
 
+/// The default of [`Config::request_timeout`].
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Idle keep-alive connections are closed after this.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(5);
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    #[error(
+        "the admin key is empty (--admin-key or AZUREML_EMULATOR_ADMIN_KEY): an empty key would open the control API to anyone; set a non-empty key or unset it"
+    )]
+    EmptyAdminKey,
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
     #[error(transparent)]
     Fixtures(#[from] FixtureError),
     #[error(transparent)]
@@ -101,6 +125,9 @@ pub struct Emulator;
 
 impl Emulator {
     pub fn start(config: Config) -> Result<Running, StartError> {
+        if config.admin_key.as_deref().is_some_and(|k| k.trim().is_empty()) {
+            return Err(StartError::EmptyAdminKey);
+        }
         let spec = match (&config.world, &config.fixtures) {
             (Some(world), _) => {
                 world.check()?;
@@ -109,27 +136,47 @@ impl Emulator {
             (None, Some(path)) => WorldSpec::from_file(path)?,
             (None, None) => WorldSpec::default_world(),
         };
-        let (dir, temp) = match &config.storage {
+        // Locked and made owner-only before anything is read or written there.
+        let (dir, data_dir, temp) = match &config.storage {
             Storage::Dir(d) => {
-                std::fs::create_dir_all(d).map_err(|source| dir_err(d, source))?;
-                (d.clone(), None)
+                let data_dir = DataDir::open(d)?;
+                (data_dir.path().to_path_buf(), Some(data_dir), None)
             }
             Storage::InMemory => {
                 let t = tempfile::Builder::new()
                     .prefix("azureml-emulator-")
                     .tempdir()
                     .map_err(|source| dir_err(&std::env::temp_dir(), source))?;
-                (t.path().to_path_buf(), Some(t))
+                let path = std::path::absolute(t.path()).map_err(|source| dir_err(t.path(), source))?;
+                (path, None, Some(t))
             }
         };
-        let user_tls = config.tls.as_ref().map(|(c, k)| (c.as_path(), k.as_path()));
-        let tls = tls::prepare(&dir, user_tls)?;
+        // Every path handed out is absolute, so it works from any working directory.
+        let user_tls = match &config.tls {
+            Some((c, k)) => Some((absolute(c)?, absolute(k)?)),
+            None => None,
+        };
+        let tls = tls::prepare(&dir, user_tls.as_ref().map(|(c, k)| (c.as_path(), k.as_path())))?;
         let store = match config.storage {
             Storage::InMemory => Store::open_in_memory()?,
             Storage::Dir(_) => Store::open(&dir)?,
         };
-        if store.is_empty()? {
+        // The database wins over the fixtures once seeded; say so when they no longer match. A
+        // fingerprint is unknown (empty) for worlds built in code and databases seeded before
+        // fingerprints were recorded.
+        let fixtures_changed = if store.is_empty()? {
             store.replace_world(&spec.seed()?)?;
+            false
+        } else {
+            let stored = store.seed_record()?.map(|s| s.fixtures_sha256).unwrap_or_default();
+            !stored.is_empty() && !spec.fingerprint.is_empty() && stored != spec.fingerprint
+        };
+        if fixtures_changed {
+            tracing::warn!(
+                data_dir = %dir.display(),
+                "the fixtures differ from those that seeded this data dir; the stored world is in use. \
+                 To re-seed from the fixtures loaded now: POST /_emulator/reset, or delete the data dir"
+            );
         }
         let keys = load_keys(&store)?;
 
@@ -166,18 +213,29 @@ impl Emulator {
                 .ok_or_else(|| StartError::UnknownUser(who.clone()))?;
             state.set_auto_sign_in(Some(user.object_id));
         }
+        let limits = Limits {
+            workers: config.workers.max(1),
+            request_timeout: config.request_timeout,
+            cap: Cap::new(config.workers, config.max_connections),
+        };
         let listeners = std::iter::once(listener).chain(on_443).collect();
-        let (stop_tx, thread) = spawn_server(listeners, tls.server_config.clone(), state.clone(), config.workers)?;
-        tracing::info!(%url, "listening");
+        let (stop_tx, thread) = spawn_server(listeners, tls.server_config.clone(), state.clone(), limits)?;
+        tracing::info!(%url, max_connections = limits.cap.total, "listening");
         Ok(Running {
             url,
             port: local.port(),
             state,
             stop_tx: Some(stop_tx),
             thread: Some(thread),
+            fixtures_changed,
+            _data_dir: data_dir,
             _temp: temp,
         })
     }
+}
+
+fn absolute(path: &Path) -> Result<PathBuf, StartError> {
+    std::path::absolute(path).map_err(|source| dir_err(path, source))
 }
 
 fn dir_err(path: &Path, source: std::io::Error) -> StartError {
@@ -267,12 +325,24 @@ fn bind_443() -> Option<TcpListener> {
     }
 }
 
+/// What bounds the server's use of time, descriptors and memory per client.
+#[derive(Clone, Copy, Debug)]
+struct Limits {
+    workers: usize,
+    request_timeout: Duration,
+    cap: Cap,
+}
+
 fn spawn_server(
     listeners: Vec<TcpListener>,
     tls: Arc<rustls::ServerConfig>,
     state: web::Data<AppState>,
-    workers: usize,
+    limits: Limits,
 ) -> Result<(StopSender, JoinHandle<()>), StartError> {
+    // One of each per emulator, shared by its workers.
+    let budget = BodyBudget::default();
+    let tracker = Tracker::new(limits.cap);
+    let body_timeouts = BodyTimeouts::from_idle(limits.request_timeout);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
     let thread = std::thread::Builder::new()
@@ -283,11 +353,25 @@ fn spawn_server(
                 let mut server = Ok(HttpServer::new(move || {
                     App::new()
                         .app_data(state.clone())
+                        .app_data(budget.clone())
+                        .app_data(body_timeouts)
+                        // Inside the surface layer, which has resolved the surface a 408 is rendered for.
+                        .wrap(actix_web::middleware::from_fn(
+                            crate::http::slow_clients::bound_body_time,
+                        ))
                         .wrap(actix_web::middleware::from_fn(crate::http::surface::layer))
                         .configure(crate::http::configure)
                         .default_service(web::to(crate::http::fallback))
                 })
-                .workers(workers.max(1))
+                .workers(limits.workers)
+                .max_connections(limits.cap.per_worker)
+                .client_request_timeout(limits.request_timeout)
+                .tls_handshake_timeout(limits.request_timeout)
+                .keep_alive(KEEP_ALIVE)
+                .client_disconnect_timeout(Duration::from_secs(1))
+                .on_connect(move |_, ext| {
+                    ext.insert(tracker.opened());
+                })
                 .disable_signals()
                 .shutdown_timeout(2));
                 for listener in listeners {
@@ -326,6 +410,9 @@ pub struct Running {
     state: web::Data<AppState>,
     stop_tx: Option<StopSender>,
     thread: Option<JoinHandle<()>>,
+    fixtures_changed: bool,
+    /// Holds the data dir's lock until the server has stopped (fields drop after `Drop::drop`).
+    _data_dir: Option<DataDir>,
     _temp: Option<tempfile::TempDir>,
 }
 
@@ -340,6 +427,12 @@ impl Running {
 
     pub fn rbac_mode(&self) -> RbacMode {
         self.state.rbac_mode
+    }
+
+    /// True when the data dir was seeded from other fixtures than the ones given at start (the
+    /// stored world is in use; `POST /_emulator/reset` re-seeds from the current ones).
+    pub fn fixtures_changed(&self) -> bool {
+        self.fixtures_changed
     }
 
     /// Stops accepting, finishes in-flight requests (2 s at most) and joins the server thread.

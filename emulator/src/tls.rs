@@ -15,6 +15,8 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use time::{Duration, OffsetDateTime};
 
+use crate::datadir::write_private;
+
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     #[error("cannot write or read TLS files in {dir}: {source}")]
@@ -150,31 +152,14 @@ fn generate(dir: &Path) -> Result<(), GenError> {
     leaf.not_after = now + Duration::days(825);
     let leaf_cert = leaf.signed_by(&leaf_key, &ca_cert, &ca_key)?;
 
-    write_private(&dir.join("ca-key.pem"), &ca_key.serialize_pem())?;
-    write_private(&dir.join("server-key.pem"), &leaf_key.serialize_pem())?;
-    fs::write(dir.join("server.pem"), leaf_cert.pem() + &ca_cert.pem())?;
-    fs::write(dir.join("ca.pem"), ca_cert.pem())?;
+    // Owner-only like everything in the data dir (certificates included: one rule, no exceptions).
+    write_private(&dir.join("ca-key.pem"), ca_key.serialize_pem().as_bytes())?;
+    write_private(&dir.join("server-key.pem"), leaf_key.serialize_pem().as_bytes())?;
+    write_private(&dir.join("server.pem"), (leaf_cert.pem() + &ca_cert.pem()).as_bytes())?;
+    write_private(&dir.join("ca.pem"), ca_cert.pem().as_bytes())?;
     // A new CA invalidates any bundle built around the old one.
     let _ = fs::remove_file(dir.join("ca-bundle.pem"));
     Ok(())
-}
-
-/// Writes a private key readable by its owner only.
-fn write_private(path: &Path, pem: &str) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(path)?;
-        f.write_all(pem.as_bytes())
-    }
-    #[cfg(not(unix))]
-    fs::write(path, pem)
 }
 
 /// The system's CAs followed by `ca`, so clients that must trust the emulator still reach other HTTPS hosts.
@@ -188,7 +173,5 @@ fn write_bundle(bundle: &Path, ca: &Path) -> io::Result<()> {
     }
     text.push_str("# azureml-emulator\n");
     text.push_str(&fs::read_to_string(ca)?);
-    let tmp = bundle.with_extension("pem.tmp");
-    fs::write(&tmp, text)?;
-    fs::rename(tmp, bundle)
+    write_private(bundle, text.as_bytes())
 }

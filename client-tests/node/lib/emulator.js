@@ -1,21 +1,20 @@
 'use strict';
-// Starts the azureml-emulator binary for a node:test file and runs SDK scenarios against it.
+// The node:test harness, built on the azureml-emulator helper package (emulator/node, installed by path
+// with npm ci), so the suite starts and drives the emulator the way users do.
 //
 // Why scenarios run in child processes: Node reads NODE_EXTRA_CA_CERTS only at process start,
 // and the emulator creates its CA when it starts. So the test process starts the emulator in
-// before(), reads the ready file, and runs each SDK scenario (lib/scenarios.js) in a fresh
-// `node` child whose environment has NODE_EXTRA_CA_CERTS from the ready file's printed env:
-// exactly how a user would run their own program against the emulator.
+// before(), and runs each SDK scenario (lib/scenarios.js) in a fresh `node` child whose environment
+// has NODE_EXTRA_CA_CERTS from the ready file's printed env: exactly how a user would run their own
+// program against the emulator. Every other SDK variable is removed, so each scenario configures the
+// SDKs itself and the tests assert what that configuration does.
 
 const { spawn } = require('node:child_process');
-const fs = require('node:fs');
-const https = require('node:https');
-const os = require('node:os');
 const path = require('node:path');
+const helper = require('azureml-emulator');
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 const READY_TIMEOUT_MS = Number(process.env.AZUREML_EMULATOR_READY_TIMEOUT || 20) * 1000;
-const STOP_TIMEOUT_MS = 10_000;
 const SCENARIO_TIMEOUT_MS = 90_000;
 const RESULT_MARKER = '@@SCENARIO_RESULT@@';
 
@@ -38,107 +37,26 @@ function binaryPath() {
   return process.env.AZUREML_EMULATOR_BIN || path.join(REPO_ROOT, 'target', 'release', 'azureml-emulator');
 }
 
-function requireBinary() {
-  const bin = binaryPath();
-  try {
-    fs.accessSync(bin, fs.constants.X_OK);
-  } catch {
-    throw new Error(`azureml-emulator binary not found or not executable at ${bin}. ` +
-      'Build it first (cargo build --release) or set AZUREML_EMULATOR_BIN.');
-  }
-  return bin;
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function readText(file) {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
 /**
- * Start `azureml-emulator serve --port 0` in a temp dir; resolves once the ready file exists.
- * Returns { ready, dir, child, stderr(), stop() }.
+ * Start `azureml-emulator serve --port 0` through the helper (temp data dir, or --in-memory).
+ * Resolves to the helper's Emulator: `.ready` (the ready file), `.stop()`, `.stderr()`, ...
  */
-async function startEmulator({ inMemory = false } = {}) {
-  const bin = requireBinary();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'azureml-emulator-node-'));
-  const stderrFile = path.join(dir, 'emulator.stderr.log');
-  const stdoutFile = path.join(dir, 'emulator.stdout.log');
-  const args = ['serve', '--port', '0'];
-  let readyFile;
-  if (inMemory) {
-    // --in-memory and --data-dir are mutually exclusive.
-    readyFile = path.join(dir, 'ready.json');
-    args.push('--in-memory');
-  } else {
-    const dataDir = path.join(dir, 'data');
-    fs.mkdirSync(dataDir);
-    readyFile = path.join(dataDir, 'ready.json');
-    args.push('--data-dir', dataDir);
-  }
-  args.push('--ready-file', readyFile);
-  const out = fs.openSync(stdoutFile, 'w');
-  const err = fs.openSync(stderrFile, 'w');
-  const child = spawn(bin, args, { cwd: dir, stdio: ['ignore', out, err] });
-  fs.closeSync(out);
-  fs.closeSync(err);
-  let exited = null;
-  child.on('exit', (code, signal) => { exited = { code, signal }; });
-  child.on('error', (e) => { exited = { code: null, signal: null, error: e }; });
+function startEmulator({ inMemory = false } = {}) {
+  return helper.startEmulator({ inMemory, bin: binaryPath(), readyTimeoutMs: READY_TIMEOUT_MS });
+}
 
-  const emulator = {
-    dir,
-    child,
-    ready: null,
-    stderr: () => readText(stderrFile),
-    async stop() {
-      if (exited === null) {
-        child.kill('SIGTERM');
-        const deadline = Date.now() + STOP_TIMEOUT_MS;
-        while (exited === null && Date.now() < deadline) await sleep(50);
-        if (exited === null) {
-          child.kill('SIGKILL');
-          while (exited === null) await sleep(50);
-        }
-      }
-      fs.rmSync(dir, { recursive: true, force: true });
-      return exited;
-    },
-  };
-
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  for (;;) {
-    if (exited !== null) {
-      throw new Error(`azureml-emulator exited (${JSON.stringify(exited)}) before writing ${readyFile}.\n` +
-        `command: ${bin} ${args.join(' ')}\nstderr:\n${readText(stderrFile)}`);
-    }
-    if (fs.existsSync(readyFile)) {
-      try {
-        emulator.ready = JSON.parse(fs.readFileSync(readyFile, 'utf8'));
-        return emulator;
-      } catch {
-        // being written; retry
-      }
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`azureml-emulator did not write ${readyFile} within ${READY_TIMEOUT_MS / 1000}s.\n` +
-        `command: ${bin} ${args.join(' ')}\nstderr:\n${readText(stderrFile)}`);
-    }
-    await sleep(50);
-  }
+// The helper's view of a ready file, for the functions below that take the ready dict.
+const attached = new WeakMap();
+function emulatorOf(ready) {
+  if (!attached.has(ready)) attached.set(ready, new helper.Emulator(ready, null));
+  return attached.get(ready);
 }
 
 /** Environment for a scenario child: outer Azure/CA vars removed, emulator CA trusted. */
 function scenarioEnv(ready, extraEnv = {}) {
-  const env = { ...process.env };
-  for (const name of SDK_ENV_VARS) delete env[name];
-  env.NODE_EXTRA_CA_CERTS = (ready.env && ready.env.NODE_EXTRA_CA_CERTS) || ready.ca_cert;
-  return { ...env, ...extraEnv };
+  const base = { ...process.env };
+  for (const name of SDK_ENV_VARS) delete base[name];
+  return helper.envFor(emulatorOf(ready).env, { base, only: ['NODE_EXTRA_CA_CERTS'], env: extraEnv });
 }
 
 /**
@@ -175,53 +93,22 @@ function runScenario(ready, name, params = {}, { env = {} } = {}) {
 }
 
 /** JSON request to the emulator from the test process itself (admin API, raw wire checks). */
-function request(ready, method, urlPath, { json, form } = {}) {
-  const url = new URL(urlPath, ready.url);
-  let body;
-  const headers = {};
-  if (json !== undefined) {
-    body = JSON.stringify(json);
-    headers['content-type'] = 'application/json';
-  } else if (form !== undefined) {
-    body = new URLSearchParams(form).toString();
-    headers['content-type'] = 'application/x-www-form-urlencoded';
-  }
-  if (body !== undefined) headers['content-length'] = Buffer.byteLength(body);
-  const ca = fs.readFileSync(ready.ca_cert);
-  return new Promise((resolve, reject) => {
-    const req = https.request(url, { method, headers, ca, timeout: 30_000 }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => { text += d; });
-      res.on('end', () => {
-        let parsed;
-        try { parsed = JSON.parse(text); } catch { parsed = undefined; }
-        resolve({ status: res.statusCode, headers: res.headers, text, json: parsed });
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error(`timeout: ${method} ${url}`)));
-    req.on('error', reject);
-    if (body !== undefined) req.write(body);
-    req.end();
-  });
+function request(ready, method, urlPath, options = {}) {
+  return emulatorOf(ready).request(method, urlPath, options);
 }
 
 /** POST /_emulator/clock, e.g. clock(ready, { advance_seconds: 3600 }). */
-async function clock(ready, payload) {
-  const res = await request(ready, 'POST', '/_emulator/clock', { json: payload });
-  if (res.status !== 200) throw new Error(`POST /_emulator/clock ${JSON.stringify(payload)} -> ${res.status} ${res.text}`);
-  return res.json;
+function clock(ready, payload) {
+  return emulatorOf(ready).api('POST', '/clock', payload);
 }
 
-async function getClock(ready) {
-  const res = await request(ready, 'GET', '/_emulator/clock');
-  if (res.status !== 200) throw new Error(`GET /_emulator/clock -> ${res.status} ${res.text}`);
-  return res.json;
+function getClock(ready) {
+  return emulatorOf(ready).clock.show();
 }
 
-async function reset(ready) {
-  const res = await request(ready, 'POST', '/_emulator/reset');
-  if (res.status !== 200 && res.status !== 204) throw new Error(`POST /_emulator/reset -> ${res.status} ${res.text}`);
+/** POST /_emulator/reset (the world only; the clock is left as it is). */
+function reset(ready) {
+  return emulatorOf(ready).reset({ clock: false });
 }
 
 /** Decode a JWT's claims without verifying it. */

@@ -163,11 +163,7 @@ fn fields(pairs: &[(&str, Option<Value>)]) -> Value {
 }
 
 pub fn ad(args: AdArgs) -> Result<(), CliError> {
-    let client = AdminClient::locate(
-        args.target.url.clone(),
-        &args.target.data_dir,
-        args.target.ca_cert.clone(),
-    )?;
+    let client = args.target.client()?;
     let value = match args.what {
         AdWhat::User { action } => user(&client, action)?,
         AdWhat::Group { action } => group(&client, action)?,
@@ -252,11 +248,7 @@ fn group(client: &AdminClient, action: GroupAction) -> Result<Value, CliError> {
 }
 
 pub fn sign_in(args: SignInArgs) -> Result<(), CliError> {
-    let client = AdminClient::locate(
-        args.target.url.clone(),
-        &args.target.data_dir,
-        args.target.ca_cert.clone(),
-    )?;
+    let client = args.target.client()?;
     let SignInAction::Auto { user, off: _ } = args.action;
     let value: Value = client.put("/_emulator/interactive", &json!({"auto_sign_in": user}))?;
     print(&value);

@@ -9,9 +9,10 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
 
 mod directory_verbs;
+mod logging;
 mod verbs;
 
-use crate::client::{read_ready, AdminClient, ClientError};
+use crate::client::{AdminClient, ClientError};
 use crate::clock::{parse_duration, ClockState};
 use crate::info::{render_env, EnvFormat, ReadyInfo};
 use crate::server::{Config, Emulator, Running, Storage};
@@ -88,6 +89,10 @@ struct ServeArgs {
     /// HTTP worker threads (default: number of CPUs, at most 4).
     #[arg(long)]
     workers: Option<usize>,
+    /// Seconds a client may take to send its request head, or stall while sending its body
+    /// (408 and the connection closed after that; the whole body gets twelve times as long).
+    #[arg(long, default_value_t = crate::server::DEFAULT_REQUEST_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
+    request_timeout: u64,
     /// `enforce` denies what RBAC forbids; `log-only` allows it and journals the would-be denial.
     #[arg(long, value_enum, default_value = "enforce")]
     rbac: RbacMode,
@@ -107,16 +112,25 @@ struct ServeArgs {
 }
 
 /// How CLI verbs find a running emulator (accepted before or after the verb's own arguments).
+/// A flag always wins over the environment.
 #[derive(Args, Debug)]
 struct Target {
-    /// The emulator's URL (default: AZUREML_EMULATOR_URL, else the ready file in --data-dir).
+    /// The emulator's URL (default: the ready file of --data-dir when given, else
+    /// AZUREML_EMULATOR_URL, else the ready file in .azureml-emulator).
     #[arg(long, global = true)]
     url: Option<String>,
-    #[arg(long, global = true, default_value = DEFAULT_DATA_DIR)]
-    data_dir: PathBuf,
+    /// The data dir of the emulator to use [default: .azureml-emulator].
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
     /// CA certificate to trust (default: from the ready file, else SSL_CERT_FILE).
     #[arg(long, global = true)]
     ca_cert: Option<PathBuf>,
+}
+
+impl Target {
+    fn client(&self) -> Result<AdminClient, ClientError> {
+        AdminClient::locate(self.url.clone(), self.data_dir.as_deref(), self.ca_cert.clone())
+    }
 }
 
 #[derive(Args, Debug)]
@@ -167,7 +181,7 @@ enum CliError {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    logging::init();
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Env(args) => env(args),
@@ -189,15 +203,6 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,azureml_emulator=info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
 fn serve(args: ServeArgs) -> Result<(), CliError> {
     let storage = if args.in_memory {
         Storage::InMemory
@@ -211,6 +216,7 @@ fn serve(args: ServeArgs) -> Result<(), CliError> {
         fixtures: args.fixtures,
         tls: args.cert.zip(args.key),
         admin_key: args.admin_key,
+        request_timeout: std::time::Duration::from_secs(args.request_timeout),
         origins: args.origins,
         listen_443: args.listen_443,
         auto_sign_in: args.auto_sign_in,
@@ -222,7 +228,7 @@ fn serve(args: ServeArgs) -> Result<(), CliError> {
     config.rbac_mode = args.rbac;
     let running = Emulator::start(config)?;
     let info = running.info().clone();
-    print_banner(&info, args.in_memory, args.rbac)?;
+    print_banner(&info, args.in_memory, args.rbac, running.fixtures_changed())?;
     let own_ready = info.data_dir.join("ready.json");
     write_ready(&own_ready, &info)?;
     if let Some(path) = &args.ready_file {
@@ -242,7 +248,7 @@ fn stop(running: Running) {
     running.stop();
 }
 
-fn print_banner(info: &ReadyInfo, in_memory: bool, rbac: RbacMode) -> std::io::Result<()> {
+fn print_banner(info: &ReadyInfo, in_memory: bool, rbac: RbacMode, fixtures_changed: bool) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "azureml-emulator listening on {}", info.url)?;
     writeln!(out, "  tenant:            {} ({})", info.tenant_id, info.tenant_domain)?;
@@ -266,13 +272,50 @@ fn print_banner(info: &ReadyInfo, in_memory: bool, rbac: RbacMode) -> std::io::R
             "  also on:           https://127.0.0.1:443 (msal user-realm discovery)"
         )?;
     }
+    if fixtures_changed {
+        writeln!(
+            out,
+            "  fixtures:          CHANGED since this data dir was seeded; the stored world is in use. Re-seed with POST /_emulator/reset, or delete {}",
+            info.data_dir.display()
+        )?;
+    }
     let target = if in_memory {
-        format!("--url {} --ca-cert {}", info.url, info.ca_cert.display())
+        format!("--url {} --ca-cert {}", info.url, sh_word(&info.ca_cert))
     } else {
-        format!("--data-dir {}", info.data_dir.display())
+        format!("--data-dir {}", sh_word(&info.data_dir))
     };
-    writeln!(out, "  point SDKs at it:  eval \"$(azureml-emulator env {target})\"")?;
+    writeln!(out, "  point SDKs at it:  eval \"$({} env {target})\"", own_command())?;
     out.flush()
+}
+
+/// How to run this binary from a shell: its name when PATH finds this very binary, else its
+/// absolute path, so the banner's hint works as printed (also after `cargo run`).
+fn own_command() -> String {
+    let Ok(exe) = std::env::current_exe().and_then(std::fs::canonicalize) else {
+        return "azureml-emulator".into();
+    };
+    let name = exe.file_name().unwrap_or_default();
+    let on_path = std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| std::fs::canonicalize(dir.join(name)).is_ok_and(|p| p == exe))
+    });
+    if on_path {
+        name.to_string_lossy().into_owned()
+    } else {
+        sh_word(&exe)
+    }
+}
+
+/// A path as one shell word: as is when that is safe, else single-quoted.
+fn sh_word(path: &Path) -> String {
+    let text = path.display().to_string();
+    let plain = text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@%,".contains(c));
+    if plain && !text.is_empty() {
+        text
+    } else {
+        crate::info::sh_quote(&text)
+    }
 }
 
 /// Writes atomically: harnesses poll for the file and must never read half of it.
@@ -280,9 +323,8 @@ fn write_ready(path: &Path, info: &ReadyInfo) -> std::io::Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
     }
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(info).expect("ready info serialises"))?;
-    std::fs::rename(tmp, path)
+    // Owner-only: it carries the default service principal's secret.
+    crate::datadir::write_private(path, &serde_json::to_vec_pretty(info).expect("ready info serialises"))
 }
 
 /// Blocks until SIGINT or SIGTERM.
@@ -306,22 +348,33 @@ fn wait_for_signal() {
     });
 }
 
+/// Prints the exports of the running emulator, asked live (so a dead one is noticed). On failure it
+/// prints a statement that makes `eval "$(azureml-emulator env)"` fail too, as ssh-agent-style
+/// tools do, and the reason goes to stderr.
 fn env(args: EnvArgs) -> Result<(), CliError> {
-    let t = &args.target;
-    let from_file = t.url.is_none() && std::env::var("AZUREML_EMULATOR_URL").map_or(true, |u| u.is_empty());
-    let info: ReadyInfo = if from_file {
-        read_ready(&t.data_dir.join("ready.json"))
-            .map_err(|_| ClientError::NotFound(t.data_dir.display().to_string()))?
-    } else {
-        AdminClient::locate(t.url.clone(), &t.data_dir, t.ca_cert.clone())?.get("/_emulator/info")?
-    };
-    print!("{}", render_env(&info.env, args.format));
-    Ok(())
+    match args.target.client().and_then(|c| c.get::<ReadyInfo>("/_emulator/info")) {
+        Ok(info) => {
+            print!("{}", render_env(&info.env, args.format));
+            Ok(())
+        }
+        Err(e) => {
+            print!("{}", eval_failure(args.format));
+            Err(e.into())
+        }
+    }
+}
+
+/// What a failed `env` prints on stdout, per format: something that fails when evaluated.
+fn eval_failure(format: EnvFormat) -> &'static str {
+    match format {
+        EnvFormat::Sh => "# azureml-emulator env failed (the reason is on stderr)\nfalse\n",
+        EnvFormat::Powershell => "throw 'azureml-emulator env failed (the reason is on stderr)'\n",
+        EnvFormat::Dotenv | EnvFormat::Json => "",
+    }
 }
 
 fn clock(args: ClockArgs) -> Result<(), CliError> {
-    let t = &args.target;
-    let client = AdminClient::locate(t.url.clone(), &t.data_dir, t.ca_cert.clone())?;
+    let client = args.target.client()?;
     let body: Option<Value> = match &args.action {
         ClockAction::Show => None,
         ClockAction::Freeze => Some(json!({"freeze": true})),

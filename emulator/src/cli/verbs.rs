@@ -186,7 +186,7 @@ enum WorkspaceAction {
 }
 
 fn client(t: &Target) -> Result<AdminClient, CliError> {
-    Ok(AdminClient::locate(t.url.clone(), &t.data_dir, t.ca_cert.clone())?)
+    Ok(t.client()?)
 }
 
 fn print_json(value: &Value) {

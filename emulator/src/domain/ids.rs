@@ -34,6 +34,16 @@ pub fn parse_guid(s: &str) -> Result<Uuid, uuid::Error> {
     Uuid::parse_str(s.trim_matches(|c| c == '{' || c == '}'))
 }
 
+/// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` in hex digits of any case: the only form ARM takes in
+/// resource ids.
+pub fn is_canonical_guid(s: &str) -> bool {
+    s.len() == 36
+        && s.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
 guid_newtype!(
     /// A directory (tenant) id: the `tid` claim.
     TenantId
@@ -60,5 +70,9 @@ mod tests {
         let id: TenantId = "8F3C2A1E-5B4D-4C6E-9A7B-0D1E2F3A4B5C".parse().unwrap();
         assert_eq!(id.to_string(), "8f3c2a1e-5b4d-4c6e-9a7b-0d1e2f3a4b5c");
         assert!("not-a-guid".parse::<ClientId>().is_err());
+        assert!(is_canonical_guid("8F3C2A1E-5b4d-4c6e-9a7b-0d1e2f3a4b5c"));
+        assert!(!is_canonical_guid("{8f3c2a1e-5b4d-4c6e-9a7b-0d1e2f3a4b5c}"));
+        assert!(!is_canonical_guid("8f3c2a1e5b4d4c6e9a7b0d1e2f3a4b5c"));
+        assert!(!is_canonical_guid("8f3c2a1e-5b4d-4c6e-9a7b-0d1e2f3a4b5g"));
     }
 }

@@ -20,4 +20,7 @@ pub struct Seed {
     pub services: Vec<Service>,
     pub online_endpoints: Vec<OnlineEndpoint>,
     pub unavailable_regions: Vec<String>,
+    /// SHA-256 (hex) of the fixture text this world was declared in; empty for worlds built in
+    /// code. Recorded with the world, so a later start can tell edited fixtures.
+    pub fixtures_sha256: String,
 }

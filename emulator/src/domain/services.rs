@@ -147,6 +147,12 @@ pub struct OnlineEndpoint {
     pub created: String,
 }
 
+/// An Azure region's programmatic name: letters and digits only (`eastus`, `westeurope`,
+/// `southcentralus2`), at most 40 characters.
+pub fn is_region_name(s: &str) -> bool {
+    (1..=40).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
 /// Which of a service's or endpoint's two keys.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeySlot {

@@ -193,6 +193,16 @@ impl ArmError {
         )
     }
 
+    /// A subscription segment that is not a GUID in its 36-character form (ARM refuses braces and
+    /// the 32-digit form there, though it accepts any case).
+    pub fn invalid_subscription_id(sub: &str) -> Self {
+        arm(
+            400,
+            "InvalidSubscriptionId",
+            format!("The provided subscription identifier '{sub}' is malformed or invalid."),
+        )
+    }
+
     pub fn resource_group_not_found(rg: &str) -> Self {
         arm(
             404,

@@ -72,7 +72,13 @@ fn cloud(name: &str, base: &str, login_endpoint: &str) -> Value {
         "synapseAnalyticsResourceId": "https://dev.azuresynapse.net",
         "logAnalyticsResourceId": "https://api.loganalytics.io",
         "ossrDbmsResourceId": "https://ossrdbms-aad.database.windows.net",
-        "suffixes": {
+        "suffixes": suffixes(),
+    })
+}
+
+/// DNS suffixes of Azure services, as the public cloud's metadata lists them.
+fn suffixes() -> Value {
+    json!({
             "storage": "core.windows.net",
             "keyVaultDns": "vault.azure.net",
             "acrLoginServer": "azurecr.io",
@@ -85,6 +91,5 @@ fn cloud(name: &str, base: &str, login_endpoint: &str) -> Value {
             "mariadbServerEndpoint": "mariadb.database.azure.com",
             "synapseAnalytics": "dev.azuresynapse.net",
             "attestationEndpoint": "attest.azure.net"
-        }
     })
 }

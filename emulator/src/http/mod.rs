@@ -8,6 +8,8 @@ pub mod discovery;
 pub mod metadata;
 pub mod model_management;
 pub mod scoring;
+pub mod scoring_body;
+pub mod slow_clients;
 pub mod surface;
 pub mod urls;
 

@@ -7,20 +7,19 @@
 
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::http::Method;
-use actix_web::web::{self, Bytes, Data};
+use actix_web::web::{self, Data};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde_json::json;
 
 use crate::decision::{AmlTarget, Credential, Expectation, Gate};
 use crate::domain::scope::Scope;
-use crate::domain::services::{AuthMode, ComputeType, Scoring, WorkspaceRef};
+use crate::domain::services::{AuthMode, ComputeType, OnlineEndpoint, Scoring, WorkspaceRef};
 use crate::domain::World;
 use crate::error::scoring::Expected;
 use crate::error::ScoringError;
 use crate::state::AppState;
 
-/// Scoring payloads may be far larger than control-plane bodies.
-const MAX_SCORING_BODY: usize = 16 * 1024 * 1024;
+use super::scoring_body::{ScoringBody, MAX_SCORING_BODY};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let limit = || web::PayloadConfig::new(MAX_SCORING_BODY);
@@ -48,11 +47,11 @@ fn credential(req: &HttpRequest) -> Credential<'_> {
     Credential::from_header(req.headers().get(AUTHORIZATION).map(|v| v.as_bytes()))
 }
 
-async fn aks(state: Data<AppState>, req: HttpRequest, body: Bytes) -> HttpResponse {
+async fn aks(state: Data<AppState>, req: HttpRequest, body: ScoringBody) -> HttpResponse {
     v1(&state, &req, &body, ComputeType::Aks).unwrap_or_else(|e| e.error_response())
 }
 
-async fn aci(state: Data<AppState>, req: HttpRequest, body: Bytes) -> HttpResponse {
+async fn aci(state: Data<AppState>, req: HttpRequest, body: ScoringBody) -> HttpResponse {
     v1(&state, &req, &body, ComputeType::Aci).unwrap_or_else(|e| e.error_response())
 }
 
@@ -68,7 +67,7 @@ fn operation(req: &HttpRequest, what: &str, name: &str) -> Result<bool, ScoringE
     }
 }
 
-fn v1(state: &AppState, req: &HttpRequest, body: &[u8], compute: ComputeType) -> ScoringResult {
+fn v1(state: &AppState, req: &HttpRequest, body: &ScoringBody, compute: ComputeType) -> ScoringResult {
     let (name, what) = split_tail(req).ok_or_else(|| ScoringError::not_found("No such scoring path."))?;
     let world = state.world();
     let service = world
@@ -118,11 +117,11 @@ fn aml_target<'w>(
     })
 }
 
-async fn online(state: Data<AppState>, req: HttpRequest, body: Bytes) -> HttpResponse {
+async fn online(state: Data<AppState>, req: HttpRequest, body: ScoringBody) -> HttpResponse {
     online_score(&state, &req, &body).unwrap_or_else(|e| e.error_response())
 }
 
-fn online_score(state: &AppState, req: &HttpRequest, body: &[u8]) -> ScoringResult {
+fn online_score(state: &AppState, req: &HttpRequest, body: &ScoringBody) -> ScoringResult {
     let (name, what) = split_tail(req).ok_or_else(|| ScoringError::not_found("No such scoring path."))?;
     let world = state.world();
     let ep = world
@@ -132,7 +131,24 @@ fn online_score(state: &AppState, req: &HttpRequest, body: &[u8]) -> ScoringResu
         return Ok(swagger(&ep.name));
     }
     let gate = Gate::new(state, req);
-    let (expectation, expected) = match ep.auth_mode {
+    let (expectation, expected) = endpoint_expectation(&world, ep)?;
+    gate.authenticate(&world, credential(req), &expectation)
+        .map_err(|f| ScoringError::unauthenticated_by(&f, expected))?;
+    if ep.auth_mode == AuthMode::AadToken {
+        let scope = Scope::parse(&format!("{}/onlineEndpoints/{name}", ep.workspace.arm_id()))
+            .map_err(|e| ScoringError::bad_request(e.to_string()))?;
+        gate.require(SCORE_ACTION, &scope)?;
+    }
+    check_deployment(req, ep)?;
+    respond(&ep.scoring, body)
+}
+
+/// What the endpoint's auth mode accepts.
+fn endpoint_expectation<'w>(
+    world: &'w World,
+    ep: &'w OnlineEndpoint,
+) -> Result<(Expectation<'w>, Expected), ScoringError> {
+    Ok(match ep.auth_mode {
         AuthMode::Key => (
             Expectation::Scoring {
                 keys: Some((ep.primary_key.as_str(), ep.secondary_key.as_str())),
@@ -143,7 +159,7 @@ fn online_score(state: &AppState, req: &HttpRequest, body: &[u8]) -> ScoringResu
         AuthMode::AmlToken => (
             Expectation::Scoring {
                 keys: None,
-                aml: aml_target(&world, &ep.workspace, "onlineEndpoints", &ep.name, ep.id),
+                aml: aml_target(world, &ep.workspace, "onlineEndpoints", &ep.name, ep.id),
             },
             Expected::AmlToken,
         ),
@@ -151,40 +167,39 @@ fn online_score(state: &AppState, req: &HttpRequest, body: &[u8]) -> ScoringResu
             let tenant = world
                 .subscription(ep.workspace.subscription_id)
                 .map(|s| s.tenant_id)
-                .ok_or_else(|| ScoringError::not_found(format!("Endpoint {name} not found.")))?;
+                .ok_or_else(|| ScoringError::not_found(format!("Endpoint {} not found.", ep.name)))?;
             (Expectation::EntraScoring { tenant }, Expected::EntraToken)
         }
-    };
-    gate.authenticate(&world, credential(req), &expectation)
-        .map_err(|f| ScoringError::unauthenticated_by(&f, expected))?;
-    if ep.auth_mode == AuthMode::AadToken {
-        let scope = Scope::parse(&format!("{}/onlineEndpoints/{name}", ep.workspace.arm_id()))
-            .map_err(|e| ScoringError::bad_request(e.to_string()))?;
-        gate.require(SCORE_ACTION, &scope)?;
-    }
-    if let Some(d) = req
+    })
+}
+
+/// An `azureml-model-deployment` header must name a deployment of the endpoint (404 otherwise).
+fn check_deployment(req: &HttpRequest, ep: &OnlineEndpoint) -> Result<(), ScoringError> {
+    let Some(d) = req
         .headers()
         .get("azureml-model-deployment")
         .and_then(|v| v.to_str().ok())
-    {
-        if !ep.deployments.iter().any(|x| x.eq_ignore_ascii_case(d)) {
-            return Err(ScoringError::not_found(format!(
-                "Deployment '{d}' does not exist in endpoint '{}'.",
-                ep.name
-            )));
-        }
+    else {
+        return Ok(());
+    };
+    if ep.deployments.iter().any(|x| x.eq_ignore_ascii_case(d)) {
+        Ok(())
+    } else {
+        Err(ScoringError::not_found(format!(
+            "Deployment '{d}' does not exist in endpoint '{}'.",
+            ep.name
+        )))
     }
-    respond(&ep.scoring, body)
 }
 
 const SCORE_ACTION: &str = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/score/action";
 
-fn respond(scoring: &Scoring, body: &[u8]) -> ScoringResult {
+fn respond(scoring: &Scoring, body: &ScoringBody) -> ScoringResult {
     match scoring {
         Scoring::Echo => {
-            serde_json::from_slice::<serde::de::IgnoredAny>(body)
+            serde_json::from_slice::<serde::de::IgnoredAny>(&body[..])
                 .map_err(|e| ScoringError::bad_request(format!("The request body is not JSON: {e}")))?;
-            Ok(HttpResponse::Ok().content_type("application/json").body(body.to_vec()))
+            Ok(HttpResponse::Ok().content_type("application/json").body(body.echo()))
         }
         Scoring::Static { body } => Ok(HttpResponse::Ok().json(body)),
     }

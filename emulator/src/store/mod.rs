@@ -6,6 +6,7 @@ mod grant_state;
 mod keys;
 mod rbac;
 mod resources;
+mod seed;
 mod services;
 mod world;
 
@@ -17,6 +18,7 @@ use rusqlite_migration::{Migrations, M};
 
 pub use grant_state::{GrantKey, NewGrant, StoredGrant, Take};
 pub use keys::StoredKey;
+pub use seed::SeedRecord;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -26,6 +28,8 @@ pub enum StoreError {
     Migration(#[from] rusqlite_migration::Error),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error("cannot create the database file {path}: {source}")]
+    File { path: String, source: std::io::Error },
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -36,6 +40,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0002_rbac.sql")),
         M::up(include_str!("../../migrations/0003_services.sql")),
         M::up(include_str!("../../migrations/0004_grant_state.sql")),
+        M::up(include_str!("../../migrations/0005_seed.sql")),
         M::up(include_str!("../../migrations/0006_users_groups.sql")),
     ])
 }
@@ -48,8 +53,15 @@ pub struct Store {
 
 impl Store {
     /// Opens (creating if needed) the database file in `dir`, in WAL mode, migrated to the latest schema.
+    /// The file is created owner-only (0600) first: SQLite gives its `-wal` and `-shm` files the
+    /// database file's mode, and the database holds signing keys and service keys.
     pub fn open(dir: &Path) -> StoreResult<Self> {
-        let conn = Connection::open(dir.join("emulator.sqlite3"))?;
+        let path = dir.join("emulator.sqlite3");
+        crate::datadir::create_private(&path).map_err(|source| StoreError::File {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let conn = Connection::open(&path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         Self::init(conn)

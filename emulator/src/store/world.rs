@@ -38,6 +38,7 @@ impl Store {
         insert_world(&tx, seed)?;
         super::rbac::insert_rbac(&tx, seed)?;
         super::services::insert_services(&tx, seed)?;
+        super::seed::record(&tx, seed)?;
         tx.commit()?;
         Ok(())
     }

@@ -281,3 +281,22 @@ fn arm_writes_survive_a_restart() {
         "ml-auth reads it through the persisted assignment"
     );
 }
+
+#[test]
+fn subscription_ids_must_be_guids_in_their_36_character_form() {
+    let app = TestApp::spawn();
+    let admin = app.arm_token(ADMIN_CLIENT, ADMIN_SECRET);
+    let bare = SUB.replace('-', "");
+    for sub in [format!("{{{SUB}}}"), bare, "not-a-guid".to_string()] {
+        let path = format!("/subscriptions/{sub}/resourceGroups/{RG}?api-version=2024-11-01");
+        let r = app.arm("GET", &path, Some(&admin), None);
+        let message = assert_arm_error(&r, 400, "InvalidSubscriptionId");
+        assert!(message.contains(&sub), "{message}");
+    }
+    // Any case is the same subscription, and the same RBAC scope.
+    let upper = format!(
+        "/subscriptions/{}/resourceGroups/{RG}?api-version=2024-11-01",
+        SUB.to_uppercase()
+    );
+    assert_eq!(app.arm("GET", &upper, Some(&admin), None).status, 200);
+}

@@ -13,6 +13,21 @@ pub use azureml_emulator::fixtures::defaults::*;
 
 pub const ARM: &str = "https://management.azure.com/";
 
+/// With `TEST_LOG=1`, the emulators' logs (each request in its span: id, surface, method, path,
+/// and its duration when it closes) go to the test output; `TEST_LOG=debug` etc. sets the level.
+fn init_test_log() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let Ok(level) = std::env::var("TEST_LOG") else { return };
+        let level = if level == "1" { "info".to_string() } else { level };
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(level))
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+            .with_test_writer()
+            .try_init();
+    });
+}
+
 pub struct TestApp {
     pub running: Running,
     pub url: String,
@@ -77,6 +92,7 @@ impl TestApp {
     }
 
     pub fn with_config(config: Config) -> Self {
+        init_test_log();
         let running = Emulator::start(config).expect("emulator starts");
         let info = running.info().clone();
         TestApp {

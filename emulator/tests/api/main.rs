@@ -1,6 +1,9 @@
 //! One integration-test binary: every test starts its own emulator in-process on port 0.
 
+mod fuzz;
 mod helpers;
+mod journal;
+mod raw;
 mod world;
 
 mod admin;
@@ -12,9 +15,13 @@ mod concurrency;
 mod crash;
 mod discovery;
 mod endpoints;
+mod first_hour;
+mod hardening;
 mod lifecycle;
 mod rbac;
+mod scoring_limits;
 mod services;
+mod slow_clients;
 mod token_errors;
 mod tokens;
 mod users;

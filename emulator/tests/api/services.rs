@@ -5,9 +5,6 @@ use serde_json::json;
 use crate::helpers::*;
 use crate::world::WorldBuilder;
 
-pub const ACI_PRIMARY: &str = "aci-service-1-primary-dev-key-00000000000000=";
-pub const ACI_SECONDARY: &str = "aci-service-1-secondary-dev-key-0000000000000=";
-
 pub fn mms(path: &str) -> String {
     format!("/modelmanagement/v1.0{}{path}", ws_path(WS))
 }
@@ -316,6 +313,13 @@ fn region_outage_stops_tokens_but_not_keys() {
             .status,
         200
     );
+    // Only region names: letters and digits.
+    for bad in ["east%20us", "east-us", "%2e%2e", "eu%22west"] {
+        let r = app.post_json(&format!("/_emulator/regions/{bad}/outage"), json!({"on": true}));
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+        assert_eq!(r.body["error"]["code"], "InvalidRequest");
+    }
+    assert_eq!(app.get("/_emulator/world").body["unavailable_regions"], json!([]));
 }
 
 #[test]

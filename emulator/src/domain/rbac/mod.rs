@@ -118,6 +118,12 @@ impl Rbac {
                 })
                 .collect();
             format!("no role held at or above {scope} grants {action}: {}", why.join("; "))
+        } else if who
+            .iter()
+            .flat_map(|p| self.index.scopes_of(*p))
+            .any(|s| is_below(s, scope.key()))
+        {
+            format!("{} holds roles only below {scope}, none at or above it", who[0])
         } else if who.iter().any(|p| self.index.scopes_of(*p).next().is_some()) {
             format!("{} holds roles only outside {scope}", who[0])
         } else {
@@ -207,6 +213,12 @@ impl Rbac {
     }
 }
 
+/// Whether scope key `inner` lies strictly below `outer`.
+fn is_below(inner: &str, outer: &str) -> bool {
+    let outer = outer.trim_end_matches('/');
+    inner.len() > outer.len() && inner.starts_with(outer) && inner.as_bytes().get(outer.len()) == Some(&b'/')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,7 +293,12 @@ mod tests {
             denied.reason
         );
 
-        // Roles elsewhere only, and none at all.
+        // Roles below only, elsewhere only, and none at all.
+        let rg = Scope::parse("/subscriptions/s/resourceGroups/rg").unwrap();
+        assert!(rbac
+            .decide(&[oid(2)], "Microsoft.Resources/subscriptions/resourceGroups/read", &rg)
+            .reason
+            .contains("only below"));
         assert!(rbac.decide(&[oid(3)], read, &ws).reason.contains("only outside"));
         assert!(rbac
             .decide(&[oid(7)], read, &ws)

@@ -44,7 +44,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 pub(super) fn authorize(state: &AppState, req: &HttpRequest) -> Result<(), AdminError> {
-    let loopback = req.peer_addr().is_some_and(|a| a.ip().is_loopback());
+    // Canonical first: on a dual-stack `::` listener an IPv4 client is `::ffff:127.0.0.1`.
+    let loopback = req.peer_addr().is_some_and(|a| a.ip().to_canonical().is_loopback());
     let presented = req.headers().get(ADMIN_KEY_HEADER).map(|v| v.as_bytes());
     let key_ok = match (&state.admin_key, presented) {
         (Some(key), Some(given)) => bool::from(key.as_bytes().ct_eq(given)),

@@ -14,6 +14,7 @@ use super::role_assignments::assign;
 use super::{authorize, bad, parse, resolve};
 use crate::domain::ids::parse_guid;
 use crate::domain::rbac::PrincipalType;
+use crate::domain::scope::Scope;
 use crate::error::AdminError;
 use crate::fixtures::{seed::client_secret, SecretSpec};
 use crate::service::directory;
@@ -49,18 +50,7 @@ fn new_password() -> String {
 async fn create(state: Data<AppState>, req: HttpRequest, body: Bytes) -> Result<HttpResponse, AdminError> {
     authorize(&state, &req)?;
     let body: NewServicePrincipal = parse(&body)?;
-    if body.display_name.trim().is_empty() {
-        return Err(bad("displayName must not be empty"));
-    }
-    let role = body.role.as_deref().map(|r| resolve::role(&state, r)).transpose()?;
-    if role.is_some() && body.scopes.is_empty() {
-        return Err(bad("a role needs at least one scope"));
-    }
-    let scopes = body
-        .scopes
-        .iter()
-        .map(|s| resolve::scope(&state, s))
-        .collect::<Result<Vec<_>, _>>()?;
+    let grants = requested_roles(&state, &body)?;
     let tenant = state
         .world()
         .default_tenant()
@@ -79,16 +69,8 @@ async fn create(state: Data<AppState>, req: HttpRequest, body: Bytes) -> Result<
     .await
     .map_err(|e| AdminError::Internal(e.to_string()))?;
     let mut assignments = Vec::new();
-    for scope in role.iter().flat_map(|r| scopes.iter().map(move |s| (*r, s))) {
-        assignments.push(
-            assign(
-                &state,
-                (made.object_id, PrincipalType::ServicePrincipal),
-                scope.0,
-                scope.1,
-            )
-            .await?,
-        );
+    for (role, scope) in &grants {
+        assignments.push(assign(&state, (made.object_id, PrincipalType::ServicePrincipal), *role, scope).await?);
     }
     let mut status = if made.created {
         HttpResponse::Created()
@@ -103,6 +85,26 @@ async fn create(state: Data<AppState>, req: HttpRequest, body: Bytes) -> Result<
         "tenant": tenant,
         "roleAssignments": assignments,
     })))
+}
+
+/// The (role, scope) pairs to assign, all checked before anything is written: a non-blank name,
+/// a known role, at least one scope with a role, and scopes that exist.
+fn requested_roles(state: &AppState, body: &NewServicePrincipal) -> Result<Vec<(Uuid, Scope)>, AdminError> {
+    if body.display_name.trim().is_empty() {
+        return Err(bad("displayName must not be empty"));
+    }
+    let role = body.role.as_deref().map(|r| resolve::role(state, r)).transpose()?;
+    if role.is_some() && body.scopes.is_empty() {
+        return Err(bad("a role needs at least one scope"));
+    }
+    let scopes = body
+        .scopes
+        .iter()
+        .map(|s| resolve::scope(state, s))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(role
+        .map(|r| scopes.into_iter().map(|s| (r, s)).collect())
+        .unwrap_or_default())
 }
 
 /// By client id or object id, in Microsoft Graph's service principal shape.

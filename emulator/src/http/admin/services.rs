@@ -140,33 +140,39 @@ async fn regenerate(
     Ok(HttpResponse::Ok().json(json!({"primaryKey": keys.0, "secondaryKey": keys.1})))
 }
 
+/// What to mint for a service with token auth or an AMLToken endpoint (none for the others).
+fn mint_request(state: &AppState, found: Found) -> Option<MintRequest> {
+    let (workspace, audience, instance, lifetime) = match found {
+        Found::Service(s) if s.token_auth_enabled => (
+            s.workspace.clone(),
+            aml::service_audience(&s.workspace, &s.name),
+            s.id,
+            s.token_lifetime_seconds,
+        ),
+        Found::Endpoint(e) if e.auth_mode == AuthMode::AmlToken => (
+            e.workspace.clone(),
+            aml::endpoint_audience(&e.workspace, &e.name),
+            e.id,
+            e.token_lifetime_seconds,
+        ),
+        _ => return None,
+    };
+    Some(MintRequest {
+        workspace,
+        audience,
+        instance,
+        lifetime,
+        caller: None,
+        now: state.clock.unix(),
+    })
+}
+
 /// A token, as the service's own API would hand it out (and refused the same way).
 async fn token(state: Data<AppState>, req: HttpRequest, name: Path<String>) -> Result<HttpResponse, AdminError> {
     authorize(&state, &req)?;
     let world = state.world();
-    let request = match find(&state, &name)? {
-        Found::Service(s) if s.token_auth_enabled => MintRequest {
-            audience: aml::service_audience(&s.workspace, &s.name),
-            workspace: s.workspace,
-            instance: s.id,
-            lifetime: s.token_lifetime_seconds,
-            caller: None,
-            now: state.clock.unix(),
-        },
-        Found::Endpoint(e) if e.auth_mode == AuthMode::AmlToken => MintRequest {
-            audience: aml::endpoint_audience(&e.workspace, &e.name),
-            workspace: e.workspace,
-            instance: e.id,
-            lifetime: e.token_lifetime_seconds,
-            caller: None,
-            now: state.clock.unix(),
-        },
-        _ => {
-            return Err(AdminError::BadRequest(format!(
-                "'{name}' does not use Azure ML token auth"
-            )))
-        }
-    };
+    let request = mint_request(&state, find(&state, &name)?)
+        .ok_or_else(|| AdminError::BadRequest(format!("'{name}' does not use Azure ML token auth")))?;
     let ws = &request.workspace;
     let region = world
         .workspace(ws.subscription_id, &ws.resource_group, &ws.workspace)
@@ -198,6 +204,11 @@ async fn outage(
     authorize(&state, &req)?;
     let b: Outage =
         serde_json::from_slice(&body).map_err(|e| AdminError::BadRequest(format!("invalid JSON body: {e}")))?;
+    if !crate::domain::services::is_region_name(&region) {
+        return Err(AdminError::BadRequest(format!(
+            "'{region}' is not an Azure region name (letters and digits, as in eastus or westeurope2)"
+        )));
+    }
     let r = region.clone();
     crate::service::blocking(&state, move |s| writes::set_region_outage(s, &r, b.on))
         .await

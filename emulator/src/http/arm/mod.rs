@@ -10,7 +10,7 @@
 mod authn;
 mod context;
 mod deployments;
-mod filter;
+pub(crate) mod filter;
 mod generic_resources;
 mod online_endpoints;
 mod resource_groups;
@@ -68,19 +68,12 @@ fn tracking_headers(state: &AppState, req: &HttpRequest, response: &mut HttpResp
         .and_then(|v| v.to_str().ok())
         .and_then(|v| Uuid::parse_str(v).ok())
         .map_or_else(|| request_id.clone(), |u| u.to_string());
-    let stamp = state
-        .clock
-        .now()
-        .format(time::macros::format_description!(
-            "[year][month][day]T[hour][minute][second]Z"
-        ))
-        .unwrap_or_default();
-    let routing = format!("EMULATOR:{stamp}:{correlation}");
+    let routing = routing_request_id(state, &correlation);
     let headers = response.headers_mut();
-    let json = headers
+    if headers
         .get(CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if json {
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
+    {
         headers.insert(
             CONTENT_TYPE,
             HeaderValue::from_static("application/json; charset=utf-8"),
@@ -103,12 +96,27 @@ fn tracking_headers(state: &AppState, req: &HttpRequest, response: &mut HttpResp
     }
 }
 
+/// `EMULATOR:yyyyMMddTHHmmssZ:{correlation id}` on the emulator clock.
+fn routing_request_id(state: &AppState, correlation: &str) -> String {
+    let stamp = state
+        .clock
+        .now()
+        .format(time::macros::format_description!(
+            "[year][month][day]T[hour][minute][second]Z"
+        ))
+        .unwrap_or_default();
+    format!("EMULATOR:{stamp}:{correlation}")
+}
+
 async fn handle(state: &Data<AppState>, req: &HttpRequest, body: &[u8], gate: &Gate<'_>) -> ArmResult {
     let world = state.world();
     let caller = authn::authenticate(state, &world, req, gate)?;
     let route = Route::parse(req.path(), req.method())?;
     let api_version = versions::check(req.query_string(), route.target.family())?;
     if let Some(sub) = route.target.subscription() {
+        if !crate::domain::ids::is_canonical_guid(sub) {
+            return Err(ArmError::invalid_subscription_id(sub));
+        }
         if sub.parse().ok().and_then(|id| world.subscription(id)).is_none() {
             return Err(ArmError::subscription_not_found(sub));
         }

@@ -72,45 +72,60 @@ struct RgBody {
 /// PUT creates or updates; PATCH only updates. The location cannot change.
 pub async fn put(ctx: &Ctx<'_>, sub: &str, rg: &str) -> ArmResult {
     let id = sub_id(sub)?;
-    let patch = ctx.req.method() == actix_web::http::Method::PATCH;
     let body: RgBody = ctx.body()?;
     check_name(rg)?;
     let tags = super::workspaces::check_tags(body.tags)?;
     let existing = ctx.world.resource_group(id, rg).cloned();
-    let group = match (existing, body.location) {
-        (Some(e), Some(l)) if !l.eq_ignore_ascii_case(&e.location) => {
-            return Err(ArmError::conflict(
-                "InvalidResourceGroupLocation",
-                format!(
-                    "Invalid resource group location '{l}'. The Resource group already exists in location '{}'.",
-                    e.location
-                ),
-            ));
+    let group = match existing {
+        Some(e) => updated(
+            e,
+            body.location,
+            tags,
+            ctx.req.method() == actix_web::http::Method::PATCH,
+        )?,
+        None if ctx.req.method() == actix_web::http::Method::PATCH => {
+            return Err(ArmError::resource_group_not_found(rg))
         }
-        // PUT replaces (absent tags mean none); PATCH keeps what it does not name.
-        (Some(e), _) => ResourceGroup {
-            tags: tags.or_else(|| patch.then(|| e.tags.clone())).unwrap_or_default(),
-            ..e
-        },
-        (None, _) if patch => return Err(ArmError::resource_group_not_found(rg)),
-        (None, Some(location)) => ResourceGroup {
+        None => ResourceGroup {
             subscription_id: id,
             name: rg.to_string(),
-            location,
+            location: body.location.ok_or_else(|| {
+                ArmError::bad_request(
+                    "LocationRequired",
+                    "The location property is required for this definition.",
+                )
+            })?,
             tags: tags.unwrap_or_default(),
         },
-        (None, None) => {
-            return Err(ArmError::bad_request(
-                "LocationRequired",
-                "The location property is required for this definition.",
-            ))
-        }
     };
     let json = rg_json(&group);
     let created = ctx
         .write(move |s| resources::put_resource_group(s, group), ArmError::internal)
         .await?;
     Ok(created_or_ok(created, &json))
+}
+
+/// An existing group after PUT (replaces tags: absent means none) or PATCH (keeps what it does
+/// not name); its location cannot change.
+fn updated(
+    e: ResourceGroup,
+    location: Option<String>,
+    tags: Option<Tags>,
+    patch: bool,
+) -> Result<ResourceGroup, ArmError> {
+    if let Some(l) = location.filter(|l| !l.eq_ignore_ascii_case(&e.location)) {
+        return Err(ArmError::conflict(
+            "InvalidResourceGroupLocation",
+            format!(
+                "Invalid resource group location '{l}'. The Resource group already exists in location '{}'.",
+                e.location
+            ),
+        ));
+    }
+    Ok(ResourceGroup {
+        tags: tags.or_else(|| patch.then(|| e.tags.clone())).unwrap_or_default(),
+        ..e
+    })
 }
 
 /// Azure's rule: 1–90 letters, digits, `-`, `_`, `.`, `(`, `)`, not ending in `.`.

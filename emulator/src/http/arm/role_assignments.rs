@@ -146,24 +146,36 @@ pub async fn put(ctx: &Ctx<'_>, scope: &Scope, name: &str) -> ArmResult {
     let outcome = crate::service::blocking(ctx.data, move |s| Ok(writes::assign(s, wanted))).await;
     match outcome.map_err(ArmError::internal)? {
         Ok(created) => Ok(HttpResponse::Created().json(assignment_json(&created))),
-        Err(AssignError::NameTaken) => {
-            let rbac = ctx.state().rbac();
-            let current = rbac.assignment(id).ok_or_else(|| ArmError::internal("assignment vanished"))?;
-            if current.scope == *scope && current.role_definition == role && current.principal_id == principal.0 {
-                Ok(HttpResponse::Ok().json(assignment_json(current)))
-            } else {
-                Err(ArmError::conflict(
-                    "RoleAssignmentUpdateNotPermitted",
-                    "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.",
-                ))
-            }
-        }
-        Err(AssignError::Exists) => Err(ArmError::conflict("RoleAssignmentExists", "The role assignment already exists.")),
-        Err(AssignError::NotAssignable) => Err(ArmError::bad_request(
+        Err(AssignError::NameTaken) => same_again(ctx, id, scope, role, principal.0),
+        Err(e) => Err(refused(e, role, scope)),
+    }
+}
+
+/// A PUT of an assignment name that exists: the same assignment again is answered as it is (200);
+/// anything else would change it, which ARM does not allow.
+fn same_again(ctx: &Ctx<'_>, id: Uuid, scope: &Scope, role: Uuid, principal: ObjectId) -> ArmResult {
+    let rbac = ctx.state().rbac();
+    let current = rbac
+        .assignment(id)
+        .ok_or_else(|| ArmError::internal("assignment vanished"))?;
+    if current.scope == *scope && current.role_definition == role && current.principal_id == principal {
+        return Ok(HttpResponse::Ok().json(assignment_json(current)));
+    }
+    Err(ArmError::conflict(
+        "RoleAssignmentUpdateNotPermitted",
+        "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.",
+    ))
+}
+
+fn refused(e: AssignError, role: Uuid, scope: &Scope) -> ArmError {
+    match e {
+        AssignError::Exists => ArmError::conflict("RoleAssignmentExists", "The role assignment already exists."),
+        AssignError::NotAssignable => ArmError::bad_request(
             "InvalidCreateRoleAssignmentRequest",
             format!("The role definition '{role}' is not available for assignment at scope '{scope}': the scope is outside its assignableScopes."),
-        )),
-        Err(AssignError::Service(e)) => Err(ArmError::internal(e)),
+        ),
+        AssignError::NameTaken => ArmError::conflict("RoleAssignmentExists", "A role assignment with this name already exists."),
+        AssignError::Service(e) => ArmError::internal(e),
     }
 }
 

@@ -301,104 +301,70 @@ fn parse_target(path: &str) -> Option<Target> {
     if let Some(t) = authorization_target(&segments) {
         return Some(t);
     }
-    let s = |i: usize| segments[i].to_string();
-    let ml = |ns: &str, ty: &str| eq(ns, "Microsoft.MachineLearningServices") && eq(ty, "workspaces");
-    Some(match segments.as_slice() {
-        [t] if eq(t, "tenants") => Target::Tenants,
-        [t] if eq(t, "subscriptions") => Target::Subscriptions,
-        [t, _] if eq(t, "subscriptions") => Target::Subscription { sub: s(1) },
-        [t, _, g] if eq(t, "subscriptions") && eq(g, "resourcegroups") => Target::ResourceGroups { sub: s(1) },
-        [t, _, g, _] if eq(t, "subscriptions") && eq(g, "resourcegroups") => {
-            Target::ResourceGroup { sub: s(1), rg: s(3) }
-        }
-        [t, _, r] if eq(t, "subscriptions") && eq(r, "resources") => Target::Resources { sub: s(1), rg: None },
-        [t, _, g, _, r] if eq(t, "subscriptions") && eq(g, "resourcegroups") && eq(r, "resources") => {
-            Target::Resources {
-                sub: s(1),
-                rg: Some(s(3)),
-            }
-        }
-        [t, _, p, ns, ty] if eq(t, "subscriptions") && eq(p, "providers") && ml(ns, ty) => {
-            Target::Workspaces { sub: s(1), rg: None }
-        }
-        [t, _, g, _, p, ns, ty]
-            if eq(t, "subscriptions") && eq(g, "resourcegroups") && eq(p, "providers") && ml(ns, ty) =>
-        {
-            Target::Workspaces {
-                sub: s(1),
-                rg: Some(s(3)),
-            }
-        }
-        [t, _, g, _, p, ns, ty, _]
-            if eq(t, "subscriptions") && eq(g, "resourcegroups") && eq(p, "providers") && ml(ns, ty) =>
-        {
-            Target::Workspace {
-                sub: s(1),
-                rg: s(3),
-                name: s(7),
-            }
-        }
-        [t, _, g, _, p, ns, ty, _, k]
-            if eq(t, "subscriptions")
-                && eq(g, "resourcegroups")
-                && eq(p, "providers")
-                && ml(ns, ty)
-                && eq(k, "listKeys") =>
-        {
-            Target::WorkspaceKeys {
-                sub: s(1),
-                rg: s(3),
-                name: s(7),
-            }
-        }
-        [t, _, g, _, p, ns, ty, _, rest @ ..]
-            if eq(t, "subscriptions") && eq(g, "resourcegroups") && eq(p, "providers") && ml(ns, ty) =>
-        {
-            return endpoint_target(
-                Ws {
-                    sub: s(1),
-                    rg: s(3),
-                    name: s(7),
-                },
-                rest,
-            );
-        }
-        _ => return None,
-    })
+    SHAPES
+        .iter()
+        .find_map(|(pattern, make)| captures(pattern, &segments).map(make))
 }
 
-/// `onlineEndpoints[/{name}[/listKeys|regenerateKeys|token|deployments[/{d}]]]` below a workspace.
-fn endpoint_target(ws: Ws, rest: &[&str]) -> Option<Target> {
-    let (first, tail) = rest.split_first()?;
-    if !eq(first, "onlineEndpoints") {
+/// The names a path shape captures, in order.
+type Names = Vec<String>;
+
+/// A path shape and what a path of that shape names.
+type Shape = (&'static [&'static str], fn(Names) -> Target);
+
+/// Literal segments (compared case-insensitively) and `*` for a name.
+macro_rules! workspace_and {
+    ($($rest:literal),*) => {
+        &["subscriptions", "*", "resourcegroups", "*", "providers", "microsoft.machinelearningservices", "workspaces", "*", $($rest),*]
+    };
+}
+
+fn ws(n: &Names) -> Ws {
+    Ws {
+        sub: n[0].clone(),
+        rg: n[1].clone(),
+        name: n[2].clone(),
+    }
+}
+
+/// Every ARM path the emulator serves (besides `Microsoft.Authorization`), and what it names.
+#[rustfmt::skip]
+static SHAPES: &[Shape] = &[
+    (&["tenants"], |_| Target::Tenants),
+    (&["subscriptions"], |_| Target::Subscriptions),
+    (&["subscriptions", "*"], |n| Target::Subscription { sub: n[0].clone() }),
+    (&["subscriptions", "*", "resourcegroups"], |n| Target::ResourceGroups { sub: n[0].clone() }),
+    (&["subscriptions", "*", "resourcegroups", "*"], |n| Target::ResourceGroup { sub: n[0].clone(), rg: n[1].clone() }),
+    (&["subscriptions", "*", "resources"], |n| Target::Resources { sub: n[0].clone(), rg: None }),
+    (&["subscriptions", "*", "resourcegroups", "*", "resources"], |n| Target::Resources { sub: n[0].clone(), rg: Some(n[1].clone()) }),
+    (&["subscriptions", "*", "providers", "microsoft.machinelearningservices", "workspaces"], |n| Target::Workspaces { sub: n[0].clone(), rg: None }),
+    (&["subscriptions", "*", "resourcegroups", "*", "providers", "microsoft.machinelearningservices", "workspaces"], |n| Target::Workspaces { sub: n[0].clone(), rg: Some(n[1].clone()) }),
+    (workspace_and!(), |n| Target::Workspace { sub: n[0].clone(), rg: n[1].clone(), name: n[2].clone() }),
+    (workspace_and!("listkeys"), |n| Target::WorkspaceKeys { sub: n[0].clone(), rg: n[1].clone(), name: n[2].clone() }),
+    (workspace_and!("onlineendpoints"), |n| Target::OnlineEndpoints { ws: ws(&n) }),
+    (workspace_and!("onlineendpoints", "*"), |n| Target::OnlineEndpoint { ws: ws(&n), name: n[3].clone() }),
+    (workspace_and!("onlineendpoints", "*", "listkeys"), |n| Target::EndpointListKeys { ws: ws(&n), name: n[3].clone() }),
+    (workspace_and!("onlineendpoints", "*", "regeneratekeys"), |n| Target::EndpointRegenerateKeys { ws: ws(&n), name: n[3].clone() }),
+    (workspace_and!("onlineendpoints", "*", "token"), |n| Target::EndpointToken { ws: ws(&n), name: n[3].clone() }),
+    (workspace_and!("onlineendpoints", "*", "deployments"), |n| Target::Deployments { ws: ws(&n), endpoint: n[3].clone() }),
+    (workspace_and!("onlineendpoints", "*", "deployments", "*"), |n| Target::Deployment { ws: ws(&n), endpoint: n[3].clone(), name: n[4].clone() }),
+];
+
+/// The `*` segments of `segments` when it has `pattern`'s shape.
+fn captures(pattern: &[&str], segments: &[&str]) -> Option<Names> {
+    if pattern.len() != segments.len() {
         return None;
     }
-    Some(match tail {
-        [] => Target::OnlineEndpoints { ws },
-        [name] => Target::OnlineEndpoint {
-            ws,
-            name: name.to_string(),
-        },
-        [name, d] if eq(d, "deployments") => Target::Deployments {
-            ws,
-            endpoint: name.to_string(),
-        },
-        [name, d, dn] if eq(d, "deployments") => Target::Deployment {
-            ws,
-            endpoint: name.to_string(),
-            name: dn.to_string(),
-        },
-        [name, action] => {
-            let name = name.to_string();
-            match action.to_ascii_lowercase().as_str() {
-                "listkeys" => Target::EndpointListKeys { ws, name },
-                "regeneratekeys" => Target::EndpointRegenerateKeys { ws, name },
-                "token" => Target::EndpointToken { ws, name },
-                _ => return None,
-            }
+    let mut names = Vec::new();
+    for (p, s) in pattern.iter().zip(segments) {
+        match *p {
+            "*" if !s.is_empty() => names.push(s.to_string()),
+            "*" => return None,
+            literal if eq(literal, s) => {}
+            _ => return None,
         }
-        _ => return None,
-    })
+    }
+    Some(names)
 }
 
 /// `{scope}/providers/Microsoft.Authorization/roleAssignments[/{name}]` and the same for

@@ -214,8 +214,7 @@ fn new_workspace(
     body: WorkspaceBody,
 ) -> Result<Workspace, ArmError> {
     if !valid_workspace_name(name) {
-        return Err(ArmError::bad_request("InvalidResourceName", format!(
-            "Resource name {name} is invalid. The name can contain only letters, numbers, underscores and hyphens, start with a letter or number, and be 3 to 33 characters long.")));
+        return Err(ArmError::bad_request("InvalidResourceName", format!("Resource name {name} is invalid. The name can contain only letters, numbers, underscores and hyphens, start with a letter or number, and be 3 to 33 characters long.")));
     }
     let location = body.location.ok_or_else(|| {
         ArmError::bad_request(

@@ -33,14 +33,14 @@ type MmsResult = Result<HttpResponse, MmsError>;
 pub(crate) const SERVICES_READ: &str = "Microsoft.MachineLearningServices/workspaces/services/read";
 
 /// What a model-management path names, below a workspace.
-enum Op {
+pub(crate) enum Op {
     Services,
     Service(String),
     ServiceAction(String, String),
     Operation(String),
 }
 
-fn parse(path: &str) -> Option<(WorkspaceRef, Op)> {
+pub(crate) fn parse(path: &str) -> Option<(WorkspaceRef, Op)> {
     let rest = path.strip_prefix("/modelmanagement/v1.0/")?;
     let segs: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
     let eq = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
@@ -94,12 +94,6 @@ async fn handle(state: &Data<AppState>, req: &HttpRequest, body: &[u8], gate: &G
                 format!("Workspace {} not found.", ws.workspace),
             )
         })?;
-    // Canonical spelling from here on.
-    let ws = WorkspaceRef {
-        subscription_id: workspace.subscription_id,
-        resource_group: workspace.resource_group.clone(),
-        workspace: workspace.name.clone(),
-    };
     let base = state.origins.for_request(req).to_string();
     let cx = Cx {
         data: state,
@@ -107,26 +101,36 @@ async fn handle(state: &Data<AppState>, req: &HttpRequest, body: &[u8], gate: &G
         caller: &caller,
         gate,
         base: &base,
-        ws: &ws,
+        // Canonical spelling from here on.
+        ws: &WorkspaceRef {
+            subscription_id: workspace.subscription_id,
+            resource_group: workspace.resource_group.clone(),
+            workspace: workspace.name.clone(),
+        },
         region: workspace.location.clone(),
         world: world.clone(),
     };
+    call(&cx, op, body).await
+}
+
+/// The one handler for the operation and the method.
+async fn call(cx: &Cx<'_>, op: Op, body: &[u8]) -> MmsResult {
     use services as s;
-    match (op, req.method()) {
-        (Op::Services, &Method::GET) => s::list(&cx),
-        (Op::Services, &Method::POST) => s::create(&cx, body).await,
-        (Op::Service(name), &Method::GET) => s::get(&cx, &name),
-        (Op::Service(name), &Method::DELETE) => s::delete(&cx, &name).await,
-        (Op::ServiceAction(name, a), &Method::POST) if a == "listkeys" => s::list_keys(&cx, &name),
+    match (op, cx.req.method()) {
+        (Op::Services, &Method::GET) => s::list(cx),
+        (Op::Services, &Method::POST) => s::create(cx, body).await,
+        (Op::Service(name), &Method::GET) => s::get(cx, &name),
+        (Op::Service(name), &Method::DELETE) => s::delete(cx, &name).await,
+        (Op::ServiceAction(name, a), &Method::POST) if a == "listkeys" => s::list_keys(cx, &name),
         (Op::ServiceAction(name, a), &Method::POST) if a == "regeneratekeys" => {
-            s::regenerate_keys(&cx, &name, body).await
+            s::regenerate_keys(cx, &name, body).await
         }
-        (Op::ServiceAction(name, a), &Method::POST) if a == "token" => s::token(&cx, &name).await,
-        (Op::Operation(id), &Method::GET) => s::operation(&cx, &id),
+        (Op::ServiceAction(name, a), &Method::POST) if a == "token" => s::token(cx, &name).await,
+        (Op::Operation(id), &Method::GET) => s::operation(cx, &id),
         (_, m) => Err(MmsError::new(
             405,
             "MethodNotAllowed",
-            format!("{m} is not supported at {}.", req.path()),
+            format!("{m} is not supported at {}.", cx.req.path()),
         )),
     }
 }

@@ -31,7 +31,15 @@ pub fn service_json(base: &str, s: &Service) -> Value {
         "scoringUri": scoring,
         "swaggerUri": swagger,
     });
-    let extra = match s.compute_type {
+    if let (Some(obj), Value::Object(more)) = (v.as_object_mut(), compute_specific(s.compute_type)) {
+        obj.extend(more);
+    }
+    v
+}
+
+/// The keys only ACI or only AKS services have.
+fn compute_specific(compute: ComputeType) -> Value {
+    match compute {
         ComputeType::Aci => json!({
             "containerResourceRequirements": {"cpu": 0.1, "memoryInGB": 0.5},
             "location": null,
@@ -58,9 +66,5 @@ pub fn service_json(base: &str, s: &Service) -> Value {
             "numReplicas": null,
             "scoringTimeoutMs": 60000,
         }),
-    };
-    if let (Some(obj), Some(more)) = (v.as_object_mut(), extra.as_object()) {
-        obj.extend(more.clone());
     }
-    v
 }

@@ -92,8 +92,9 @@ pub(super) async fn create(cx: &Cx<'_>, body: &[u8]) -> MmsResult {
         .auth_enabled
         .unwrap_or(compute == ComputeType::Aks && !b.aad_auth_enabled);
     check_service_auth(compute, key_auth, b.aad_auth_enabled).map_err(MmsError::bad_argument)?;
+    let taken = MmsError::new(409, "Conflict", format!("A service named {} already exists.", b.name));
     let service = Service {
-        name: b.name.clone(),
+        name: b.name,
         id: Uuid::new_v4(),
         workspace: cx.ws.clone(),
         compute_type: compute,
@@ -106,10 +107,7 @@ pub(super) async fn create(cx: &Cx<'_>, body: &[u8]) -> MmsResult {
         description: b.description,
         created: now_rfc3339(cx),
     };
-    let taken = || MmsError::new(409, "Conflict", format!("A service named {} already exists.", b.name));
-    let service = cx
-        .write(move |s| writes::create_service(s, service), |_| taken())
-        .await?;
+    let service = cx.write(move |s| writes::create_service(s, service), |_| taken).await?;
     Ok(HttpResponse::Accepted()
         .insert_header((
             "Operation-Location",
