@@ -348,3 +348,58 @@ fn v1_authorize_and_the_adfs_aad_mount() {
     assert_eq!(t.status, 200, "{}", t.body);
     assert_eq!(s(&t.body, "resource"), ARM);
 }
+
+#[test]
+fn spa_refresh_tokens_end_a_day_after_sign_in_and_interactive_sign_in_completes_mfa() {
+    let spa_client = "5f6e7d8c-9b0a-4c1d-8e2f-3a4b5c6d7e8f";
+    let mut w = super::super::world::WorldBuilder::default_world();
+    w.public_client("spa", spa_client, &[], &["https://spa.example/app"]);
+    let mfa_user = format!("mfa@{DOMAIN}");
+    w.user(&mfa_user);
+    let app = TestApp::with_spec(w.build());
+    app.send_json(
+        "PATCH",
+        &format!("/_emulator/users/{mfa_user}"),
+        Some(json!({"mfaRequired": true})),
+    );
+    let path = authorize_path(
+        TENANT,
+        &[("client_id", spa_client), ("redirect_uri", "https://spa.example/app")],
+    );
+    let posted = post_sign_in(&app, &path, (&mfa_user, "Passw0rd!"));
+    let code = posted.location_params()["code"].clone();
+    let redeem_spa = |form: &[(&str, &str)]| app.post_form(&format!("/{TENANT}/oauth2/v2.0/token"), form);
+    let tokens = redeem_spa(&[
+        ("grant_type", "authorization_code"),
+        ("client_id", spa_client),
+        ("code", &code),
+        ("redirect_uri", "https://spa.example/app"),
+        ("code_verifier", VERIFIER),
+        ("scope", ARM_USER_SCOPE),
+    ]);
+    assert_eq!(tokens.status, 200, "{}", tokens.body);
+    assert_eq!(
+        claims(s(&tokens.body, "access_token"))["amr"],
+        json!(["pwd", "mfa"]),
+        "the page completes MFA"
+    );
+    let refresh = |rt: &str| {
+        redeem_spa(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", spa_client),
+            ("refresh_token", rt),
+            ("scope", ARM_USER_SCOPE),
+        ])
+    };
+    app.running.clock().advance(time::Duration::hours(20)).unwrap();
+    let renewed = refresh(s(&tokens.body, "refresh_token"));
+    assert_eq!(renewed.status, 200, "{}", renewed.body);
+    app.running.clock().advance(time::Duration::hours(5)).unwrap();
+    // Not sliding: the renewed token ends with the first one, a day after sign-in.
+    assert_aad_error(
+        &refresh(s(&renewed.body, "refresh_token")),
+        400,
+        "invalid_grant",
+        700082,
+    );
+}
