@@ -60,6 +60,20 @@ struct Decision {
     user: Option<String>,
 }
 
+/// The user a decision approves as (`None`: declined).
+fn decided_user(state: &AppState, body: &Decision) -> Result<Option<crate::domain::ObjectId>, AdminError> {
+    match (body.action.as_str(), body.user.as_deref()) {
+        ("approve", Some(u)) => Ok(Some(
+            find(&state.world(), u)
+                .map_err(|_| bad(format!("no user '{u}'")))?
+                .object_id,
+        )),
+        ("approve", None) => Err(bad("approve needs a user (UPN or object id)")),
+        ("deny", _) => Ok(None),
+        (other, _) => Err(bad(format!("action must be approve or deny, not '{other}'"))),
+    }
+}
+
 /// Approves (as `user`) or declines a pending device code, as the verification page would after
 /// the user signed in. 404 for a code that is unknown, expired or already decided.
 async fn decide(
@@ -70,16 +84,7 @@ async fn decide(
 ) -> Result<HttpResponse, AdminError> {
     authorize(&state, &req)?;
     let body: Decision = parse(&body)?;
-    let user = match (body.action.as_str(), body.user.as_deref()) {
-        ("approve", Some(u)) => Some(
-            find(&state.world(), u)
-                .map_err(|_| bad(format!("no user '{u}'")))?
-                .object_id,
-        ),
-        ("approve", None) => return Err(bad("approve needs a user (UPN or object id)")),
-        ("deny", _) => None,
-        (other, _) => return Err(bad(format!("action must be approve or deny, not '{other}'"))),
-    };
+    let user = decided_user(&state, &body)?;
     let code = code.into_inner();
     let outcome = crate::service::blocking(&state, move |s| {
         let _writer = s.writer();
