@@ -225,3 +225,45 @@ fn a_users_denial_at_arm_names_the_upn() {
         "{message}"
     );
 }
+
+#[test]
+fn user_tokens_work_at_model_management_and_aadtoken_scoring() {
+    let app = TestApp::spawn();
+    let ml = |user: (&str, &str, &str)| {
+        let r = app.post_form(
+            &format!("/{TENANT}/oauth2/v2.0/token"),
+            &[
+                ("grant_type", "password"),
+                ("client_id", CLI),
+                ("username", user.0),
+                ("password", user.1),
+                ("scope", "https://ml.azure.com/.default"),
+            ],
+        );
+        s(&r.body, "access_token").to_string()
+    };
+    // The owner holds the score action; the analyst reads through her groups but may not score.
+    assert_eq!(
+        app.score("/online/ep-aad/score", Some(&ml(OWNER_USER)), r#"{"u":1}"#)
+            .body,
+        json!({"u": 1})
+    );
+    assert_eq!(
+        app.score("/online/ep-aad/score", Some(&ml(ANALYST_USER)), "{}").status,
+        403
+    );
+    let services = format!("/modelmanagement/v1.0{}/services", ws_path(WS));
+    let analyst_arm = s(&app.sign_in(ANALYST_USER), "access_token").to_string();
+    assert_eq!(
+        app.arm("GET", &services, Some(&analyst_arm), None).status,
+        200,
+        "Reader through nested groups"
+    );
+    let keys = app.arm(
+        "POST",
+        &format!("{services}/{ACI_SERVICE}/listkeys"),
+        Some(&analyst_arm),
+        None,
+    );
+    assert_eq!(keys.status, 403, "{}", keys.body);
+}
