@@ -693,3 +693,8 @@ def v1_msi_workspace_get(p: dict[str, Any]) -> dict[str, Any]:
         "user_assigned": outcome(lambda: get({"client_id": p["uami_client_id"]})),
         "system_assigned": outcome(lambda: get(None)),
     }
+
+
+# --- azureml-core interactive sign-in (user_scenarios.py) ---------------------------------------
+
+from user_scenarios import interactive_workspace  # noqa: E402,F401 - a scenario by name

@@ -18,6 +18,8 @@ from azure.mgmt.authorization import AuthorizationManagementClient
 
 import emulator_support as emu
 
+READERS_GROUP = "b7e4c2a1-9d3f-4b6e-8a2c-000000000001"
+
 OWNER_USER = ("owner@contoso.onmicrosoft.com", "a1d0e5f2-0c3b-4d7a-9e1f-000000000001")
 READER_USER = ("reader@contoso.onmicrosoft.com", "a1d0e5f2-0c3b-4d7a-9e1f-000000000003")
 UNKNOWN_SUBSCRIPTION = "11111111-2222-4333-8444-555555555555"
@@ -138,19 +140,21 @@ def test_create_for_rbac_existing_name_is_idempotent(emulator, reset_world):
 
 def test_role_assignment_list(emulator, ws_scope, subscription_id, default_app, admin_sp):
     at_workspace = emu.run_cli(emulator, "role", "assignment", "list", "--scope", ws_scope).json()
-    # ml-auth's Contributor, and the managed identities': cpu-cluster's AzureML Data Scientist and ml-uami's Reader.
-    assert {(_assignment(a)["principalId"], _assignment(a)["role"]) for a in at_workspace} == {
+    # ml-auth's Contributor, the managed identities' (cpu-cluster's AzureML Data Scientist and ml-uami's
+    # Reader) and the ml-readers group's Reader (fixtures/default.toml).
+    assert sorted((_assignment(a)["principalId"], _assignment(a)["role"]) for a in at_workspace) == sorted([
         (default_app["object_id"], emu.ROLE_IDS["Contributor"]),
         ("5e2f1a0b-6c7d-4e8f-9a0b-00000000c001", "f6c7c914-8db3-469d-8ca1-694a8f32e121"),
         ("5e2f1a0b-6c7d-4e8f-9a0b-00000000aa01", emu.ROLE_IDS["Reader"]),
-    }
+        (READERS_GROUP, emu.ROLE_IDS["Reader"]),
+    ])
     for a in at_workspace:
         _check_assignment_shape(a, subscription_id)
 
     by_name = emu.run_cli(emulator, "role", "assignment", "list", "--assignee", "ml-auth").json()
     by_client_id = emu.run_cli(emulator, "role", "assignment", "list", "--assignee", default_app["client_id"]).json()
-    mine = [a for a in at_workspace if _assignment(a)["principalId"] == default_app["object_id"]]
-    assert by_name == by_client_id == mine
+    ml_auth = [a for a in at_workspace if _assignment(a)["principalId"] == default_app["object_id"]]
+    assert by_name == by_client_id == ml_auth
 
     owners = emu.run_cli(emulator, "role", "assignment", "list", "--role", "Owner", locate="url").json()
     assert {(_assignment(a)["principalId"], _assignment(a)["scope"]) for a in owners} == {
@@ -194,7 +198,7 @@ def test_role_assignment_create_twice_returns_existing(emulator, ws_scope, reset
 def test_role_assignment_create_errors(emulator, subscription_id, ws_scope):
     cases = [
         ("nobody@contoso.onmicrosoft.com", "Reader", ws_scope,
-         "no user or service principal matches assignee 'nobody@contoso.onmicrosoft.com'"),
+         "no user, service principal or group matches assignee 'nobody@contoso.onmicrosoft.com'"),
         ("ml-auth", "Nonexistent Role", ws_scope, "no role definition is named 'Nonexistent Role'"),
         ("ml-auth", "Reader", emu.resource_group_scope(subscription_id, "nope-rg"),
          "Resource group 'nope-rg' could not be found."),
@@ -212,7 +216,7 @@ def test_role_assignment_create_errors(emulator, subscription_id, ws_scope):
     assert emu.run_cli(emulator, "role", "assignment", "list", "--assignee", "ml-auth").json() == before
     _fails(
         emu.run_cli(emulator, "role", "assignment", "list", "--assignee", str(uuid.uuid4())),
-        "no user or service principal matches assignee",
+        "no user, service principal or group matches assignee",
     )
     _fails(
         emu.run_cli(emulator, "role", "assignment", "list", "--role", "NoSuchRole"),
@@ -220,7 +224,7 @@ def test_role_assignment_create_errors(emulator, subscription_id, ws_scope):
     )
     _fails(
         emu.run_cli(emulator, "role", "assignment", "delete", "--assignee", "nobody"),
-        "no user or service principal matches assignee 'nobody'",
+        "no user, service principal or group matches assignee 'nobody'",
     )
 
 
@@ -264,7 +268,7 @@ def test_ml_workspace_share(emulator, ws_scope, subscription_id, reset_world):
 
 
 def test_ml_workspace_share_errors(emulator):
-    _fails(_share(emulator, "nobody", "reader"), "no user or service principal matches assignee 'nobody'")
+    _fails(_share(emulator, "nobody", "reader"), "no user, service principal or group matches assignee 'nobody'")
     _fails(_share(emulator, "ml-auth", "superuser"), "invalid value 'superuser' for '--role <ROLE>'", code=2)
     _fails(_share(emulator, "ml-auth", "reader", workspace="nope"), WORKSPACE_NOPE_NOT_FOUND)
     _fails(

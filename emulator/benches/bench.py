@@ -2,7 +2,7 @@
 """Benchmarks of azureml-emulator, reported as ratios against baselines measured in the same run.
 
     python3 emulator/benches/bench.py            # builds the release binary, runs every scenario
-    python3 emulator/benches/bench.py tokens     # one scenario: tokens | arm | scoring
+    python3 emulator/benches/bench.py tokens     # one scenario: tokens | arm | scoring | writes | peers | users
 
 Absolute requests/s are noise on a shared machine, so the figures that matter are:
   tokens ratio   client-credentials tokens per CPU-second of the emulator process (utime+stime from
@@ -19,6 +19,10 @@ Absolute requests/s are noise on a shared machine, so the figures that matter ar
                  installed into a scratch folder; HTTPS, RS256), same wrk load, same run.
   writes         median and p90 latency of sequential key regenerations (model management) in worlds of
                  1,500 applications and of 100,000 role assignments: a write's cost must not grow with the world.
+  users          user-token grants per CPU-second of the emulator, each divided by client-credentials tokens
+                 per CPU-second in the same run: refresh-token redemptions (a hashed lookup, one signature,
+                 one new refresh token) and ROPC (a salted password hash, one signature, one refresh token),
+                 both asking `{resource}/.default offline_access` (no `openid`: no id_token to sign).
 Needs wrk (Debian: apt-get install wrk) and openssl on PATH. Stdlib only otherwise.
 """
 
@@ -367,6 +371,46 @@ def writes_scenario(args):
     return results, goals
 
 
+CLI_CLIENT = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
+OWNER = ("owner%40contoso.onmicrosoft.com", "Owner-Passw0rd%21")
+
+
+def users_scenario(args):
+    """ROPC and refresh-token redemptions per CPU-second, relative to client credentials."""
+    data_dir = tempfile.mkdtemp(prefix="azureml-emulator-bench-")
+    try:
+        emu = Emulator(data_dir, free_port())
+        emu.wait_ready(ssl._create_unverified_context())
+        ctx = ssl.create_default_context(cafile=os.path.join(data_dir, "ca.pem"))
+        path = f"/{TENANT}/oauth2/v2.0/token"
+        scope = "https%3A%2F%2Fmanagement.azure.com%2F.default%20offline_access"
+        ropc = f"grant_type=password&client_id={CLI_CLIENT}&username={OWNER[0]}&password={OWNER[1]}&scope={scope}"
+        refresh_token = fetch_json(emu.url + path, ctx, data=ropc.encode())["refresh_token"]
+        bodies = {
+            "client_credentials": f"grant_type=client_credentials&client_id={CLIENT}&client_secret={SECRET}&scope={scope.split('%20')[0]}",
+            "refresh_token": f"grant_type=refresh_token&client_id={CLI_CLIENT}&refresh_token={refresh_token}&scope={scope}",
+            "password": ropc,
+        }
+        results = {}
+        for name, body in bodies.items():
+            wrk(emu.url, path, body, 1)  # warm-up
+            before = cpu_seconds(emu.proc.pid)
+            ok, total, p99, rps = wrk(emu.url, path, body, args.seconds)
+            rate = ok / (cpu_seconds(emu.proc.pid) - before)
+            results[name] = {"per_cpu_s": round(rate, 1), "req_per_s": round(rps), "p99": p99, "failed": total - ok}
+        base = results["client_credentials"]["per_cpu_s"]
+        results["refresh_ratio_vs_client_credentials"] = round(results["refresh_token"]["per_cpu_s"] / base, 3)
+        results["ropc_ratio_vs_client_credentials"] = round(results["password"]["per_cpu_s"] / base, 3)
+        emu.stop()
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    goals = [
+        ("refresh_ratio_vs_client_credentials", results["refresh_ratio_vs_client_credentials"] >= 0.8, ">= 0.8"),
+        ("ropc_ratio_vs_client_credentials", results["ropc_ratio_vs_client_credentials"] >= 0.8, ">= 0.8"),
+    ]
+    return results, goals
+
+
 PEER_PACKAGE = "oauth2-mock-server@8.2.3"  # the newest release that runs on Node 20
 
 PEER_SERVER = r"""
@@ -432,7 +476,14 @@ def peers_scenario(args):
     return results, [("tokens_per_cpu_s_vs_peer", ratio >= 3, ">= 3")]
 
 
-SCENARIOS = {"tokens": tokens_scenario, "arm": arm_scenario, "scoring": scoring_scenario, "writes": writes_scenario, "peers": peers_scenario}
+SCENARIOS = {
+    "tokens": tokens_scenario,
+    "arm": arm_scenario,
+    "scoring": scoring_scenario,
+    "writes": writes_scenario,
+    "peers": peers_scenario,
+    "users": users_scenario,
+}
 
 
 def lookup(results, dotted):

@@ -104,6 +104,18 @@ impl AdminClient {
         self.read(url, response)
     }
 
+    pub fn patch<T: DeserializeOwned>(&self, path: &str, body: &impl Serialize) -> Result<T, ClientError> {
+        let url = format!("{}{path}", self.url);
+        let response = self.agent.patch(&url).send_json(body);
+        self.read(url, response)
+    }
+
+    pub fn put<T: DeserializeOwned>(&self, path: &str, body: &impl Serialize) -> Result<T, ClientError> {
+        let url = format!("{}{path}", self.url);
+        let response = self.agent.put(&url).send_json(body);
+        self.read(url, response)
+    }
+
     pub fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         let url = format!("{}{path}", self.url);
         let response = self.agent.delete(&url).call();
@@ -150,6 +162,8 @@ impl AdminClient {
                 .unwrap_or_else(|| format!("{url} answered {status}: {body}"));
             return Err(ClientError::Status { url, status, message });
         }
+        // 204 answers (deletes, member changes) have no body: they read as JSON null.
+        let body = if body.is_empty() { "null".to_string() } else { body };
         serde_json::from_str(&body).map_err(|e| http(format!("unexpected answer {body}: {e}")))
     }
 }

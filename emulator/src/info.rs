@@ -35,6 +35,10 @@ pub struct ReadyInfo {
     /// The managed-identity endpoints' listener (plain HTTP, loopback): `http://127.0.0.1:PORT`.
     #[serde(default)]
     pub msi_url: String,
+    /// The same application also answers on 127.0.0.1:443 (`serve --listen-443`), where msal
+    /// sends ROPC's user-realm discovery whatever the authority's port.
+    #[serde(default)]
+    pub listening_on_443: bool,
 }
 
 /// The exports that point SDKs at the emulator at `url`.

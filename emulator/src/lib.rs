@@ -14,7 +14,7 @@
 //! - [`server`]: [`Emulator::start`] — storage, keys, TLS, world, and the HTTPS listener on its own
 //!   thread; returns a [`Running`] handle. Used by `serve` and by the integration tests.
 //! - [`http`]: the one route table ([`http::configure`]) and a module per surface: `aad`
-//!   (`discovery`, `token`; sign-in pages go beside them), `metadata`, `discovery`, `arm`,
+//!   (`discovery`, `token`, `authorize` and `devicecode` with their HTML pages, `userrealm`), `metadata`, `discovery`, `arm`,
 //!   `model_management`, `scoring`, `admin` (the control API). [`http::surface`] is the one
 //!   middleware: it resolves the [`http::surface::Surface`] of every request, gives it its id and
 //!   tracing span, and renders framework errors in the surface's shape — a new cross-cutting
@@ -27,8 +27,8 @@
 //!     `decision/authn.rs`, chosen by `http/scoring.rs`.
 //! - [`decision`]: who a credential names ([`decision::authenticate`], one function for ARM, model
 //!   management and scoring — expiry, issuer, tenant, lifetime, whole-token cache), the per-request
-//!   [`decision::Gate`] (RBAC checks through [`domain::rbac::Rbac::decide`], group membership via
-//!   `Gate::subjects`), and the [`decision::Journal`] (one entry per request, with its reason). A new
+//!   [`decision::Gate`] (RBAC checks through [`domain::rbac::Rbac::decide`] for the principal and
+//!   every group it belongs to, nested ones too: `Gate::subjects`), and the [`decision::Journal`] (one entry per request, with its reason). A new
 //!   **failure mode** of authentication is an [`decision::AuthnFailure`] variant, rendered by each
 //!   surface's error type.
 //! - [`service`]: every write — store (one transaction or single-row statement), then the changed
@@ -37,7 +37,8 @@
 //! - [`authority`]: signing keys, JWKS, claims (app and user access tokens, id_token,
 //!   client_info), grants (`grants/`: a dispatcher on `grant_type` and one file per grant — a new
 //!   **grant** goes there — beside client authentication, tenant resolution and request parsing),
-//!   grant state (codes, refresh tokens, device codes; SQLite, on the clock), token verification
+//!   grant state (codes, refresh tokens, device codes; SQLite, on the clock), the sign-in page's
+//!   sessions (`sessions`, in memory), token verification
 //!   and its cache, Azure ML tokens (per-workspace keys, minting). No HTTP types beyond the error
 //!   it returns.
 //! - [`domain`]: ids, ARM scopes, RBAC roles, assignments and decisions, services and endpoints,

@@ -62,6 +62,11 @@ pub struct Config {
     pub origins: Vec<String>,
     /// The managed-identity endpoints' plain-HTTP port, always on loopback; 0 picks a free one.
     pub msi_port: u16,
+    /// Also serve on 127.0.0.1:443 when it may be bound (msal's ROPC asks user-realm discovery
+    /// there, whatever the authority's port); a refusal is logged, not fatal.
+    pub listen_443: bool,
+    /// Auto sign-in from the start: the UPN (or object id) interactive sign-ins complete as.
+    pub auto_sign_in: Option<String>,
 }
 
 impl Default for Config {
@@ -81,6 +86,8 @@ impl Default for Config {
             rbac_mode: RbacMode::Enforce,
             origins: Vec::new(),
             msi_port: 0,
+            listen_443: false,
+            auto_sign_in: None,
         }
     }
 }
@@ -114,6 +121,8 @@ pub enum StartError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("the server thread failed to start: {0}")]
     Thread(String),
+    #[error("--auto-sign-in: no user '{0}' in the world")]
+    UnknownUser(String),
 }
 
 /// Entry point for in-process use (tests) and for `serve`.
@@ -191,7 +200,13 @@ impl Emulator {
             .port();
         let mut info = ready_info(&spec, &url, local.port(), &dir, temp.is_some(), &tls);
         info.msi_url = format!("http://127.0.0.1:{msi_port}");
-        let origins = crate::origins::Origins::new(&url, local.port(), &config.origins);
+        let mut extra_origins = config.origins.clone();
+        let on_443 = if config.listen_443 { bind_443() } else { None };
+        if on_443.is_some() {
+            info.listening_on_443 = true;
+            extra_origins.extend(["https://127.0.0.1".to_string(), "https://localhost".to_string()]);
+        }
+        let origins = crate::origins::Origins::new(&url, local.port(), &extra_origins);
         let state = web::Data::new(AppState::new(
             origins,
             config.clock.clone(),
@@ -202,13 +217,22 @@ impl Emulator {
             config.admin_key.clone(),
             config.rbac_mode,
         )?);
+        if let Some(who) = &config.auto_sign_in {
+            let world = state.world();
+            let user = crate::domain::ids::parse_guid(who)
+                .ok()
+                .and_then(|g| world.user(crate::domain::ObjectId(g)))
+                .or_else(|| world.user_by_upn(who))
+                .ok_or_else(|| StartError::UnknownUser(who.clone()))?;
+            state.set_auto_sign_in(Some(user.object_id));
+        }
         let limits = Limits {
             workers: config.workers.max(1),
             request_timeout: config.request_timeout,
             cap: Cap::new(config.workers, config.max_connections),
         };
         let listeners = Listeners {
-            https: listener,
+            https: std::iter::once(listener).chain(on_443).collect(),
             msi: msi_listener,
         };
         let (stop_tx, thread) = spawn_server(listeners, tls.server_config.clone(), state.clone(), limits)?;
@@ -302,15 +326,28 @@ fn ready_info(
         tenant_domain: tenant.domains.first().cloned().unwrap_or_default(),
         subscription_id,
         service_principal: sp,
+        listening_on_443: false,
     }
 }
 
 type StopSender = tokio::sync::oneshot::Sender<()>;
 
-/// The HTTPS listener of every surface but one, and the managed-identity endpoints' plain-HTTP one.
+/// The HTTPS listeners of every surface but one (the listening address, and 127.0.0.1:443 with
+/// `--listen-443`), and the managed-identity endpoints' plain-HTTP one.
 struct Listeners {
-    https: TcpListener,
+    https: Vec<TcpListener>,
     msi: TcpListener,
+}
+
+/// 127.0.0.1:443, when this process may bind it.
+fn bind_443() -> Option<TcpListener> {
+    match TcpListener::bind(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 443)) {
+        Ok(l) => Some(l),
+        Err(e) => {
+            tracing::warn!(error = %e, "--listen-443: cannot listen on 127.0.0.1:443; msal ROPC will not find user-realm discovery");
+            None
+        }
+    }
 }
 
 /// What bounds the server's use of time, descriptors and memory per client.
@@ -339,7 +376,7 @@ fn spawn_server(
             let system = actix_web::rt::System::new();
             system.block_on(async move {
                 let msi_state = state.clone();
-                let server = HttpServer::new(move || {
+                let mut server = Ok(HttpServer::new(move || {
                     App::new()
                         .app_data(state.clone())
                         .app_data(budget.clone())
@@ -362,8 +399,10 @@ fn spawn_server(
                     ext.insert(tracker.opened());
                 })
                 .disable_signals()
-                .shutdown_timeout(2)
-                .listen_rustls_0_23(listeners.https, (*tls).clone());
+                .shutdown_timeout(2));
+                for listener in listeners.https {
+                    server = server.and_then(|s| s.listen_rustls_0_23(listener, (*tls).clone()));
+                }
                 // The second surface listener: same state, same surface middleware, its own routes.
                 let msi = HttpServer::new(move || {
                     App::new()

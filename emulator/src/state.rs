@@ -47,6 +47,12 @@ pub struct AppState {
     pub issuers: crate::authority::issuers::TestIssuers,
     /// Keys the managed-identity endpoints' host ids and secrets (generated once per data dir).
     pub msi_key: Vec<u8>,
+    /// Sign-in sessions of the sign-in page (SSO cookie).
+    pub sessions: crate::authority::sessions::Sessions,
+    /// Device-code polls (for `slow_down`).
+    pub device_polls: crate::authority::grants::device_code::DevicePolls,
+    /// Auto sign-in for CI: `/authorize` and device codes complete at once as this user.
+    auto_sign_in: RwLock<Option<crate::domain::ObjectId>>,
     world: RwLock<Arc<World>>,
     rbac: RwLock<Rbac>,
     /// Held by every writer for the whole write (database, then index).
@@ -102,6 +108,9 @@ impl AppState {
             journal: Journal::new(crate::decision::journal::DEFAULT_CAPACITY),
             issuers,
             msi_key,
+            sessions: Default::default(),
+            device_polls: Default::default(),
+            auto_sign_in: RwLock::new(None),
         })
     }
 
@@ -134,6 +143,42 @@ impl AppState {
 
     pub(crate) fn rbac_mut(&self, _writer: &MutexGuard<'_, ()>) -> RwLockWriteGuard<'_, Rbac> {
         self.rbac.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The user interactive sign-ins complete as at once, if auto sign-in is on.
+    pub fn auto_sign_in(&self) -> Option<crate::domain::ObjectId> {
+        *self.auto_sign_in.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Turns auto sign-in on (as `user`) or off.
+    pub fn set_auto_sign_in(&self, user: Option<crate::domain::ObjectId>) {
+        *self.auto_sign_in.write().unwrap_or_else(|e| e.into_inner()) = user;
+    }
+
+    /// Grant state (codes, refresh tokens, device codes) on this emulator's clock. Blocks on
+    /// SQLite: use it off the async workers.
+    pub fn grant_state(&self) -> crate::authority::grant_state::GrantState<'_> {
+        crate::authority::grant_state::GrantState::new(&self.store, &self.clock)
+    }
+
+    /// What grants read: the world snapshot, keys, clock, origins and grant state.
+    pub fn grant_context<'a>(
+        &'a self,
+        world: &'a World,
+        origin: &'a str,
+    ) -> crate::authority::grants::GrantContext<'a> {
+        crate::authority::grants::GrantContext {
+            world,
+            keys: &self.keys,
+            now: self.clock.now(),
+            origins: &self.origins,
+            origin,
+            grant_state: self.grant_state(),
+            device_polls: &self.device_polls,
+            auto_sign_in: self.auto_sign_in(),
+            issuers: &self.issuers,
+            store: &self.store,
+        }
     }
 
     /// Remembers a finished operation (the last 1,000).

@@ -110,6 +110,7 @@ async function identityEnvironment({ options, scope }) {
 }
 
 module.exports = {
+  ...require('./user-scenarios'),
   describeError,
   adalClientCredentials,
   msalClientCredentials,

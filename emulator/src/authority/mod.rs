@@ -12,6 +12,7 @@ pub mod issuers;
 pub mod jwt;
 pub mod keys;
 pub mod managed_identity;
+pub mod sessions;
 pub mod verify;
 
 pub use keys::{KeyError, KeySet, SigningKey};

@@ -11,30 +11,13 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{json, Value};
 
-use super::verbs::{client, print_json};
+use super::verbs::client;
 use super::{CliError, Target};
 use crate::client::AdminClient;
 use crate::info::ReadyInfo;
 
-#[derive(Args, Debug)]
-pub struct AdArgs {
-    #[command(flatten)]
-    target: Target,
-    #[command(subcommand)]
-    what: AdWhat,
-}
-
 #[derive(Subcommand, Debug)]
-enum AdWhat {
-    /// Application registrations.
-    App {
-        #[command(subcommand)]
-        what: AppWhat,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum AppWhat {
+pub enum AppWhat {
     /// Credentials of an application.
     Credential {
         #[command(subcommand)]
@@ -48,7 +31,7 @@ enum AppWhat {
 }
 
 #[derive(Subcommand, Debug)]
-enum CredentialAction {
+pub enum CredentialAction {
     /// Replace (or with --append, add) the application's certificates with a new one.
     Reset {
         /// Client id, object id or display name.
@@ -65,7 +48,7 @@ enum CredentialAction {
 }
 
 #[derive(Subcommand, Debug)]
-enum FederatedAction {
+pub enum FederatedAction {
     /// Add a credential: --parameters '{"name","issuer","subject","audiences"?,"description"?}' or @file.
     Create {
         #[arg(long)]
@@ -158,10 +141,9 @@ pub fn new_certificate(name: &str, years: i64) -> Result<(String, PathBuf), CliE
     Ok((cert, path))
 }
 
-pub fn ad(args: AdArgs) -> Result<(), CliError> {
-    let client = client(&args.target)?;
-    let AdWhat::App { what } = args.what;
-    let value = match what {
+/// `ad app credential reset --create-cert` and `ad app federated-credential …`.
+pub fn app(client: &AdminClient, what: AppWhat) -> Result<Value, CliError> {
+    Ok(match what {
         AppWhat::Credential {
             action: CredentialAction::Reset { id, append, years, .. },
         } => {
@@ -173,10 +155,8 @@ pub fn ad(args: AdArgs) -> Result<(), CliError> {
             let info: ReadyInfo = client.get("/_emulator/info")?;
             json!({"appId": added["appId"], "fileWithCertAndPrivateKey": path, "password": null, "tenant": info.tenant_id})
         }
-        AppWhat::FederatedCredential { action } => federated(&client, action)?,
-    };
-    print_json(&value);
-    Ok(())
+        AppWhat::FederatedCredential { action } => federated(client, action)?,
+    })
 }
 
 fn federated(client: &AdminClient, action: FederatedAction) -> Result<Value, CliError> {

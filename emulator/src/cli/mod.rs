@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
 
 mod credentials;
+mod directory_verbs;
 mod logging;
 mod verbs;
 
@@ -52,8 +53,11 @@ enum Command {
     Service(verbs::ServiceArgs),
     /// Region availability (an outage stops token issuance; keys keep working).
     Region(verbs::RegionArgs),
-    /// Application credentials, as `az ad app credential` / `az ad app federated-credential`.
-    Ad(credentials::AdArgs),
+    /// The directory, as `az ad`: users, groups (`az ad user` / `az ad group`), application
+    /// credentials (`az ad app credential`, `az ad app federated-credential`); `sp` stays its own verb.
+    Ad(directory_verbs::AdArgs),
+    /// Interactive sign-in for CI: `sign-in auto --user UPN | --off`.
+    SignIn(directory_verbs::SignInArgs),
     /// Subject tokens of the emulator's test OIDC issuers (workload identity federation).
     Federation(credentials::FederationArgs),
 }
@@ -104,6 +108,14 @@ struct ServeArgs {
     /// Port of the managed-identity endpoints (plain HTTP, always on 127.0.0.1); 0 picks a free one.
     #[arg(long, default_value_t = 0)]
     msi_port: u16,
+    /// Also serve on 127.0.0.1:443 when allowed (root): msal's ROPC asks user-realm discovery
+    /// on port 443 of the authority host.
+    #[arg(long = "listen-443")]
+    listen_443: bool,
+    /// Complete interactive sign-ins at once as this user (UPN or object id): `/authorize`
+    /// answers without the page and device codes are approved on their first poll.
+    #[arg(long)]
+    auto_sign_in: Option<String>,
 }
 
 /// How CLI verbs find a running emulator (accepted before or after the verb's own arguments).
@@ -207,7 +219,8 @@ pub fn main() -> ExitCode {
         Command::Ml(args) => verbs::ml(args),
         Command::Service(args) => verbs::service(args),
         Command::Region(args) => verbs::region(args),
-        Command::Ad(args) => credentials::ad(args),
+        Command::Ad(args) => directory_verbs::ad(args),
+        Command::SignIn(args) => directory_verbs::sign_in(args),
         Command::Federation(args) => credentials::federation(args),
     };
     match result {
@@ -235,6 +248,8 @@ fn serve(args: ServeArgs) -> Result<(), CliError> {
         request_timeout: std::time::Duration::from_secs(args.request_timeout),
         origins: args.origins,
         msi_port: args.msi_port,
+        listen_443: args.listen_443,
+        auto_sign_in: args.auto_sign_in,
         ..Config::default()
     };
     if let Some(w) = args.workers {
@@ -286,6 +301,12 @@ fn print_banner(info: &ReadyInfo, in_memory: bool, rbac: RbacMode, fixtures_chan
         RbacMode::LogOnly => "log-only (denials are allowed and journaled at /_emulator/journal)",
     };
     writeln!(out, "  RBAC:              {mode}")?;
+    if info.listening_on_443 {
+        writeln!(
+            out,
+            "  also on:           https://127.0.0.1:443 (msal user-realm discovery)"
+        )?;
+    }
     if fixtures_changed {
         writeln!(
             out,

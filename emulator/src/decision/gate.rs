@@ -83,10 +83,12 @@ impl<'a> Gate<'a> {
         }
     }
 
-    /// The principals whose assignments count for `principal`: itself (and, once groups exist,
-    /// the groups it belongs to).
+    /// The principals whose assignments count for `principal`: itself, then every group it
+    /// belongs to, directly or through nested groups (a member holds its groups' roles).
     fn subjects(&self, principal: ObjectId) -> Vec<ObjectId> {
-        vec![principal]
+        let mut subjects = vec![principal];
+        subjects.extend(self.state.world().groups_of(principal));
+        subjects
     }
 
     /// `action` at `scope` for the authenticated principal, or a denial — which log-only mode

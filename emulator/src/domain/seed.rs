@@ -3,7 +3,7 @@
 
 use super::rbac::{RoleAssignment, RoleDefinition};
 use super::services::{OnlineEndpoint, Service};
-use super::world::{Application, Identities, ResourceGroup, Subscription, Tenant, User, Workspace};
+use super::world::{Application, Group, Identities, ResourceGroup, Subscription, Tenant, User, Workspace};
 
 /// Creation and update time recorded for everything declared in a world file.
 pub const FIXTURE_TIME: &str = "2024-01-01T00:00:00.0000000Z";
@@ -13,6 +13,7 @@ pub struct Seed {
     pub tenants: Vec<Tenant>,
     pub users: Vec<User>,
     pub applications: Vec<Application>,
+    pub groups: Vec<Group>,
     pub subscriptions: Vec<Subscription>,
     pub resource_groups: Vec<ResourceGroup>,
     pub workspaces: Vec<Workspace>,

@@ -18,14 +18,18 @@ pub struct AadError {
     pub code: u32,
     pub status: u16,
     pub message: String,
+    /// MSAL's hint for interactive recovery (`basic_action`, `user_password_expired`…): sent as
+    /// `suberror`, which makes msal raise its interaction-required error.
+    pub suberror: Option<&'static str>,
 }
 
-fn aad(error: &'static str, code: u32, status: u16, message: String) -> AadError {
+pub(super) fn aad(error: &'static str, code: u32, status: u16, message: String) -> AadError {
     AadError {
         error,
         code,
         status,
         message,
+        suberror: None,
     }
 }
 
@@ -284,19 +288,23 @@ impl ResponseError for AadFailure {
             "AADSTS{}: {}\r\nTrace ID: {}\r\nCorrelation ID: {}\r\nTimestamp: {}",
             e.code, e.message, self.trace_id, self.correlation_id, self.timestamp
         );
+        let mut body = json!({
+            "error": e.error,
+            "error_description": description,
+            "error_codes": [e.code],
+            "timestamp": self.timestamp,
+            "trace_id": self.trace_id,
+            "correlation_id": self.correlation_id,
+            "error_uri": format!("https://login.microsoftonline.com/error?code={}", e.code),
+        });
+        if let Some(sub) = e.suberror {
+            body["suberror"] = json!(sub);
+        }
         HttpResponse::build(self.status_code())
             .insert_header(("Cache-Control", "no-store, no-cache"))
             .insert_header(("x-ms-request-id", self.trace_id.to_string()))
             .insert_header(("client-request-id", self.correlation_id.to_string()))
-            .json(json!({
-                "error": e.error,
-                "error_description": description,
-                "error_codes": [e.code],
-                "timestamp": self.timestamp,
-                "trace_id": self.trace_id,
-                "correlation_id": self.correlation_id,
-                "error_uri": format!("https://login.microsoftonline.com/error?code={}", e.code),
-            }))
+            .json(body)
     }
 }
 

@@ -12,6 +12,7 @@
 //! surface the request was addressed to.
 
 mod aad;
+mod aad_signin;
 mod admin;
 mod arm;
 mod mms;

@@ -24,6 +24,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(arm::routes)
         .configure(model_management::routes)
         .configure(scoring::routes)
+        .configure(aad::device_login)
+        .service(web::scope("/adfs/aad").configure(aad::routes))
         .service(web::scope("/adfs").configure(aad::routes))
         .configure(aad::routes);
 }

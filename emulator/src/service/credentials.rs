@@ -2,13 +2,11 @@
 //! principals created with one, as `az ad sp create-for-rbac --create-cert` does) and federated
 //! identity credentials on applications and user-assigned identities.
 
-use uuid::Uuid;
-
 use super::directory::Credential;
 use super::{ServiceError, ServiceResult};
 use crate::domain::certificate::Certificate;
 use crate::domain::world::{Application, FederatedCredential};
-use crate::domain::{ClientId, ObjectId, TenantId};
+use crate::domain::{ClientId, TenantId};
 use crate::state::AppState;
 
 /// Adds certificates to the application `owner` (with `replace`, its other certificates go, as
@@ -61,17 +59,7 @@ pub fn create_with_certificate(
         });
     }
     let w = state.writer();
-    let app = Application {
-        client_id: ClientId(Uuid::new_v4()),
-        object_id: ObjectId(Uuid::new_v4()),
-        tenant_id: tenant,
-        display_name: display_name.to_string(),
-        enabled: true,
-        token_lifetime_seconds: None,
-        identifier_uris: vec![],
-        access_token_version: 1,
-        secrets: vec![],
-    };
+    let app = Application::registered(display_name, tenant);
     w.store()
         .add_application_with_certificates(&app, std::slice::from_ref(&cert))?;
     let made = Credential {

@@ -1,7 +1,5 @@
 //! Writes to the directory: service principals created at run time and their secrets.
 
-use uuid::Uuid;
-
 use super::ServiceResult;
 use crate::domain::world::{Application, ClientSecret};
 use crate::domain::{ClientId, ObjectId, TenantId};
@@ -45,15 +43,8 @@ pub fn create_or_add_secret(
         });
     }
     let app = Application {
-        client_id: ClientId(Uuid::new_v4()),
-        object_id: ObjectId(Uuid::new_v4()),
-        tenant_id: tenant,
-        display_name: display_name.to_string(),
-        enabled: true,
-        token_lifetime_seconds: None,
-        identifier_uris: vec![],
-        access_token_version: 1,
         secrets: vec![secret],
+        ..Application::registered(display_name, tenant)
     };
     w.store().add_application(&app)?;
     let created = Credential {

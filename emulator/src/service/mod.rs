@@ -8,9 +8,11 @@
 pub mod credentials;
 pub mod deployments;
 pub mod directory;
+pub mod groups;
 pub mod identities;
 pub mod rbac;
 pub mod resources;
+pub mod users;
 pub mod world;
 
 use std::sync::MutexGuard;

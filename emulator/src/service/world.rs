@@ -17,5 +17,6 @@ pub fn reset(state: &AppState) -> ServiceResult<()> {
     state.publish_world(world);
     state.tokens.clear();
     state.aml_tokens.clear();
+    state.sessions.clear();
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Persistence: SQLite through rusqlite, embedded migrations, one repository module per aggregate.
 //! SQL stays in this folder; callers get domain types.
 
+mod directory;
 mod grant_state;
 mod identities;
 mod keys;
@@ -43,6 +44,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0003_services.sql")),
         M::up(include_str!("../../migrations/0004_grant_state.sql")),
         M::up(include_str!("../../migrations/0005_seed.sql")),
+        M::up(include_str!("../../migrations/0006_users_groups.sql")),
         M::up(include_str!("../../migrations/0007_credentials_identities.sql")),
     ])
 }

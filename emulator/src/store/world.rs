@@ -8,7 +8,8 @@ use super::{Store, StoreError, StoreResult};
 use crate::domain::secret::SecretHash;
 use crate::domain::seed::Seed;
 use crate::domain::world::{
-    Application, ClientSecret, Deployments, Directory, ResourceGroup, Subscription, Tags, Tenant, User, Workspace,
+    Application, ClientSecret, Deployments, Directory, ResourceGroup, SignIn, Subscription, Tags, Tenant, User,
+    UserState, Workspace,
 };
 use crate::domain::ClientId;
 use crate::domain::World;
@@ -30,6 +31,7 @@ impl Store {
         let tx = conn.transaction()?;
         tx.execute_batch(
             "DELETE FROM services; DELETE FROM online_endpoints; DELETE FROM workspaces; DELETE FROM resource_groups; DELETE FROM subscriptions;
+             DELETE FROM group_members; DELETE FROM groups;
              DELETE FROM client_secrets; DELETE FROM applications; DELETE FROM users;
              DELETE FROM tenant_domains; DELETE FROM tenants;",
         )?;
@@ -46,7 +48,12 @@ impl Store {
         let (directory, subscriptions, resource_groups, workspaces) = {
             let conn = self.conn();
             (
-                Directory::new(tenants(&conn)?, users(&conn)?, applications(&conn)?),
+                Directory::new(
+                    tenants(&conn)?,
+                    users(&conn)?,
+                    applications(&conn)?,
+                    super::directory::groups(&conn)?,
+                ),
                 subscriptions(&conn)?,
                 resource_groups(&conn)?,
                 workspaces(&conn)?,
@@ -83,22 +90,13 @@ fn insert_world(tx: &Transaction<'_>, seed: &Seed) -> StoreResult<()> {
         }
     }
     for u in &seed.users {
-        tx.execute(
-            "INSERT INTO users (object_id, tenant_id, upn, display_name, password_salt, password_hash, enabled)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                u.object_id.to_string(),
-                u.tenant_id.to_string(),
-                u.upn,
-                u.display_name,
-                &u.password.salt[..],
-                &u.password.hash[..],
-                u.enabled
-            ],
-        )?;
+        super::directory::insert_user(tx, u)?;
     }
     for (i, a) in seed.applications.iter().enumerate() {
         insert_application(tx, a, i as i64)?;
+    }
+    for (i, g) in seed.groups.iter().enumerate() {
+        super::directory::insert_group(tx, g, i as i64)?;
     }
     for s in &seed.subscriptions {
         tx.execute(
@@ -117,11 +115,12 @@ fn insert_world(tx: &Transaction<'_>, seed: &Seed) -> StoreResult<()> {
 
 /// One application (service principal) and its hashed secrets.
 pub(super) fn insert_application(conn: &Connection, a: &Application, position: i64) -> StoreResult<()> {
-    let uris = serde_json::to_string(&a.identifier_uris).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let json = |v: &Vec<String>| serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()));
     conn.execute(
         "INSERT INTO applications (client_id, object_id, tenant_id, display_name, enabled,
-             token_lifetime_seconds, identifier_uris, access_token_version, position)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             token_lifetime_seconds, identifier_uris, access_token_version, position,
+             public_client, redirect_uris, spa_redirect_uris)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         params![
             a.client_id.to_string(),
             a.object_id.to_string(),
@@ -129,9 +128,12 @@ pub(super) fn insert_application(conn: &Connection, a: &Application, position: i
             a.display_name,
             a.enabled,
             a.token_lifetime_seconds,
-            uris,
+            json(&a.identifier_uris)?,
             a.access_token_version,
-            position
+            position,
+            a.sign_in.public_client,
+            json(&a.sign_in.redirect_uris)?,
+            json(&a.sign_in.spa_redirect_uris)?,
         ],
     )?;
     for s in &a.secrets {
@@ -201,21 +203,29 @@ fn tenants(conn: &Connection) -> StoreResult<Vec<Tenant>> {
 
 fn users(conn: &Connection) -> StoreResult<Vec<User>> {
     let mut stmt = conn.prepare(
-        "SELECT object_id, tenant_id, upn, display_name, password_salt, password_hash, enabled FROM users ORDER BY rowid",
+        "SELECT object_id, tenant_id, upn, display_name, password_salt, password_hash, enabled,
+                locked, password_expired, mfa_required FROM users ORDER BY rowid",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get(2)?,
-            r.get(3)?,
-            r.get::<_, Vec<u8>>(4)?,
-            r.get::<_, Vec<u8>>(5)?,
-            r.get(6)?,
+            (
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get::<_, Vec<u8>>(4)?,
+                r.get::<_, Vec<u8>>(5)?,
+                r.get(6)?,
+            ),
+            UserState {
+                locked: r.get(7)?,
+                password_expired: r.get(8)?,
+                mfa_required: r.get(9)?,
+            },
         ))
     })?;
     rows.map(|row| {
-        let (oid, tid, upn, display_name, salt, hash, enabled) = row?;
+        let ((oid, tid, upn, display_name, salt, hash, enabled), state) = row?;
         Ok(User {
             object_id: oid.parse().map_err(bad("user object id"))?,
             tenant_id: tid.parse().map_err(bad("user tenant id"))?,
@@ -224,6 +234,7 @@ fn users(conn: &Connection) -> StoreResult<Vec<User>> {
             password: SecretHash::from_parts(&salt, &hash)
                 .ok_or_else(|| StoreError::Corrupt("password hash length".into()))?,
             enabled,
+            state,
         })
     })
     .collect()
@@ -232,25 +243,36 @@ fn users(conn: &Connection) -> StoreResult<Vec<User>> {
 fn applications(conn: &Connection) -> StoreResult<Vec<Application>> {
     let mut stmt = conn.prepare(
         "SELECT client_id, object_id, tenant_id, display_name, enabled, token_lifetime_seconds,
-                identifier_uris, access_token_version FROM applications ORDER BY position",
+                identifier_uris, access_token_version, public_client, redirect_uris, spa_redirect_uris
+         FROM applications ORDER BY position",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get(3)?,
-            r.get(4)?,
-            r.get(5)?,
-            r.get::<_, String>(6)?,
-            r.get(7)?,
+            (
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get::<_, String>(6)?,
+                r.get(7)?,
+            ),
+            (r.get(8)?, r.get::<_, String>(9)?, r.get::<_, String>(10)?),
         ))
     })?;
+    let list = |text: &str, what: &str| -> StoreResult<Vec<String>> {
+        serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+    };
     let mut out = Vec::new();
     for row in rows {
-        let (cid, oid, tid, display_name, enabled, lifetime, uris, version) = row?;
-        let identifier_uris =
-            serde_json::from_str(&uris).map_err(|e| StoreError::Corrupt(format!("identifier_uris: {e}")))?;
+        let ((cid, oid, tid, display_name, enabled, lifetime, uris, version), (public_client, redirects, spa)) = row?;
+        let identifier_uris = list(&uris, "identifier_uris")?;
+        let sign_in = SignIn {
+            public_client,
+            redirect_uris: list(&redirects, "redirect_uris")?,
+            spa_redirect_uris: list(&spa, "spa_redirect_uris")?,
+        };
         out.push(Application {
             secrets: secrets(conn, &cid)?,
             client_id: cid.parse().map_err(bad("client id"))?,
@@ -261,6 +283,7 @@ fn applications(conn: &Connection) -> StoreResult<Vec<Application>> {
             token_lifetime_seconds: lifetime,
             identifier_uris,
             access_token_version: version,
+            sign_in,
         });
     }
     Ok(out)

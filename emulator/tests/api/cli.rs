@@ -357,7 +357,7 @@ fn sp_create_for_rbac_show_and_role_assignment_verbs() {
                 "--scope",
                 WS_SCOPE,
             ],
-            "no user or service principal matches",
+            "no user, service principal or group matches",
         ),
         (
             vec![

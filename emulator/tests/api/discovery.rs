@@ -61,7 +61,8 @@ fn adfs_documents_point_msal_at_the_v2_token_endpoint() {
     );
     assert_eq!(
         d["authorization_endpoint"],
-        format!("{}/adfs/{TENANT}/oauth2/authorize", app.url)
+        format!("{}/adfs/{TENANT}/oauth2/v2.0/authorize", app.url),
+        "msal sends v2 requests to whatever it finds under /adfs"
     );
     // The bare `/adfs` authority stands for the default tenant.
     let bare = app.get("/adfs/.well-known/openid-configuration");

@@ -27,3 +27,4 @@ mod services;
 mod slow_clients;
 mod token_errors;
 mod tokens;
+mod users;

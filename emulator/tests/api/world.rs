@@ -4,8 +4,8 @@
 
 use azureml_emulator::domain::{ClientId, ObjectId, SubscriptionId, TenantId};
 use azureml_emulator::fixtures::{
-    ApplicationSpec, CertificateSpec, EndpointSpec, FederatedCredentialSpec, RoleAssignmentSpec, SecretSpec,
-    ServiceSpec, TenantSpec, UserAssignedIdentitySpec, WebAppSpec, WorkspaceSpec, WorldSpec,
+    ApplicationSpec, CertificateSpec, EndpointSpec, FederatedCredentialSpec, GroupSpec, RoleAssignmentSpec, SecretSpec,
+    ServiceSpec, TenantSpec, UserAssignedIdentitySpec, UserSpec, WebAppSpec, WorkspaceSpec, WorldSpec,
 };
 use uuid::Uuid;
 
@@ -72,8 +72,61 @@ impl WorldBuilder {
                 display_name: String::new(),
                 expires: None,
             }],
+            public_client: false,
+            redirect_uris: vec![],
+            spa_redirect_uris: vec![],
         });
         p
+    }
+
+    /// A public client application (no secret) with these web/desktop and SPA redirect URIs.
+    pub fn public_client(&mut self, name: &str, client_id: &str, redirect_uris: &[&str], spa: &[&str]) -> &mut Self {
+        self.spec.applications.push(ApplicationSpec {
+            tenant: None,
+            display_name: name.to_string(),
+            client_id: client_id.parse::<ClientId>().expect("client id"),
+            object_id: ObjectId(Uuid::new_v4()),
+            enabled: true,
+            token_lifetime_seconds: None,
+            identifier_uris: vec![],
+            access_token_version: 1,
+            secrets: vec![],
+            public_client: true,
+            redirect_uris: redirect_uris.iter().map(|s| s.to_string()).collect(),
+            spa_redirect_uris: spa.iter().map(|s| s.to_string()).collect(),
+        });
+        self
+    }
+
+    /// A user of the first tenant (password "Passw0rd!"), with a fresh object id; answers it.
+    pub fn user(&mut self, upn: &str) -> String {
+        let oid = Uuid::new_v4();
+        self.spec.users.push(UserSpec {
+            tenant: None,
+            object_id: ObjectId(oid),
+            upn: upn.to_string(),
+            display_name: "Test User".into(),
+            password: "Passw0rd!".into(),
+            enabled: true,
+            locked: false,
+            password_expired: false,
+            mfa_required: false,
+        });
+        oid.to_string()
+    }
+
+    /// A group with these members (UPNs, names or object ids); answers its object id.
+    pub fn group(&mut self, name: &str, members: &[&str]) -> String {
+        let oid = Uuid::new_v4();
+        self.spec.groups.push(GroupSpec {
+            tenant: None,
+            object_id: ObjectId(oid),
+            display_name: name.to_string(),
+            mail_nickname: None,
+            description: None,
+            members: members.iter().map(|s| s.to_string()).collect(),
+        });
+        oid.to_string()
     }
 
     /// `principal` (name, UPN, client or object id) holds `role` at `scope`.

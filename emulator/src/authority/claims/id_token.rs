@@ -32,11 +32,23 @@ pub struct IdToken {
     pub rh: String,
     pub sub: String,
     pub tid: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unique_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upn: Option<String>,
     pub uti: String,
     pub ver: &'static str,
 }
 
 impl IdToken {
+    /// Adds `upn` and `unique_name`, as v1 endpoints' id_tokens carry them: adal names the user
+    /// by `upn` (else `email`, else `sub`).
+    pub fn with_upn(mut self, upn: &str) -> Self {
+        self.upn = Some(upn.to_string());
+        self.unique_name = Some(upn.to_string());
+        self
+    }
+
     /// The id_token for `who`. `issuer` is the authority's v2 issuer ([`super::v2_issuer`] for the
     /// tenant, or the emulator's own authority URL where a client derives its authority from
     /// `iss`, as azure-identity's AuthenticationRecord does). Times as for [`super::UserClaims::new`].
@@ -55,6 +67,8 @@ impl IdToken {
             rh: format!("0.{}", random_b64::<48>()),
             sub: pairwise_subject(who.user.object_id, who.client_id),
             tid: who.tenant.id.to_string(),
+            unique_name: None,
+            upn: None,
             uti: random_b64::<16>(),
             ver: "2.0",
         }

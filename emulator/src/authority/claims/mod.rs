@@ -163,6 +163,7 @@ pub(crate) mod tests {
             display_name: name.into(),
             password: SecretHash::new("pw"),
             enabled: true,
+            state: Default::default(),
         }
     }
 
@@ -195,6 +196,7 @@ pub(crate) mod tests {
             identifier_uris: vec![],
             access_token_version: 1,
             secrets: vec![],
+            sign_in: Default::default(),
         }
     }
 

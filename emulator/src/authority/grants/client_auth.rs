@@ -84,8 +84,8 @@ pub struct AuthenticatedClient<'w> {
     pub method: ClientAuthMethod,
 }
 
-/// The application `client_id` names, as seen from the requested tenant: its home tenant, or any
-/// tenant through `common`/`organizations`. Client credentials have no personal-account
+/// The application `client_id` names, as seen from the requested tenant: its home tenant (any
+/// tenant for a public client), or any tenant through `common`/`organizations`. Client credentials have no personal-account
 /// (`consumers`) form. AADSTS700016 otherwise, naming the tenant as requested.
 pub fn find_client<'w>(
     world: &'w World,
@@ -97,7 +97,9 @@ pub fn find_client<'w>(
         .ok()
         .and_then(|id| world.application(ClientId(id)));
     match (app, tenant) {
-        (Some(app), TenantSelector::Tenant(t)) if app.tenant_id == t.id => Ok(app),
+        // Public clients (the Azure CLI's and the like) are multi-tenant applications: usable for
+        // sign-in to every tenant of the world, as Microsoft's first-party clients are.
+        (Some(app), TenantSelector::Tenant(t)) if app.tenant_id == t.id || app.sign_in.public_client => Ok(app),
         (Some(app), TenantSelector::Multi(name)) if name != "consumers" => Ok(app),
         _ => Err(AadError::unknown_client(client_id, tenant_segment)),
     }
@@ -217,6 +219,7 @@ mod tests {
                 secret("old", Some(datetime!(2029-01-01 00:00 UTC))),
                 secret("forever", None),
             ],
+            sign_in: Default::default(),
         }
     }
 

@@ -48,5 +48,6 @@ pub fn grant(
         not_before: claims.nbf,
         resource: requested.resource,
         scope: requested.scope,
+        user: None,
     })
 }

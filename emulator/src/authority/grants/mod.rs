@@ -2,26 +2,36 @@
 //! issues a token or returns the AADSTS error a real tenant would.
 //!
 //! [`token`] is the dispatcher: it resolves the tenant, reads `grant_type` and hands the request to
-//! one module per grant. A new grant (`password`, `refresh_token`, `authorization_code`,
-//! `device_code`: issue #10) is a new file here and one arm in [`token`]; grants that remember
-//! state between requests (codes, refresh tokens, device codes) keep it in
-//! [`crate::authority::grant_state`]. Around the grants:
+//! one module per grant: `client_credentials`, `password` (ROPC), `refresh_token`,
+//! `authorization_code` (with PKCE) and `device_code`; a new grant is a new file here and one arm
+//! in [`token`]. Grants that remember state between requests (codes, refresh tokens, device codes)
+//! keep it in [`crate::authority::grant_state`]. Around the grants:
+//! - [`user_tokens`]: what the user grants share (public clients, users, password checks,
+//!   scopes, the user's tokens);
+//! - [`redirect`]: redirect URI matching (loopback ports ignored);
 //! - [`request`]: the form, HTTP Basic credentials and the requested resource;
 //! - [`tenant`]: the `{tenant}` path segment;
 //! - [`client_auth`]: which application is calling and how it proves it.
 
+pub mod authorization_code;
 mod certificate_auth;
 pub mod client_auth;
 mod client_credentials;
+pub mod device_code;
 mod federated_auth;
+mod password;
+pub mod redirect;
+mod refresh_token;
 pub mod request;
 pub mod tenant;
+pub mod user_tokens;
 
 use time::OffsetDateTime;
 
+use super::grant_state::GrantState;
 use super::keys::KeySet;
 use crate::domain::world::{Application, Tenant, DEFAULT_TOKEN_LIFETIME_SECONDS};
-use crate::domain::World;
+use crate::domain::{ObjectId, World};
 use crate::error::AadError;
 
 pub use request::{RequestedResource, TokenRequest};
@@ -49,6 +59,14 @@ pub struct GrantContext<'a> {
     /// Where state between requests is kept (certificate assertions' `jti`s). Blocking: a request
     /// that presents a `client_assertion` runs off the async workers.
     pub store: &'a crate::store::Store,
+    /// The configured origin the request reached: the id_token's issuer is built on it.
+    pub origin: &'a str,
+    /// Codes, refresh tokens and device codes (SQLite: user grants run off the async workers).
+    pub grant_state: GrantState<'a>,
+    /// Device-code polls, for `slow_down`.
+    pub device_polls: &'a device_code::DevicePolls,
+    /// The user pending device codes are approved as on their first poll (auto sign-in for CI).
+    pub auto_sign_in: Option<ObjectId>,
 }
 
 /// A freshly issued access token and the numbers both response shapes need.
@@ -65,7 +83,25 @@ pub struct Issued {
     pub resource: String,
     /// The v2 `scope` echo (the requested `/.default` scope).
     pub scope: String,
+    /// What user grants return besides the access token.
+    pub user: Option<UserTokens>,
 }
+
+/// A user grant's extra answers.
+#[derive(Debug, Default)]
+pub struct UserTokens {
+    /// Opaque, single value handed out (stored only as its hash).
+    pub refresh_token: Option<String>,
+    /// When `openid` was asked.
+    pub id_token: Option<String>,
+    /// base64url `{uid, utid}`, when `openid` was asked.
+    pub client_info: Option<String>,
+    /// The delegated scopes granted (the v1 `scope` field).
+    pub scp: String,
+}
+
+/// The RFC 8628 grant type (msal Python); adal and msal-node send plain `device_code`.
+pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 /// Runs the grant a token request names against the tenant its path names.
 ///
@@ -80,6 +116,10 @@ pub fn token(
     let tenant = resolve_tenant(ctx.world, tenant_segment)?;
     match request.required("grant_type")? {
         "client_credentials" => client_credentials::grant(ctx, version, tenant, tenant_segment, request),
+        "password" => password::grant(ctx, version, tenant, tenant_segment, request),
+        "refresh_token" => refresh_token::grant(ctx, version, tenant, tenant_segment, request),
+        "authorization_code" => authorization_code::grant(ctx, version, tenant, tenant_segment, request),
+        DEVICE_CODE_GRANT | "device_code" => device_code::grant(ctx, version, tenant, tenant_segment, request),
         other => Err(AadError::unsupported_grant_type(other)),
     }
 }

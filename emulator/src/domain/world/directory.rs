@@ -33,7 +33,46 @@ pub struct User {
     pub display_name: String,
     #[serde(skip)]
     pub password: SecretHash,
+    /// `accountEnabled`: a disabled user cannot sign in (AADSTS50057).
     pub enabled: bool,
+    /// Sign-in conditions the emulator can put a user in.
+    #[serde(flatten)]
+    pub state: UserState,
+}
+
+/// Conditions of a user account that refuse or complicate sign-in, as Entra ID reports them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct UserState {
+    /// Locked out after too many failed sign-ins: AADSTS50053.
+    pub locked: bool,
+    /// The password must be changed (`forceChangePasswordNextSignIn`): AADSTS50055 for ROPC.
+    pub password_expired: bool,
+    /// Conditional access demands multi-factor authentication: AADSTS50076 for ROPC; interactive
+    /// sign-in completes it (`amr` gets `mfa`).
+    pub mfa_required: bool,
+}
+
+/// A security group: members are users, service principals or other groups (nested).
+#[derive(Clone, Debug, Serialize)]
+pub struct Group {
+    pub object_id: ObjectId,
+    pub tenant_id: TenantId,
+    pub display_name: String,
+    pub mail_nickname: String,
+    pub description: Option<String>,
+    /// Direct members' object ids.
+    pub members: Vec<ObjectId>,
+}
+
+/// How an application signs users in: whether it may act as a public client (no credential;
+/// `allowPublicClient`/`isFallbackPublicClient`) and where sign-in may return.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SignIn {
+    pub public_client: bool,
+    /// Redirect URIs of the web and public-client (mobile and desktop) platforms.
+    pub redirect_uris: Vec<String>,
+    /// Redirect URIs of the single-page-application platform (24-hour refresh tokens).
+    pub spa_redirect_uris: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -61,6 +100,28 @@ pub struct Application {
     /// Version of access tokens issued *for* this application as a resource (1 or 2).
     pub access_token_version: u8,
     pub secrets: Vec<ClientSecret>,
+    #[serde(flatten)]
+    pub sign_in: SignIn,
+}
+
+impl Application {
+    /// A new application registration with its service principal in `tenant`, fresh ids, enabled,
+    /// v1 tokens for it as a resource, and no credentials yet: what `az ad sp create-for-rbac`
+    /// makes.
+    pub fn registered(display_name: &str, tenant: TenantId) -> Self {
+        Application {
+            client_id: ClientId(Uuid::new_v4()),
+            object_id: ObjectId(Uuid::new_v4()),
+            tenant_id: tenant,
+            display_name: display_name.to_string(),
+            enabled: true,
+            token_lifetime_seconds: None,
+            identifier_uris: vec![],
+            access_token_version: 1,
+            secrets: vec![],
+            sign_in: SignIn::default(),
+        }
+    }
 }
 
 /// Where an object id points: a user or an application's service principal (by index).
@@ -68,6 +129,7 @@ pub struct Application {
 enum Entry {
     User(usize),
     Application(usize),
+    Group(usize),
 }
 
 /// Tenants, users and applications, indexed for the lookups token issuance and validation make.
@@ -76,18 +138,23 @@ pub struct Directory {
     pub tenants: Vec<Tenant>,
     pub users: Vec<User>,
     pub applications: Vec<Application>,
+    pub groups: Vec<Group>,
     tenant_by_id: HashMap<TenantId, usize>,
     tenant_by_domain: HashMap<String, usize>,
     app_by_client_id: HashMap<ClientId, usize>,
     principal_by_oid: HashMap<ObjectId, Entry>,
+    user_by_upn: HashMap<String, usize>,
+    /// Direct parents: the groups each object is a direct member of.
+    member_of: HashMap<ObjectId, Vec<ObjectId>>,
 }
 
 impl Directory {
-    pub fn new(tenants: Vec<Tenant>, users: Vec<User>, applications: Vec<Application>) -> Self {
+    pub fn new(tenants: Vec<Tenant>, users: Vec<User>, applications: Vec<Application>, groups: Vec<Group>) -> Self {
         let mut d = Directory {
             tenants,
             users,
             applications,
+            groups,
             ..Default::default()
         };
         d.reindex();
@@ -120,7 +187,25 @@ impl Directory {
                     .enumerate()
                     .map(|(i, a)| (a.object_id, Entry::Application(i))),
             )
+            .chain(
+                self.groups
+                    .iter()
+                    .enumerate()
+                    .map(|(i, g)| (g.object_id, Entry::Group(i))),
+            )
             .collect();
+        self.user_by_upn = self
+            .users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.upn.to_ascii_lowercase(), i))
+            .collect();
+        self.member_of = HashMap::new();
+        for g in &self.groups {
+            for m in &g.members {
+                self.member_of.entry(*m).or_default().push(g.object_id);
+            }
+        }
     }
 
     pub fn tenant(&self, id: TenantId) -> Option<&Tenant> {
@@ -146,7 +231,81 @@ impl Directory {
                 self.applications[i].object_id.to_string(),
                 PrincipalType::ServicePrincipal,
             )),
+            Entry::Group(i) => Some((self.groups[i].display_name.clone(), PrincipalType::Group)),
         }
+    }
+
+    pub fn user(&self, oid: ObjectId) -> Option<&User> {
+        match self.principal_by_oid.get(&oid)? {
+            Entry::User(i) => self.users.get(*i),
+            _ => None,
+        }
+    }
+
+    /// A user by UPN, case-insensitively.
+    pub fn user_by_upn(&self, upn: &str) -> Option<&User> {
+        self.user_by_upn
+            .get(&upn.to_ascii_lowercase())
+            .and_then(|&i| self.users.get(i))
+    }
+
+    pub fn group(&self, oid: ObjectId) -> Option<&Group> {
+        match self.principal_by_oid.get(&oid)? {
+            Entry::Group(i) => self.groups.get(*i),
+            _ => None,
+        }
+    }
+
+    /// Every group `oid` belongs to, directly or through nested groups, nearest first; each once
+    /// (membership cycles are tolerated). Empty for an object in no group: one hash lookup.
+    pub fn groups_of(&self, oid: ObjectId) -> Vec<ObjectId> {
+        let mut found: Vec<ObjectId> = Vec::new();
+        let mut frontier = vec![oid];
+        while let Some(next) = frontier.pop() {
+            for parent in self.member_of.get(&next).into_iter().flatten() {
+                if *parent != oid && !found.contains(parent) {
+                    found.push(*parent);
+                    frontier.insert(0, *parent);
+                }
+            }
+        }
+        found
+    }
+
+    /// Replaces (by object id) or adds a user; re-indexed.
+    pub fn put_user(&mut self, user: User) {
+        match self.users.iter_mut().find(|u| u.object_id == user.object_id) {
+            Some(existing) => *existing = user,
+            None => self.users.push(user),
+        }
+        self.reindex();
+    }
+
+    /// Removes a user and its group memberships.
+    pub fn remove_user(&mut self, oid: ObjectId) {
+        self.users.retain(|u| u.object_id != oid);
+        for g in &mut self.groups {
+            g.members.retain(|m| *m != oid);
+        }
+        self.reindex();
+    }
+
+    /// Replaces (by object id) or adds a group; re-indexed.
+    pub fn put_group(&mut self, group: Group) {
+        match self.groups.iter_mut().find(|g| g.object_id == group.object_id) {
+            Some(existing) => *existing = group,
+            None => self.groups.push(group),
+        }
+        self.reindex();
+    }
+
+    /// Removes a group and its memberships in other groups.
+    pub fn remove_group(&mut self, oid: ObjectId) {
+        self.groups.retain(|g| g.object_id != oid);
+        for g in &mut self.groups {
+            g.members.retain(|m| *m != oid);
+        }
+        self.reindex();
     }
 
     /// Adds an application (a new service principal): indexed at once.
@@ -155,6 +314,11 @@ impl Directory {
         self.app_by_client_id.insert(app.client_id, i);
         self.principal_by_oid.insert(app.object_id, Entry::Application(i));
         self.applications.push(app);
+    }
+
+    /// Whether `oid` names a user, service principal or group.
+    pub fn contains(&self, oid: ObjectId) -> bool {
+        self.principal_by_oid.contains_key(&oid)
     }
 
     /// Adds a client secret to an application; false when there is no such application.

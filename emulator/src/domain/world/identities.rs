@@ -310,5 +310,6 @@ fn identity_principal(name: &str, tenant: TenantId, (client_id, object_id): (Cli
         identifier_uris: vec![],
         access_token_version: 1,
         secrets: vec![],
+        sign_in: Default::default(),
     }
 }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-pub use directory::{Application, ClientSecret, Directory, Tenant, User};
+pub use directory::{Application, ClientSecret, Directory, Group, SignIn, Tenant, User, UserState};
 pub use identities::{
     FederatedCredential, FederatedIssuer, HostKind, Identities, IdentityHost, ManagedIdentity, UserAssignedIdentity,
 };
@@ -88,6 +88,7 @@ struct WorldView<'a> {
     tenants: &'a [Tenant],
     users: &'a [User],
     applications: &'a [Application],
+    groups: &'a [Group],
     subscriptions: &'a [Subscription],
     resource_groups: &'a [ResourceGroup],
     workspaces: &'a [Workspace],
@@ -107,6 +108,7 @@ impl Serialize for World {
             tenants: self.tenants(),
             users: self.users(),
             applications: self.applications(),
+            groups: self.groups(),
             subscriptions: self.subscriptions(),
             resource_groups: self.resource_groups(),
             workspaces: self.workspaces(),
@@ -182,6 +184,10 @@ impl World {
 
     pub fn applications(&self) -> &[Application] {
         &self.directory.applications
+    }
+
+    pub fn groups(&self) -> &[Group] {
+        &self.directory.groups
     }
 
     pub fn subscriptions(&self) -> &[Subscription] {
@@ -293,6 +299,28 @@ impl World {
         })
     }
 
+    pub fn user(&self, oid: ObjectId) -> Option<&User> {
+        self.directory.user(oid)
+    }
+
+    pub fn user_by_upn(&self, upn: &str) -> Option<&User> {
+        self.directory.user_by_upn(upn)
+    }
+
+    pub fn group(&self, oid: ObjectId) -> Option<&Group> {
+        self.directory.group(oid)
+    }
+
+    /// The groups `oid` belongs to, nested membership included (see [`Directory::groups_of`]).
+    pub fn groups_of(&self, oid: ObjectId) -> Vec<ObjectId> {
+        self.directory.groups_of(oid)
+    }
+
+    /// Whether `oid` names a user, service principal or group of this world.
+    pub fn has_object(&self, oid: ObjectId) -> bool {
+        self.directory.contains(oid)
+    }
+
     pub fn subscriptions_of(&self, tenant: TenantId) -> impl Iterator<Item = &Subscription> {
         self.subscriptions.iter().filter(move |s| s.tenant_id == tenant)
     }
@@ -305,6 +333,22 @@ impl World {
 
     pub fn add_secret(&mut self, client_id: ClientId, secret: ClientSecret) -> bool {
         Arc::make_mut(&mut self.directory).add_secret(client_id, secret)
+    }
+
+    pub fn put_user(&mut self, user: User) {
+        Arc::make_mut(&mut self.directory).put_user(user);
+    }
+
+    pub fn remove_user(&mut self, oid: ObjectId) {
+        Arc::make_mut(&mut self.directory).remove_user(oid);
+    }
+
+    pub fn put_group(&mut self, group: Group) {
+        Arc::make_mut(&mut self.directory).put_group(group);
+    }
+
+    pub fn remove_group(&mut self, oid: ObjectId) {
+        Arc::make_mut(&mut self.directory).remove_group(oid);
     }
 
     /// Adds or replaces (by subscription and name) a resource group.

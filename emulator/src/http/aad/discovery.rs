@@ -46,8 +46,12 @@ pub(super) async fn openid_v1(state: Data<AppState>, req: HttpRequest) -> Result
     doc["userinfo_endpoint"] = json!(site.url(&t, "openid/userinfo"));
     if !site.prefix.is_empty() {
         // MSAL reads `/adfs/{tenant}/.well-known/openid-configuration` and posts v2-style requests
-        // (`scope=`) to whatever token endpoint it names, so under /adfs it names the v2 endpoint.
+        // (`scope=`) to whatever endpoints it names, so under /adfs it names the v2 endpoints.
         doc["token_endpoint"] = json!(site.url(&t, "oauth2/v2.0/token"));
+        // Likewise the sign-in endpoints: msal (azureml-core's interactive login) sends v2 requests.
+        doc["authorization_endpoint"] = json!(site.url(&t, "oauth2/v2.0/authorize"));
+        doc["device_authorization_endpoint"] = json!(site.url(&t, "oauth2/v2.0/devicecode"));
+        doc["end_session_endpoint"] = json!(site.url(&t, "oauth2/v2.0/logout"));
     }
     Ok(HttpResponse::Ok().json(doc))
 }

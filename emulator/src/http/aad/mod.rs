@@ -6,12 +6,21 @@
 //! - `token`: the v1 and v2 token endpoints (the grants themselves are in
 //!   [`crate::authority::grants`]).
 //!
-//! The user sign-in pages (issue #10) go beside them: `authorize.rs` (the `/oauth2[/v2.0]/authorize`
-//! sign-in page and its form post, `/logout`) and `devicecode.rs` (`/oauth2[/v2.0]/devicecode` and
-//! the verification page), each adding its routes to [`routes`].
+//! - `authorize`: the `/oauth2[/v2.0]/authorize` sign-in page, its form post and `/logout`
+//!   (`signin_page` renders the page, `pages` holds the HTML helpers);
+//! - `devicecode`: `/oauth2[/v2.0]/devicecode` and the `/devicelogin` verification page;
+//! - `userrealm`: home realm discovery for ROPC.
+//!
+//! Also mounted under `/adfs/aad`: azureml-core's interactive login builds its authority as
+//! `{loginEndpoint}/{tenant}` with the cloud metadata's `…/adfs/aad` login endpoint.
 
+mod authorize;
+mod devicecode;
 mod discovery;
+mod pages;
+mod signin_page;
 mod token;
+mod userrealm;
 
 use actix_web::web;
 use actix_web::HttpRequest;
@@ -37,13 +46,38 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(discovery::instance_discovery),
         )
         .route("/{tenant}/oauth2/token", web::post().to(token::token_v1))
-        .route("/{tenant}/oauth2/v2.0/token", web::post().to(token::token_v2));
+        .route("/{tenant}/oauth2/v2.0/token", web::post().to(token::token_v2))
+        .route("/{tenant}/oauth2/devicecode", web::post().to(devicecode::devicecode_v1))
+        .route(
+            "/{tenant}/oauth2/v2.0/devicecode",
+            web::post().to(devicecode::devicecode_v2),
+        )
+        .route("/{tenant}/oauth2/authorize", web::get().to(authorize::authorize_get))
+        .route("/{tenant}/oauth2/authorize", web::post().to(authorize::authorize_post))
+        .route(
+            "/{tenant}/oauth2/v2.0/authorize",
+            web::get().to(authorize::authorize_get),
+        )
+        .route(
+            "/{tenant}/oauth2/v2.0/authorize",
+            web::post().to(authorize::authorize_post),
+        )
+        .route("/{tenant}/oauth2/logout", web::get().to(authorize::logout))
+        .route("/{tenant}/oauth2/v2.0/logout", web::get().to(authorize::logout))
+        .route("/{tenant}/userrealm/{user}", web::get().to(userrealm::user_realm))
+        .route("/{tenant}/UserRealm/{user}", web::get().to(userrealm::user_realm));
+}
+
+/// The device-code verification page, at the root only (its URL is handed out whole).
+pub fn device_login(cfg: &mut web::ServiceConfig) {
+    cfg.route("/devicelogin", web::get().to(devicecode::page_get))
+        .route("/devicelogin", web::post().to(devicecode::page_post));
 }
 
 /// Where a request landed: the origin and mount prefix URLs are built from, and the tenant segment.
 struct Site {
     base: String,
-    /// `""` or `"/adfs"`.
+    /// `""`, `"/adfs"` or `"/adfs/aad"`.
     prefix: &'static str,
     /// The tenant path segment as sent (`adfs` for the bare `/adfs/.well-known/...` document).
     tenant: String,
@@ -51,10 +85,16 @@ struct Site {
 
 impl Site {
     fn of(state: &AppState, req: &HttpRequest) -> Self {
-        let adfs = req.path().starts_with("/adfs/");
+        let path = req.path();
         Site {
             base: origin(state, req),
-            prefix: if adfs { "/adfs" } else { "" },
+            prefix: if path.starts_with("/adfs/aad/") {
+                "/adfs/aad"
+            } else if path.starts_with("/adfs/") {
+                "/adfs"
+            } else {
+                ""
+            },
             tenant: req.match_info().get("tenant").unwrap_or("adfs").to_string(),
         }
     }

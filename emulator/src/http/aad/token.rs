@@ -1,15 +1,17 @@
 //! The token endpoints: `POST /{tenant}/oauth2/token` (v1: every number a string, `resource`
 //! echoed) and `POST /{tenant}/oauth2/v2.0/token` (v2: numbers, `scope` echoed), as recorded in
-//! `reference/api-fidelity.md` §4.1. The grant runs in [`crate::authority::grants`].
+//! `reference/api-fidelity.md` §4.1; user grants add `refresh_token`, `id_token` and `client_info`
+//! (`interactive-flows.md` §5). The grant runs in [`crate::authority::grants`]: client credentials
+//! on the worker (signing only), user grants off it (their grant state is SQLite).
 
 use actix_web::web::{Bytes, Data, Path};
 use actix_web::{HttpRequest, HttpResponse};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::fail;
-use crate::authority::grants::{self, GrantContext, Issued, ProtocolVersion, TokenRequest};
+use crate::authority::grants::{self, Issued, ProtocolVersion, TokenRequest};
 use crate::error::{AadError, AadFailure};
-use crate::http::client_request_id;
+use crate::http::{client_request_id, origin};
 use crate::state::AppState;
 
 pub(super) async fn token_v1(
@@ -18,8 +20,8 @@ pub(super) async fn token_v1(
     tenant: Path<String>,
     body: Bytes,
 ) -> Result<HttpResponse, AadFailure> {
-    let issued = token(&state, &req, &tenant, &body, ProtocolVersion::V1).await?;
-    Ok(no_store(&req).json(json!({
+    let issued = token(&state, &req, tenant.into_inner(), &body, ProtocolVersion::V1).await?;
+    let mut out = json!({
         "token_type": "Bearer",
         "expires_in": issued.expires_in.to_string(),
         "ext_expires_in": issued.expires_in.to_string(),
@@ -27,7 +29,12 @@ pub(super) async fn token_v1(
         "not_before": issued.not_before.to_string(),
         "resource": issued.resource,
         "access_token": issued.access_token,
-    })))
+    });
+    if let Some(user) = &issued.user {
+        out["scope"] = json!(user.scp);
+        user_fields(&mut out, user);
+    }
+    Ok(no_store(&req).json(out))
 }
 
 pub(super) async fn token_v2(
@@ -36,53 +43,69 @@ pub(super) async fn token_v2(
     tenant: Path<String>,
     body: Bytes,
 ) -> Result<HttpResponse, AadFailure> {
-    let issued = token(&state, &req, &tenant, &body, ProtocolVersion::V2).await?;
-    Ok(no_store(&req).json(json!({
+    let issued = token(&state, &req, tenant.into_inner(), &body, ProtocolVersion::V2).await?;
+    let mut out = json!({
         "token_type": "Bearer",
         "scope": issued.scope,
         "expires_in": issued.expires_in,
         "ext_expires_in": issued.expires_in,
         "access_token": issued.access_token,
-    })))
+    });
+    if let Some(user) = &issued.user {
+        user_fields(&mut out, user);
+    }
+    Ok(no_store(&req).json(out))
 }
 
-/// Reads the request and runs the grant against a snapshot of the world. A request presenting a
-/// `client_assertion` runs off the async workers (a certificate assertion's `jti` is recorded in
-/// SQLite).
+/// `refresh_token`, `id_token` and `client_info`, each when the grant produced it.
+fn user_fields(out: &mut Value, user: &grants::UserTokens) {
+    for (name, value) in [
+        ("refresh_token", &user.refresh_token),
+        ("id_token", &user.id_token),
+        ("client_info", &user.client_info),
+    ] {
+        if let Some(v) = value {
+            out[name] = json!(v);
+        }
+    }
+}
+
+/// Reads the request and runs the grant against a snapshot of the world: client credentials with
+/// a secret on this worker; user grants and client assertions (whose `jti` is recorded in SQLite)
+/// on the blocking pool.
 async fn token(
     state: &Data<AppState>,
     req: &HttpRequest,
-    tenant: &str,
+    tenant: String,
     body: &[u8],
     version: ProtocolVersion,
 ) -> Result<Issued, AadFailure> {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
     let request = TokenRequest::parse(header("content-type"), header("authorization"), body);
-    if request.param("client_assertion").is_none() {
-        return grant(state, &request, tenant, version).map_err(|e| fail(state, req, e));
+    let base = origin(state, req);
+    let inline =
+        request.param("grant_type") == Some("client_credentials") && request.param("client_assertion").is_none();
+    if inline {
+        let world = state.world();
+        let ctx = state.grant_context(&world, &base);
+        return grants::token(&ctx, version, &tenant, &request).map_err(|e| fail(state, req, e));
     }
-    let (s, t) = (state.clone(), tenant.to_string());
-    let result = actix_web::web::block(move || grant(&s, &request, &t, version))
-        .await
-        .unwrap_or_else(|e| Err(AadError::generic(500, &format!("the request was cancelled: {e}"))));
-    result.map_err(|e| fail(state, req, e))
-}
-
-fn grant(state: &AppState, request: &TokenRequest, tenant: &str, version: ProtocolVersion) -> Result<Issued, AadError> {
-    let world = state.world();
-    let ctx = GrantContext {
-        world: &world,
-        keys: &state.keys,
-        now: state.clock.now(),
-        origins: &state.origins,
-        issuers: &state.issuers,
-        store: &state.store,
-    };
-    grants::token(&ctx, version, tenant, request)
+    let outcome = crate::service::blocking(state, move |s| {
+        let world = s.world();
+        Ok(grants::token(
+            &s.grant_context(&world, &base),
+            version,
+            &tenant,
+            &request,
+        ))
+    })
+    .await
+    .unwrap_or_else(|e| Err(AadError::generic(503, &e.to_string())));
+    outcome.map_err(|e| fail(state, req, e))
 }
 
 /// Token responses are never cached (AAD sends both headers) and echo `client-request-id`.
-fn no_store(req: &HttpRequest) -> actix_web::HttpResponseBuilder {
+pub(super) fn no_store(req: &HttpRequest) -> actix_web::HttpResponseBuilder {
     let mut builder = HttpResponse::Ok();
     builder
         .insert_header(("Cache-Control", "no-store, no-cache"))

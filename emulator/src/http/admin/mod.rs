@@ -2,12 +2,15 @@
 //! Loopback clients only, unless an admin key is configured and presented.
 
 mod credentials;
+mod groups;
+mod interactive;
 mod issuers;
 mod managed_identities;
 mod resolve;
 mod role_assignments;
 mod service_principals;
 mod services;
+mod users;
 
 use actix_web::web::{self, Bytes, Data};
 use actix_web::{HttpRequest, HttpResponse};
@@ -40,7 +43,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .configure(services::routes)
     .configure(credentials::routes)
     .configure(issuers::routes)
-    .configure(managed_identities::routes);
+    .configure(managed_identities::routes)
+    .configure(users::routes)
+    .configure(groups::routes)
+    .configure(interactive::routes);
 }
 
 pub(super) fn authorize(state: &AppState, req: &HttpRequest) -> Result<(), AdminError> {

@@ -14,7 +14,7 @@ use crate::http::arm::check_scope_exists;
 use crate::state::AppState;
 
 /// A user (UPN), application or managed identity (display name — a managed identity's is its
-/// identity's or host's name — or client id) or object id.
+/// identity's or host's name — or client id), group (display name) or object id.
 pub fn assignee(world: &World, assignee: &str) -> Result<(ObjectId, PrincipalType), AdminError> {
     let guid = parse_guid(assignee).ok();
     if let Some(u) = world
@@ -25,13 +25,24 @@ pub fn assignee(world: &World, assignee: &str) -> Result<(ObjectId, PrincipalTyp
         return Ok((u.object_id, PrincipalType::User));
     }
     let managed = world.identities().managed.iter().map(|m| &m.service_principal);
-    world
+    if let Some(a) = world
         .applications()
         .iter()
         .chain(managed)
         .find(|a| a.display_name == assignee || Some(a.client_id.0) == guid || Some(a.object_id.0) == guid)
-        .map(|a| (a.object_id, PrincipalType::ServicePrincipal))
-        .ok_or_else(|| bad(format!("no user or service principal matches assignee '{assignee}'")))
+    {
+        return Ok((a.object_id, PrincipalType::ServicePrincipal));
+    }
+    world
+        .groups()
+        .iter()
+        .find(|g| Some(g.object_id.0) == guid || g.display_name.eq_ignore_ascii_case(assignee))
+        .map(|g| (g.object_id, PrincipalType::Group))
+        .ok_or_else(|| {
+            bad(format!(
+                "no user, service principal or group matches assignee '{assignee}'"
+            ))
+        })
 }
 
 pub fn role(state: &AppState, role: &str) -> Result<Uuid, AdminError> {
