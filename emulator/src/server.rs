@@ -229,7 +229,8 @@ fn display_host(addr: SocketAddr) -> String {
     }
 }
 
-/// The active signing key from the store, generated and stored on first start.
+/// The active signing key from the store (generated and stored on first start), with the keys
+/// earlier rotations replaced: published ones, and the ids of retired ones.
 fn load_keys(store: &Store) -> Result<KeySet, StartError> {
     let stored = match store.active_signing_key()? {
         Some(k) => k,
@@ -242,10 +243,14 @@ fn load_keys(store: &Store) -> Result<KeySet, StartError> {
             k
         }
     };
-    Ok(KeySet {
-        active: SigningKey::from_stored(&stored)?,
-        retired: Vec::new(),
-    })
+    let mut keys = KeySet::single(SigningKey::from_stored(&stored)?);
+    for past in store.past_signing_keys()? {
+        match past.retired {
+            None => keys.published.push(Arc::new(SigningKey::from_stored(&past.key)?)),
+            Some(at) => keys.retired.push((past.key.kid, at)),
+        }
+    }
+    Ok(keys)
 }
 
 fn ready_info(
@@ -319,6 +324,8 @@ fn spawn_server(
                         .app_data(budget.clone())
                         .app_data(body_timeouts)
                         // Inside the surface layer, which has resolved the surface a 408 is rendered for.
+                        // Innermost: the fault table sees the surface and reads bodies under the timeouts.
+                        .wrap(actix_web::middleware::from_fn(crate::faults::layer::layer))
                         .wrap(actix_web::middleware::from_fn(
                             crate::http::slow_clients::bound_body_time,
                         ))

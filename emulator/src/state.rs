@@ -27,7 +27,15 @@ pub struct AppState {
     pub origins: crate::origins::Origins,
     pub clock: Clock,
     pub store: Store,
-    pub keys: KeySet,
+    /// The authority's signing keys: swapped whole on rotation (see [`AppState::keys`]).
+    keys: RwLock<Arc<KeySet>>,
+    /// A key never published: what `unknown-kid` faults and forged tokens sign with. Made on
+    /// first use (off the async workers).
+    unpublished: Mutex<Option<Arc<SigningKey>>>,
+    /// Fault rules ([`crate::faults`]).
+    pub faults: crate::faults::Faults,
+    /// Propagation delay, lifetime jitter, region latency ([`crate::settings`]).
+    pub settings: crate::settings::Settings,
     /// The world loaded at start: `POST /_emulator/reset` returns to it.
     pub spec: WorldSpec,
     /// What the ready file says; `GET /_emulator/info` serves it.
@@ -41,7 +49,8 @@ pub struct AppState {
     pub aml_tokens: TokenCache<AmlClaims>,
     /// Per-workspace signing keys of Azure ML tokens.
     pub aml_keys: WorkspaceKeys,
-    /// One entry per decided request (ARM, model management, scoring).
+    /// One entry per token issued or refused, per decided request (ARM, model management,
+    /// scoring) and per fault that fired.
     pub journal: Journal,
     world: RwLock<Arc<World>>,
     rbac: RwLock<Rbac>,
@@ -76,14 +85,19 @@ impl AppState {
         let world = RwLock::new(Arc::new(store.load_world()?));
         let (roles, assignments) = store.load_rbac()?;
         let aml_keys = WorkspaceKeys::load(&store).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let faults = crate::faults::Faults::new(&spec.faults, clock.now()).map_err(StoreError::Corrupt)?;
+        let settings = crate::settings::Settings::new(&spec.settings).map_err(StoreError::Corrupt)?;
         Ok(AppState {
+            faults,
+            settings,
+            unpublished: Mutex::new(None),
             aml_tokens: TokenCache::new(4096),
             aml_keys,
             operations: Mutex::new(VecDeque::new()),
             origins,
             clock,
             store,
-            keys,
+            keys: RwLock::new(Arc::new(keys)),
             spec,
             info,
             admin_key,
@@ -94,6 +108,33 @@ impl AppState {
             writes: Mutex::new(()),
             journal: Journal::new(crate::decision::journal::DEFAULT_CAPACITY),
         })
+    }
+
+    /// The authority's keys as they stand; a request holds one set for its whole life.
+    pub fn keys(&self) -> Arc<KeySet> {
+        self.keys.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Replaces the key set (after the database committed the change).
+    pub(crate) fn publish_keys(&self, keys: KeySet) {
+        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(keys);
+    }
+
+    /// The never-published key, generated on first use. Blocking (RSA key generation): call it
+    /// off the async workers, or after [`AppState::has_unpublished_key`].
+    pub fn unpublished_key(&self) -> Result<Arc<SigningKey>, crate::authority::KeyError> {
+        let mut slot = self.unpublished.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(k) = slot.as_ref() {
+            return Ok(k.clone());
+        }
+        let key = Arc::new(SigningKey::from_stored(&SigningKey::generate()?)?);
+        *slot = Some(key.clone());
+        Ok(key)
+    }
+
+    /// The never-published key when it was made already.
+    pub fn has_unpublished_key(&self) -> Option<Arc<SigningKey>> {
+        self.unpublished.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// A snapshot of RBAC for one decision (held briefly: writers wait for it).

@@ -4,6 +4,7 @@
 //! here.
 
 pub mod aml;
+pub mod cae;
 pub mod claims;
 pub mod grant_state;
 pub mod grants;

@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 
 use crate::authority::aml::{self, AmlClaims};
 use crate::authority::verify::{verify_with, AccessClaims, VerifyError};
+use crate::domain::rbac::PrincipalType;
 use crate::domain::services::WorkspaceRef;
 use crate::domain::world::Subscription;
 use crate::domain::{ObjectId, TenantId, World};
@@ -88,9 +89,28 @@ pub enum Expectation<'a> {
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]
 pub enum CredentialKind {
+    /// An Entra access token presented to ARM, model management or scoring.
     EntraToken,
+    /// An Azure ML token presented to scoring.
     AmlToken,
+    /// A service's or endpoint's key presented to scoring.
     Key,
+    /// A client secret presented to the token endpoint.
+    AppSecret,
+    /// A certificate-signed client assertion presented to the token endpoint.
+    Certificate,
+    /// A federated (workload identity) assertion presented to the token endpoint.
+    FederatedAssertion,
+    /// A user's password (ROPC) presented to the token endpoint.
+    UserPassword,
+    /// A refresh token presented to the token endpoint.
+    RefreshToken,
+    /// An authorization code presented to the token endpoint.
+    AuthorizationCode,
+    /// A device code presented to the token endpoint.
+    DeviceCode,
+    /// No credential, or one the token endpoint could not read.
+    None,
 }
 
 /// Who a credential names.
@@ -106,6 +126,10 @@ pub struct Principal {
     pub token_id: Option<String>,
     /// The verified Entra claims (none for keys and Azure ML tokens).
     pub claims: Option<Arc<AccessClaims>>,
+    /// `user`, `service-principal` or `key-holder` (for the journal).
+    pub kind: &'static str,
+    /// The user's or application's display name, when the world knows it.
+    pub display_name: Option<String>,
 }
 
 /// Why a credential was refused. Each surface renders these in its own shape.
@@ -191,6 +215,8 @@ pub fn authenticate(
                         credential: CredentialKind::Key,
                         token_id: None,
                         claims: None,
+                        kind: "key-holder",
+                        display_name: None,
                     });
                 }
             }
@@ -215,7 +241,7 @@ fn entra_claims(state: &AppState, token: &[u8]) -> Result<Arc<AccessClaims>, Aut
         .tokens
         .get_or_verify(token, || {
             let text = std::str::from_utf8(token).map_err(|_| VerifyError::Malformed)?;
-            crate::authority::verify::verify(&state.keys, text)
+            crate::authority::verify::verify(&state.keys(), text)
         })
         .map_err(invalid)
 }
@@ -240,12 +266,15 @@ fn entra_principal(world: &World, claims: Arc<AccessClaims>, tenant: TenantId) -
         .as_deref()
         .and_then(|o| o.parse().ok())
         .ok_or(AuthnFailure::NoObjectId)?;
-    let label = world
-        .principal(object_id)
+    let known = world.principal(object_id);
+    let kind = principal_kind(known.as_ref().map(|(_, k)| *k), claims.idtyp.as_deref());
+    let label = known
         .map(|(label, _)| label)
         .or_else(|| claims.upn.clone())
         .unwrap_or_else(|| object_id.to_string());
     Ok(Principal {
+        kind,
+        display_name: world.display_name(object_id),
         object_id: Some(object_id),
         tenant: Some(tenant),
         label,
@@ -292,6 +321,8 @@ fn aml_principal(
         None => None,
     };
     Ok(Principal {
+        kind: principal_kind(object_id.and_then(|o| world.principal(o)).map(|(_, k)| k), None),
+        display_name: object_id.and_then(|o| world.display_name(o)),
         label: object_id.map_or_else(|| "Azure ML token holder".into(), |o| o.to_string()),
         object_id,
         tenant: Some(target.tenant),
@@ -299,6 +330,15 @@ fn aml_principal(
         token_id: Some(claims.jti.clone()),
         claims: None,
     })
+}
+
+/// How the journal names a principal's kind: from the world, else from the token's `idtyp`.
+fn principal_kind(known: Option<PrincipalType>, idtyp: Option<&str>) -> &'static str {
+    match (known, idtyp) {
+        (Some(PrincipalType::User), _) | (None, Some("user")) => "user",
+        (Some(PrincipalType::Group | PrincipalType::ForeignGroup), _) => "group",
+        _ => "service-principal",
+    }
 }
 
 /// `exp` and `nbf` against the clock, and a lifetime this emulator could have minted.

@@ -6,10 +6,6 @@
 
 use std::cell::RefCell;
 
-use actix_web::HttpRequest;
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
-
 use super::authn::{authenticate, AuthnFailure, Credential, Expectation, Principal};
 use super::journal::JournalEntry;
 use crate::domain::rbac::Decision;
@@ -17,6 +13,7 @@ use crate::domain::scope::Scope;
 use crate::domain::{ObjectId, World};
 use crate::http::surface::{request_info, RequestInfo};
 use crate::state::{AppState, RbacMode};
+use actix_web::HttpRequest;
 
 /// An enforced RBAC denial: what each surface renders as its 403.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -209,24 +206,29 @@ impl Drop for Gate<'_> {
             })
         });
         let Some(outcome) = outcome else { return };
-        let now = self.state.clock.now();
-        self.state.journal.record(JournalEntry {
-            id: 0,
-            request_id: self.info.id,
-            time: now.format(&Rfc3339).unwrap_or_default(),
-            wall_time: OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default(),
-            surface: self.info.surface,
-            route: std::mem::take(&mut self.route),
-            principal: principal.as_ref().and_then(|p| p.object_id).map(|o| o.to_string()),
-            principal_name: principal.as_ref().map(|p| p.label.clone()),
-            credential: principal.as_ref().map(|p| p.credential),
-            token_id: principal.as_ref().and_then(|p| p.token_id.clone()),
-            action: outcome.action,
-            scope: outcome.scope,
-            decision: if outcome.allowed { "allow" } else { "deny" },
-            enforced: outcome.enforced,
-            kind: outcome.kind,
-            reason: outcome.reason,
-        });
+        if !self.state.journal.enabled() {
+            return;
+        }
+        let mut entry = JournalEntry::new(
+            self.info,
+            std::mem::take(&mut self.route),
+            self.state.clock.now(),
+            outcome.kind,
+            outcome.allowed,
+            outcome.reason,
+        );
+        if let Some(p) = principal {
+            entry.principal = p.object_id.map(|o| o.to_string());
+            entry.principal_kind = Some(p.kind);
+            entry.principal_display_name = p.display_name;
+            entry.app_id = p.claims.as_ref().and_then(|c| c.client_id()).map(str::to_string);
+            entry.principal_name = Some(p.label);
+            entry.credential = Some(p.credential);
+            entry.token_id = p.token_id;
+        }
+        entry.action = outcome.action;
+        entry.scope = outcome.scope;
+        entry.enforced = outcome.enforced;
+        self.state.journal.record(entry);
     }
 }

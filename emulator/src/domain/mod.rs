@@ -4,6 +4,7 @@ pub mod audience;
 pub mod grant;
 pub mod ids;
 pub mod rbac;
+pub mod regions;
 pub mod scope;
 pub mod secret;
 pub mod seed;

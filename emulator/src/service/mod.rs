@@ -7,6 +7,8 @@
 
 pub mod deployments;
 pub mod directory;
+pub mod keys;
+pub mod lifecycle;
 pub mod rbac;
 pub mod resources;
 pub mod world;

@@ -3,6 +3,7 @@
 
 mod grant_state;
 mod keys;
+mod lifecycle;
 mod rbac;
 mod resources;
 mod seed;
@@ -16,7 +17,7 @@ use rusqlite::Connection;
 use rusqlite_migration::{Migrations, M};
 
 pub use grant_state::{GrantKey, NewGrant, StoredGrant, Take};
-pub use keys::StoredKey;
+pub use keys::{PastKey, StoredKey};
 pub use seed::SeedRecord;
 
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +41,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0003_services.sql")),
         M::up(include_str!("../../migrations/0004_grant_state.sql")),
         M::up(include_str!("../../migrations/0005_seed.sql")),
+        M::up(include_str!("../../migrations/0008_faults_keys.sql")),
     ])
 }
 

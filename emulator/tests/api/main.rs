@@ -1,5 +1,6 @@
 //! One integration-test binary: every test starts its own emulator in-process on port 0.
 
+mod faults;
 mod fuzz;
 mod helpers;
 mod journal;

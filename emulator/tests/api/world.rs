@@ -115,6 +115,7 @@ impl WorldBuilder {
             scoring: Default::default(),
             token_lifetime_seconds: None,
             description: None,
+            cluster_region: None,
         });
         self
     }
@@ -133,6 +134,7 @@ impl WorldBuilder {
             scoring: Default::default(),
             token_lifetime_seconds: None,
             description: None,
+            cluster_region: None,
         });
         self
     }

@@ -42,6 +42,9 @@ pub struct GrantContext<'a> {
     /// This emulator's configured origins: each is itself a valid resource (the cloud's
     /// `resourceManager`, which azure-ai-ml asks tokens for).
     pub origins: &'a crate::origins::Origins,
+    /// An Entra-like lifetime drawn for this request when the world asks for jitter
+    /// ([`crate::settings`]); an application's own lifetime still wins.
+    pub jittered_lifetime: Option<i64>,
 }
 
 /// A freshly issued access token and the numbers both response shapes need.

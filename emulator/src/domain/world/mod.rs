@@ -240,6 +240,11 @@ impl World {
         self.directory.principal(oid)
     }
 
+    /// The display name of a user or service principal.
+    pub fn display_name(&self, oid: ObjectId) -> Option<String> {
+        self.directory.display_name(oid)
+    }
+
     pub fn subscriptions_of(&self, tenant: TenantId) -> impl Iterator<Item = &Subscription> {
         self.subscriptions.iter().filter(move |s| s.tenant_id == tenant)
     }
@@ -252,6 +257,16 @@ impl World {
 
     pub fn add_secret(&mut self, client_id: ClientId, secret: ClientSecret) -> bool {
         Arc::make_mut(&mut self.directory).add_secret(client_id, secret)
+    }
+
+    /// Changes an application in place; false when there is none.
+    pub fn update_application(&mut self, client_id: ClientId, change: impl FnOnce(&mut Application)) -> bool {
+        Arc::make_mut(&mut self.directory).update_application(client_id, change)
+    }
+
+    /// Changes a user in place; false when there is none.
+    pub fn update_user(&mut self, object_id: ObjectId, change: impl FnOnce(&mut User)) -> bool {
+        Arc::make_mut(&mut self.directory).update_user(object_id, change)
     }
 
     /// Adds or replaces (by subscription and name) a resource group.

@@ -12,6 +12,7 @@
 
 mod discovery;
 mod token;
+mod token_journal;
 
 use actix_web::web;
 use actix_web::HttpRequest;

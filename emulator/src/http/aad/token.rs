@@ -46,7 +46,8 @@ pub(super) async fn token_v2(
     })))
 }
 
-/// Reads the request and runs the grant against a snapshot of the world.
+/// Reads the request and runs the grant against a snapshot of the world, with the key an
+/// `unknown-kid` fault asks for; the outcome goes to the journal.
 fn token(
     state: &AppState,
     req: &HttpRequest,
@@ -57,13 +58,35 @@ fn token(
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
     let request = TokenRequest::parse(header("content-type"), header("authorization"), body);
     let world = state.world();
+    let keys = signing_keys(state, req);
     let ctx = GrantContext {
         world: &world,
-        keys: &state.keys,
+        keys: &keys,
         now: state.clock.now(),
         origins: &state.origins,
+        jittered_lifetime: state.settings.jittered_lifetime(),
     };
-    grants::token(&ctx, version, tenant, &request).map_err(|e| fail(state, req, e))
+    let outcome = grants::token(&ctx, version, tenant, &request);
+    super::token_journal::record(state, req, &world, &request, outcome.as_ref());
+    outcome.map_err(|e| fail(state, req, e))
+}
+
+/// The authority's keys, or — when an `unknown-kid` fault fired for this request and the
+/// never-published key exists (it is made when such a rule is added) — a set whose signing key
+/// no JWKS publishes.
+fn signing_keys(state: &AppState, req: &HttpRequest) -> std::sync::Arc<crate::authority::KeySet> {
+    let keys = state.keys();
+    let unknown_kid = actix_web::HttpMessage::extensions(req)
+        .get::<crate::faults::FiredSet>()
+        .is_some_and(|f| f.of(crate::faults::Kind::UnknownKid).is_some());
+    match state.has_unpublished_key().filter(|_| unknown_kid) {
+        Some(unpublished) => std::sync::Arc::new(crate::authority::KeySet {
+            active: unpublished,
+            published: Vec::new(),
+            retired: Vec::new(),
+        }),
+        None => keys,
+    }
 }
 
 /// Token responses are never cached (AAD sends both headers) and echo `client-request-id`.

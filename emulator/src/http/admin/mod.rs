@@ -1,10 +1,14 @@
 //! The emulator-control API under `/_emulator`: health, reset, world, clock, info.
 //! Loopback clients only, unless an admin key is configured and presented.
 
+mod faults;
+mod journal;
+mod keys;
 mod resolve;
 mod role_assignments;
 mod service_principals;
 mod services;
+mod settings;
 
 use actix_web::web::{self, Bytes, Data};
 use actix_web::{HttpRequest, HttpResponse};
@@ -31,10 +35,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/reset", web::post().to(reset))
     .route("/clock", web::get().to(clock_show))
     .route("/clock", web::post().to(clock_move))
-    .route("/journal", web::get().to(journal))
     .configure(service_principals::routes)
     .configure(role_assignments::routes)
-    .configure(services::routes);
+    .configure(services::routes)
+    .configure(journal::routes)
+    .configure(faults::routes)
+    .configure(keys::routes)
+    .configure(settings::routes);
 }
 
 pub(super) fn authorize(state: &AppState, req: &HttpRequest) -> Result<(), AdminError> {
@@ -74,12 +81,6 @@ async fn reset(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, 
         .await
         .map_err(|e| AdminError::Internal(e.to_string()))?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"status": "reset"})))
-}
-
-/// Every decided request, oldest first (see [`crate::decision::journal`]).
-async fn journal(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AdminError> {
-    authorize(&state, &req)?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({"rbac_mode": state.rbac_mode, "entries": state.journal.entries()})))
 }
 
 fn bad(message: impl Into<String>) -> AdminError {

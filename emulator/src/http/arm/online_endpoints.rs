@@ -215,6 +215,7 @@ fn new_endpoint(
         description: body.properties.description,
         token_lifetime_seconds: None,
         created: ctx.now(),
+        cluster_region: None,
     })
 }
 

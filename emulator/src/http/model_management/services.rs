@@ -106,6 +106,7 @@ pub(super) async fn create(cx: &Cx<'_>, body: &[u8]) -> MmsResult {
         token_lifetime_seconds: None,
         description: b.description,
         created: now_rfc3339(cx),
+        cluster_region: None,
     };
     let service = cx.write(move |s| writes::create_service(s, service), |_| taken).await?;
     Ok(HttpResponse::Accepted()

@@ -1,0 +1,1 @@
+//! Faults on ARM, model management and scoring.

@@ -1,0 +1,1 @@
+//! When rules fire: counts, windows on the emulator clock, seeded probabilities.
