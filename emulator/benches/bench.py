@@ -15,6 +15,8 @@ Absolute requests/s are noise on a shared machine, so the figures that matter ar
                  p99 latency, and req/s (noise on a shared machine, reported anyway).
   scoring        scoring requests per CPU-second with key auth and with token auth, each divided by
                  the same server's health route per CPU-second; and /token issuance per CPU-second.
+  writes         median and p90 latency of sequential key regenerations (model management) in worlds of
+                 1,500 applications and of 100,000 role assignments: a write's cost must not grow with the world.
 Needs wrk (Debian: apt-get install wrk) and openssl on PATH. Stdlib only otherwise.
 """
 
@@ -36,6 +38,8 @@ BIN = os.environ.get("AZUREML_EMULATOR_BIN", os.path.join(ROOT, "target", "relea
 TENANT = "8f3c2a1e-5b4d-4c6e-9a7b-0d1e2f3a4b5c"
 CLIENT = "6a1b7c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d"
 SECRET = "ml-auth-dev-secret~emulator.0000"
+ADMIN_CLIENT = "6a1b7c2d-3e4f-4a5b-8c6d-00000000ad01"
+ADMIN_SECRET = "ml-admin-dev-secret~emulator.0000"
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -298,7 +302,70 @@ def scoring_scenario(args):
     return results, goals
 
 
-SCENARIOS = {"tokens": tokens_scenario, "arm": arm_scenario, "scoring": scoring_scenario}
+def world_with_applications(n):
+    """The default world plus `n` service principals, each with one secret."""
+    with open(os.path.join(ROOT, "fixtures", "default.toml")) as f:
+        parts = [f.read()]
+    for i in range(n):
+        parts.append(f'\n[[applications]]\ndisplay_name = "bench-app-{i}"\nclient_id = "dddddddd-0000-4000-8000-{i:012d}"\n'
+                     f'object_id = "eeeeeeee-0000-4000-8000-{i:012d}"\n[[applications.secrets]]\nvalue = "s{i}"\n')
+    return "".join(parts)
+
+
+def regeneration_latency(world_text, rounds=200):
+    """Median and p90 latency (ms) of sequential key regenerations (model management, ARM token of
+    ml-admin, one keep-alive connection) in an emulator started with `world_text`."""
+    import http.client
+    data_dir = tempfile.mkdtemp(prefix="azureml-emulator-bench-")
+    try:
+        world = os.path.join(data_dir, "world.toml")
+        with open(world, "w") as f:
+            f.write(world_text)
+        port = free_port()
+        proc = subprocess.Popen([BIN, "serve", "--port", str(port), "--data-dir", data_dir, "--fixtures", world],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        emu = Emulator.__new__(Emulator)
+        emu.port, emu.url, emu.proc = port, f"https://127.0.0.1:{port}", proc
+        emu.wait_ready(ssl._create_unverified_context(), timeout=600)
+        ctx = ssl.create_default_context(cafile=os.path.join(data_dir, "ca.pem"))
+        token = fetch_json(
+            f"{emu.url}/{TENANT}/oauth2/token", ctx,
+            data=(f"grant_type=client_credentials&client_id={ADMIN_CLIENT}&client_secret={ADMIN_SECRET}"
+                  "&resource=https%3A%2F%2Fmanagement.azure.com%2F").encode(),
+        )["access_token"]
+        path = (f"/modelmanagement/v1.0/subscriptions/{SUB}/resourceGroups/ml-example-rg/providers/"
+                "Microsoft.MachineLearningServices/workspaces/ml-example/services/aci-service-1/regenerateKeys")
+        conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx)
+        times = []
+        for i in range(rounds):
+            body = json.dumps({"keyType": "Primary" if i % 2 else "Secondary", "keyValue": f"k{i}"})
+            start = time.perf_counter()
+            conn.request("POST", path, body=body, headers={"Authorization": f"Bearer {token}",
+                                                             "Content-Type": "application/json"})
+            r = conn.getresponse()
+            r.read()
+            times.append((time.perf_counter() - start) * 1000)
+            assert r.status == 202, r.status
+        conn.close()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        times.sort()
+        return {"median_ms": round(times[len(times) // 2], 2), "p90_ms": round(times[int(len(times) * 0.9)], 2)}
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def writes_scenario(args):
+    """Key regeneration latency: independent of the world's size (goal: median <= 2 ms)."""
+    results = {
+        "regenerate_1500_applications": regeneration_latency(world_with_applications(1500)),
+        "regenerate_100000_assignments": regeneration_latency(world_with_assignments(100_000)),
+    }
+    goals = [(f"{k}.median_ms", v["median_ms"] <= 2.0, "<= 2 ms") for k, v in results.items()]
+    return results, goals
+
+
+SCENARIOS = {"tokens": tokens_scenario, "arm": arm_scenario, "scoring": scoring_scenario, "writes": writes_scenario}
 
 
 def lookup(results, dotted):

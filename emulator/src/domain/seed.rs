@@ -5,6 +5,9 @@ use super::rbac::{RoleAssignment, RoleDefinition};
 use super::services::{OnlineEndpoint, Service};
 use super::world::{Application, ResourceGroup, Subscription, Tenant, User, Workspace};
 
+/// Creation and update time recorded for everything declared in a world file.
+pub const FIXTURE_TIME: &str = "2024-01-01T00:00:00.0000000Z";
+
 #[derive(Clone, Debug, Default)]
 pub struct Seed {
     pub tenants: Vec<Tenant>,

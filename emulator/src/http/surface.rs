@@ -86,7 +86,9 @@ pub async fn layer(
         surface: Surface::of(req.path()),
     };
     req.extensions_mut().insert(info);
-    let span = tracing::info_span!("request", id = %info.id, surface = info.surface.as_ref(),
+    // A debug span: off by default (`serve` logs the emulator at info), so hot routes do not pay
+    // for formatting it; `RUST_LOG=azureml_emulator=debug` or `TEST_LOG=1` shows it.
+    let span = tracing::debug_span!("request", id = %info.id, surface = info.surface.as_ref(),
         method = %req.method(), path = %req.path());
     let res = next.call(req).instrument(span).await?;
     let plain_error = res.response().error().is_some()

@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::{ServiceError, ServiceResult};
 use crate::domain::services::{KeySlot, OnlineEndpoint, Service};
 use crate::state::AppState;
+use crate::store::Scored;
 
 /// Creates a web service; `NameTaken` when one of that name exists (anywhere: AKS scoring URLs
 /// name only the service).
@@ -23,7 +24,7 @@ pub fn create_service(state: &AppState, service: Service) -> ServiceResult<Servi
 /// forgotten.
 pub fn delete_service(state: &AppState, name: &str, id: Uuid) -> ServiceResult<bool> {
     let w = state.writer();
-    if !w.store().delete_service(name, id)? {
+    if !w.store().delete_scored(Scored::Service, name, id)? {
         return Ok(false);
     }
     w.update_world(|world| world.remove_service(name));
@@ -34,7 +35,7 @@ pub fn delete_service(state: &AppState, name: &str, id: Uuid) -> ServiceResult<b
 /// Sets one key of the service instance `id`; answers both keys as they now are.
 pub fn set_service_key(state: &AppState, name: &str, id: Uuid, slot: KeySlot, value: String) -> ServiceResult<Service> {
     let w = state.writer();
-    if !w.store().set_service_key(name, id, slot, &value)? {
+    if !w.store().set_key(Scored::Service, name, id, slot, &value)? {
         return Err(ServiceError::NotFound);
     }
     let mut service = w.world().service(name).cloned().ok_or(ServiceError::NotFound)?;
@@ -74,7 +75,7 @@ pub fn update_endpoint(state: &AppState, endpoint: OnlineEndpoint) -> ServiceRes
 /// Deletes the endpoint instance `id`; false when it was gone already.
 pub fn delete_endpoint(state: &AppState, name: &str, id: Uuid) -> ServiceResult<bool> {
     let w = state.writer();
-    if !w.store().delete_endpoint(name, id)? {
+    if !w.store().delete_scored(Scored::Endpoint, name, id)? {
         return Ok(false);
     }
     w.update_world(|world| world.remove_endpoint(name));
@@ -91,7 +92,7 @@ pub fn set_endpoint_key(
     value: String,
 ) -> ServiceResult<OnlineEndpoint> {
     let w = state.writer();
-    if !w.store().set_endpoint_key(name, id, slot, &value)? {
+    if !w.store().set_key(Scored::Endpoint, name, id, slot, &value)? {
         return Err(ServiceError::NotFound);
     }
     let mut endpoint = w.world().online_endpoint(name).cloned().ok_or(ServiceError::NotFound)?;

@@ -83,3 +83,23 @@ where
         .await
         .map_err(|e| ServiceError::Canceled(e.to_string()))?
 }
+
+/// [`blocking`], with failures rendered by the caller's surface: the emulator's own failures
+/// (store, cancellation, key generation) through `internal` (a 500 whose cause goes to the log),
+/// the others (not found, name taken) through `refused`.
+pub async fn run<T, E, F>(
+    state: &Data<AppState>,
+    f: F,
+    internal: fn(ServiceError) -> E,
+    refused: impl FnOnce(ServiceError) -> E,
+) -> Result<T, E>
+where
+    T: Send + 'static,
+    F: FnOnce(&AppState) -> ServiceResult<T> + Send + 'static,
+{
+    match blocking(state, f).await {
+        Ok(v) => Ok(v),
+        Err(e @ (ServiceError::Store(_) | ServiceError::Canceled(_) | ServiceError::Mint(_))) => Err(internal(e)),
+        Err(e) => Err(refused(e)),
+    }
+}

@@ -19,6 +19,15 @@ impl std::fmt::Debug for StoredKey {
     }
 }
 
+/// A key from three columns of a row starting at `first`: kid, PKCS#8 DER, certificate DER.
+pub(super) fn key_at(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<StoredKey> {
+    Ok(StoredKey {
+        kid: r.get(first)?,
+        pkcs8_der: r.get(first + 1)?,
+        cert_der: r.get(first + 2)?,
+    })
+}
+
 impl Store {
     pub fn active_signing_key(&self) -> StoreResult<Option<StoredKey>> {
         let conn = self.conn();
@@ -26,13 +35,7 @@ impl Store {
             .query_row(
                 "SELECT kid, pkcs8_der, cert_der FROM signing_keys WHERE active = 1 ORDER BY created DESC LIMIT 1",
                 [],
-                |r| {
-                    Ok(StoredKey {
-                        kid: r.get(0)?,
-                        pkcs8_der: r.get(1)?,
-                        cert_der: r.get(2)?,
-                    })
-                },
+                |r| key_at(r, 0),
             )
             .optional()?)
     }

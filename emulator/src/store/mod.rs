@@ -19,6 +19,7 @@ use rusqlite_migration::{Migrations, M};
 pub use grant_state::{GrantKey, NewGrant, StoredGrant, Take};
 pub use keys::{PastKey, StoredKey};
 pub use seed::SeedRecord;
+pub use services::Scored;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -7,7 +7,7 @@ use super::{Store, StoreError, StoreResult};
 use crate::domain::rbac::{Permission, PrincipalType, RoleAssignment, RoleDefinition, RoleType};
 use crate::domain::scope::Scope;
 use crate::domain::seed::Seed;
-use crate::fixtures::FIXTURE_TIME;
+use crate::domain::seed::FIXTURE_TIME;
 
 /// Permissions as stored (JSON), in ARM's camelCase.
 #[derive(serde::Serialize, serde::Deserialize)]

@@ -69,6 +69,23 @@ fn insert_endpoint(conn: &Connection, e: &OnlineEndpoint) -> StoreResult<()> {
     Ok(())
 }
 
+/// What is scored: a web service (SDK v1) or an online endpoint (SDK v2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scored {
+    Service,
+    Endpoint,
+}
+
+impl Scored {
+    /// Its table and the column of its instance id.
+    fn table(self) -> (&'static str, &'static str) {
+        match self {
+            Scored::Service => ("services", "service_id"),
+            Scored::Endpoint => ("online_endpoints", "endpoint_id"),
+        }
+    }
+}
+
 /// `Ok(false)` for a uniqueness violation, so a create can answer 409 instead of failing.
 fn unique_insert(result: StoreResult<()>) -> StoreResult<bool> {
     match result {
@@ -199,22 +216,23 @@ impl Store {
         unique_insert(insert_service(&self.conn(), s))
     }
 
-    /// Sets one key of the service *instance* `id` (a single-column update: concurrent
+    /// Sets one key of the service or endpoint *instance* `id` (a single-column update: concurrent
     /// regenerations of the other key are never lost); false when that instance is gone.
-    pub fn set_service_key(&self, name: &str, id: Uuid, slot: KeySlot, value: &str) -> StoreResult<bool> {
-        let sql = match slot {
-            KeySlot::Primary => "UPDATE services SET primary_key = ?3 WHERE name = ?1 AND service_id = ?2",
-            KeySlot::Secondary => "UPDATE services SET secondary_key = ?3 WHERE name = ?1 AND service_id = ?2",
+    pub fn set_key(&self, kind: Scored, name: &str, id: Uuid, slot: KeySlot, value: &str) -> StoreResult<bool> {
+        let (table, id_column) = kind.table();
+        let column = match slot {
+            KeySlot::Primary => "primary_key",
+            KeySlot::Secondary => "secondary_key",
         };
-        Ok(self.conn().execute(sql, params![name, id.to_string(), value])? > 0)
+        let sql = format!("UPDATE {table} SET {column} = ?3 WHERE name = ?1 AND {id_column} = ?2");
+        Ok(self.conn().execute(&sql, params![name, id.to_string(), value])? > 0)
     }
 
-    /// Deletes the service instance `id`; false when it was already gone.
-    pub fn delete_service(&self, name: &str, id: Uuid) -> StoreResult<bool> {
-        Ok(self.conn().execute(
-            "DELETE FROM services WHERE name = ?1 AND service_id = ?2",
-            params![name, id.to_string()],
-        )? > 0)
+    /// Deletes the service or endpoint instance `id`; false when it was already gone.
+    pub fn delete_scored(&self, kind: Scored, name: &str, id: Uuid) -> StoreResult<bool> {
+        let (table, id_column) = kind.table();
+        let sql = format!("DELETE FROM {table} WHERE name = ?1 AND {id_column} = ?2");
+        Ok(self.conn().execute(&sql, params![name, id.to_string()])? > 0)
     }
 
     /// Creates an online endpoint; false when the name is taken.
@@ -228,23 +246,6 @@ impl Store {
         Ok(self.conn().execute(
             "UPDATE online_endpoints SET auth_mode = ?3, description = ?4 WHERE name = ?1 AND endpoint_id = ?2",
             params![e.name, e.id.to_string(), e.auth_mode.as_str(), e.description],
-        )? > 0)
-    }
-
-    /// Sets one key of the endpoint instance `id`; false when that instance is gone.
-    pub fn set_endpoint_key(&self, name: &str, id: Uuid, slot: KeySlot, value: &str) -> StoreResult<bool> {
-        let sql = match slot {
-            KeySlot::Primary => "UPDATE online_endpoints SET primary_key = ?3 WHERE name = ?1 AND endpoint_id = ?2",
-            KeySlot::Secondary => "UPDATE online_endpoints SET secondary_key = ?3 WHERE name = ?1 AND endpoint_id = ?2",
-        };
-        Ok(self.conn().execute(sql, params![name, id.to_string(), value])? > 0)
-    }
-
-    /// Deletes the endpoint instance `id`; false when it was already gone.
-    pub fn delete_endpoint(&self, name: &str, id: Uuid) -> StoreResult<bool> {
-        Ok(self.conn().execute(
-            "DELETE FROM online_endpoints WHERE name = ?1 AND endpoint_id = ?2",
-            params![name, id.to_string()],
         )? > 0)
     }
 
@@ -264,13 +265,7 @@ impl Store {
             .query_row(
                 "SELECT kid, pkcs8_der, cert_der FROM workspace_signing_keys WHERE workspace_id = ?1",
                 [workspace_id.to_string()],
-                |r| {
-                    Ok(StoredKey {
-                        kid: r.get(0)?,
-                        pkcs8_der: r.get(1)?,
-                        cert_der: r.get(2)?,
-                    })
-                },
+                |r| super::keys::key_at(r, 0),
             )
             .optional()?)
     }
@@ -278,16 +273,7 @@ impl Store {
     pub fn workspace_keys(&self) -> StoreResult<Vec<(Uuid, StoredKey)>> {
         let conn = self.conn();
         let mut stmt = conn.prepare("SELECT workspace_id, kid, pkcs8_der, cert_der FROM workspace_signing_keys")?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                StoredKey {
-                    kid: r.get(1)?,
-                    pkcs8_der: r.get(2)?,
-                    cert_der: r.get(3)?,
-                },
-            ))
-        })?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, super::keys::key_at(r, 1)?)))?;
         rows.map(|row| {
             let (id, key) = row?;
             Ok((id.parse().map_err(|e| corrupt("workspace key id", e))?, key))

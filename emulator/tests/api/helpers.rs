@@ -14,12 +14,16 @@ pub use azureml_emulator::fixtures::defaults::*;
 pub const ARM: &str = "https://management.azure.com/";
 
 /// With `TEST_LOG=1`, the emulators' logs (each request in its span: id, surface, method, path,
-/// and its duration when it closes) go to the test output; `TEST_LOG=debug` etc. sets the level.
+/// and its duration when it closes) go to the test output; `TEST_LOG=<filter>` sets the filter.
 fn init_test_log() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let Ok(level) = std::env::var("TEST_LOG") else { return };
-        let level = if level == "1" { "info".to_string() } else { level };
+        let level = if level == "1" {
+            "info,azureml_emulator=debug".to_string()
+        } else {
+            level
+        };
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new(level))
             .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)

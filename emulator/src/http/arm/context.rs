@@ -79,13 +79,7 @@ impl Ctx<'_> {
         f: impl FnOnce(&AppState) -> ServiceResult<T> + Send + 'static,
         refused: impl FnOnce(ServiceError) -> ArmError,
     ) -> Result<T, ArmError> {
-        match crate::service::blocking(self.data, f).await {
-            Ok(v) => Ok(v),
-            Err(e @ (ServiceError::Store(_) | ServiceError::Canceled(_) | ServiceError::Mint(_))) => {
-                Err(ArmError::internal(e))
-            }
-            Err(e) => Err(refused(e)),
-        }
+        crate::service::run(self.data, f, ArmError::internal, refused).await
     }
 
     /// The emulator clock's now, as ARM writes timestamps.

@@ -182,12 +182,6 @@ impl Cx<'_> {
         f: impl FnOnce(&AppState) -> ServiceResult<T> + Send + 'static,
         refused: impl FnOnce(ServiceError) -> MmsError,
     ) -> Result<T, MmsError> {
-        match crate::service::blocking(self.data, f).await {
-            Ok(v) => Ok(v),
-            Err(e @ (ServiceError::Store(_) | ServiceError::Canceled(_) | ServiceError::Mint(_))) => {
-                Err(MmsError::internal(e))
-            }
-            Err(e) => Err(refused(e)),
-        }
+        crate::service::run(self.data, f, MmsError::internal, refused).await
     }
 }
