@@ -2,6 +2,7 @@
 //! surface and id) and inside the body timeouts, and evaluates the fault table once per request:
 //! with no rule in the table it costs one atomic load.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -28,6 +29,7 @@ pub enum FaultBody {
     Truncated {
         head: Option<Bytes>,
         declared: u64,
+        pause: Option<Pin<Box<tokio::time::Sleep>>>,
     },
     /// Nothing: the connection is dropped before any body byte.
     Reset,
@@ -51,10 +53,16 @@ impl MessageBody for FaultBody {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, Self::Error>>> {
         match self.get_mut() {
             FaultBody::Whole(b) => Pin::new(b).poll_next(cx),
-            FaultBody::Truncated { head, .. } => match head.take() {
-                Some(h) if !h.is_empty() => Poll::Ready(Some(Ok(h))),
-                _ => Poll::Ready(Some(Err(Box::new(Cut)))),
-            },
+            FaultBody::Truncated { head, pause, .. } => {
+                if let Some(h) = head.take().filter(|h| !h.is_empty()) {
+                    *pause = Some(Box::pin(tokio::time::sleep(Duration::from_millis(100))));
+                    return Poll::Ready(Some(Ok(h)));
+                }
+                match pause.as_mut().map(|p| p.as_mut().poll(cx)) {
+                    Some(Poll::Pending) => Poll::Pending,
+                    _ => Poll::Ready(Some(Err(Box::new(Cut)))),
+                }
+            }
             FaultBody::Reset => Poll::Ready(Some(Err(Box::new(Cut)))),
         }
     }
@@ -111,6 +119,7 @@ pub async fn layer(
     let mut response = head.set_body(FaultBody::Truncated {
         head: Some(cut),
         declared: bytes.len() as u64,
+        pause: None,
     });
     response.head_mut().set_connection_type(ConnectionType::Close);
     Ok(ServiceResponse::new(http_req, response).map_into_right_body())
