@@ -60,6 +60,12 @@ pub struct Config {
     /// URL and the loopback names its certificate covers: URLs are minted for them and they are
     /// accepted as audiences. A request with any other Host is answered with the listening URL.
     pub origins: Vec<String>,
+    /// The decision journal records (true) or not (`serve --journal off`).
+    pub journal: bool,
+    /// Entries the journal keeps (the oldest go first).
+    pub journal_size: usize,
+    /// Overrides the fixtures' `settings.region_latency_ms_per_1000km`.
+    pub region_latency_ms_per_1000km: Option<f64>,
 }
 
 impl Default for Config {
@@ -78,6 +84,9 @@ impl Default for Config {
             clock: Clock::system(),
             rbac_mode: RbacMode::Enforce,
             origins: Vec::new(),
+            journal: true,
+            journal_size: crate::decision::journal::DEFAULT_CAPACITY,
+            region_latency_ms_per_1000km: None,
         }
     }
 }
@@ -189,6 +198,15 @@ impl Emulator {
             config.admin_key.clone(),
             config.rbac_mode,
         )?);
+        state.journal.set_enabled(config.journal);
+        state.journal.set_capacity(config.journal_size);
+        if let Some(ms) = config.region_latency_ms_per_1000km {
+            let spec = crate::settings::SettingsSpec {
+                region_latency_ms_per_1000km: Some(ms),
+                ..Default::default()
+            };
+            state.settings.apply(&spec).map_err(StoreError::Corrupt)?;
+        }
         let limits = Limits {
             workers: config.workers.max(1),
             request_timeout: config.request_timeout,

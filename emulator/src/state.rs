@@ -54,6 +54,8 @@ pub struct AppState {
     pub journal: Journal,
     world: RwLock<Arc<World>>,
     rbac: RwLock<Rbac>,
+    /// Set while role-assignment changes wait for their effective time (propagation delay).
+    rbac_pending: std::sync::atomic::AtomicBool,
     /// Held by every writer for the whole write (database, then index).
     writes: Mutex<()>,
     /// Finished long-running operations (key regeneration), for their status routes.
@@ -105,6 +107,7 @@ impl AppState {
             tokens: TokenCache::new(4096),
             world,
             rbac: RwLock::new(Rbac::new(roles, assignments)),
+            rbac_pending: std::sync::atomic::AtomicBool::new(false),
             writes: Mutex::new(()),
             journal: Journal::new(crate::decision::journal::DEFAULT_CAPACITY),
         })
@@ -137,9 +140,22 @@ impl AppState {
         self.unpublished.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// A snapshot of RBAC for one decision (held briefly: writers wait for it).
+    /// A snapshot of RBAC for one decision (held briefly: writers wait for it). Role-assignment
+    /// changes whose propagation delay has passed on the emulator clock are applied first.
     pub fn rbac(&self) -> RwLockReadGuard<'_, Rbac> {
+        use std::sync::atomic::Ordering;
+        if self.rbac_pending.load(Ordering::Acquire) {
+            let mut rbac = self.rbac.write().unwrap_or_else(|e| e.into_inner());
+            let waiting = rbac.settle(self.clock.now());
+            self.rbac_pending.store(waiting, Ordering::Release);
+        }
         self.rbac.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Called after an RBAC write: whether changes wait for their effective time.
+    pub(crate) fn note_rbac_pending(&self) {
+        let waiting = self.rbac.read().unwrap_or_else(|e| e.into_inner()).has_pending();
+        self.rbac_pending.store(waiting, std::sync::atomic::Ordering::Release);
     }
 
     /// A snapshot of the world; cheap (an `Arc` clone), consistent for the whole request.

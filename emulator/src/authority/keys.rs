@@ -108,6 +108,11 @@ impl SigningKey {
         move |message, signature| self.verify(message, signature)
     }
 
+    /// The public key, PKCS#1 `RSAPublicKey` DER.
+    pub fn public_pkcs1_der(&self) -> &[u8] {
+        &self.public_der
+    }
+
     /// Verifies an RS256 signature made with this key.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &self.public_der)

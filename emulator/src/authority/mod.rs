@@ -6,6 +6,7 @@
 pub mod aml;
 pub mod cae;
 pub mod claims;
+pub mod forge;
 pub mod grant_state;
 pub mod grants;
 pub mod jwt;

@@ -96,6 +96,18 @@ struct ServeArgs {
     /// audience. Requests naming any other Host are answered with the listening URL.
     #[arg(long = "origin")]
     origins: Vec<String>,
+    /// `on` records every token, decision and fault in the journal (GET /_emulator/journal);
+    /// `off` records nothing (for benchmarks).
+    #[arg(long, value_parser = ["on", "off"], default_value = "on")]
+    journal: String,
+    /// Entries the journal keeps; the oldest go first.
+    #[arg(long, default_value_t = crate::decision::journal::DEFAULT_CAPACITY as u64,
+          value_parser = clap::value_parser!(u64).range(1..=crate::decision::journal::MAX_CAPACITY as u64))]
+    journal_size: u64,
+    /// Milliseconds the Azure ML token call takes per 1000 km between a workspace's region and
+    /// its service's cluster region (default 0, or the fixtures' setting).
+    #[arg(long, value_name = "MS_PER_1000KM")]
+    region_latency: Option<f64>,
 }
 
 /// How CLI verbs find a running emulator (accepted before or after the verb's own arguments).
@@ -203,6 +215,9 @@ fn serve(args: ServeArgs) -> Result<(), CliError> {
         admin_key: args.admin_key,
         request_timeout: std::time::Duration::from_secs(args.request_timeout),
         origins: args.origins,
+        journal: args.journal == "on",
+        journal_size: usize::try_from(args.journal_size).unwrap_or(usize::MAX),
+        region_latency_ms_per_1000km: args.region_latency,
         ..Config::default()
     };
     if let Some(w) = args.workers {

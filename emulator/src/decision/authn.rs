@@ -243,7 +243,19 @@ fn entra_claims(state: &AppState, token: &[u8]) -> Result<Arc<AccessClaims>, Aut
             let text = std::str::from_utf8(token).map_err(|_| VerifyError::Malformed)?;
             crate::authority::verify::verify(&state.keys(), text)
         })
-        .map_err(invalid)
+        .map_err(|e| key_failure(e, token, |kid| state.keys().retired_at(kid).map(str::to_string)))
+}
+
+/// A verification failure in words; an unknown `kid` that belonged to a retired key says so
+/// ("signed by key … retired at …"), which is what a botched rotation looks like in the journal.
+fn key_failure(e: VerifyError, token: &[u8], retired_at: impl Fn(&str) -> Option<String>) -> AuthnFailure {
+    if e == VerifyError::UnknownKey {
+        let kid = crate::faults::facts::header_kid(token);
+        if let Some((kid, at)) = kid.and_then(|k| retired_at(&k).map(|at| (k, at))) {
+            return invalid(format!("the token was signed by key {kid}, retired at {at}"));
+        }
+    }
+    invalid(e)
 }
 
 /// The token's tenant: `tid` names a tenant of this world and `iss` is that tenant's v1 or v2 issuer.
@@ -301,7 +313,7 @@ fn aml_principal(
                 state.aml_key(kid).map(|k| move |m: &[u8], s: &[u8]| k.verify(m, s))
             })
         })
-        .map_err(invalid)?;
+        .map_err(|e| key_failure(e, token, |kid| state.aml_keys.retired_at(kid)))?;
     if !aml::audience_is(&claims.aud, target.workspace, target.kind, target.name) || claims.sid != target.instance {
         return Err(AuthnFailure::WrongTarget);
     }

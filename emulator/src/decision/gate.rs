@@ -83,7 +83,7 @@ impl<'a> Gate<'a> {
     /// The principals whose assignments count for `principal`: itself (and, once groups exist,
     /// the groups it belongs to).
     fn subjects(&self, principal: ObjectId) -> Vec<ObjectId> {
-        vec![principal]
+        subjects(self.state, principal)
     }
 
     /// `action` at `scope` for the authenticated principal, or a denial — which log-only mode
@@ -133,7 +133,7 @@ impl<'a> Gate<'a> {
 
     fn decide(&self, action: &str, scope: &Scope) -> Decision {
         match self.object_id() {
-            Some(oid) => self.state.rbac().decide(&self.subjects(oid), action, scope),
+            Some(oid) => decide(self.state, &self.subjects(oid), action, scope),
             None => Decision {
                 allowed: false,
                 matched: None,
@@ -190,6 +190,25 @@ impl<'a> Gate<'a> {
             *current = Some(outcome);
         }
     }
+}
+
+/// The principals whose assignments count for `principal`: itself (and, once groups exist, the
+/// groups it belongs to). The gate and `POST /_emulator/explain` both ask here.
+pub fn subjects(_state: &AppState, principal: ObjectId) -> Vec<ObjectId> {
+    vec![principal]
+}
+
+/// The RBAC decision for `subjects` — what the gate enforces and what explain answers — with a
+/// denial's reason naming assignments not yet effective (propagation delay).
+pub fn decide(state: &AppState, subjects: &[ObjectId], action: &str, scope: &Scope) -> Decision {
+    let rbac = state.rbac();
+    let mut decision = rbac.decide(subjects, action, scope);
+    if !decision.allowed {
+        if let Some(note) = rbac.pending_note(subjects, scope) {
+            decision.reason = format!("{}; {note}", decision.reason);
+        }
+    }
+    decision
 }
 
 impl Drop for Gate<'_> {

@@ -25,3 +25,4 @@ mod services;
 mod slow_clients;
 mod token_errors;
 mod tokens;
+mod toolkit;

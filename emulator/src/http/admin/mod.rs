@@ -1,9 +1,12 @@
 //! The emulator-control API under `/_emulator`: health, reset, world, clock, info.
 //! Loopback clients only, unless an admin key is configured and presented.
 
+mod explain;
 mod faults;
+mod forge;
 mod journal;
 mod keys;
+mod lifecycle;
 mod resolve;
 mod role_assignments;
 mod service_principals;
@@ -41,7 +44,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .configure(journal::routes)
     .configure(faults::routes)
     .configure(keys::routes)
-    .configure(settings::routes);
+    .configure(settings::routes)
+    .configure(lifecycle::routes)
+    .configure(explain::routes)
+    .configure(forge::routes);
 }
 
 pub(super) fn authorize(state: &AppState, req: &HttpRequest) -> Result<(), AdminError> {

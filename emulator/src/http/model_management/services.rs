@@ -184,6 +184,11 @@ pub(super) async fn token(cx: &Cx<'_>, name: &str) -> MmsResult {
     if !cx.world.region_available(&cx.region) {
         return Err(MmsError::region_unavailable(&cx.region));
     }
+    // The farther the cluster from the workspace's region, the longer the token takes.
+    let distance = cx.data.settings.region_latency(&cx.region, s.cluster_region.as_deref());
+    if !distance.is_zero() {
+        actix_web::rt::time::sleep(distance).await;
+    }
     let request = MintRequest {
         audience: aml::service_audience(&s.workspace, &s.name),
         workspace: s.workspace,
