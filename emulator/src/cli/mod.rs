@@ -8,7 +8,9 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
 
+mod demo;
 mod logging;
+mod toolkit;
 mod verbs;
 
 use crate::client::{AdminClient, ClientError};
@@ -51,6 +53,16 @@ enum Command {
     Service(verbs::ServiceArgs),
     /// Region availability (an outage stops token issuance; keys keep working).
     Region(verbs::RegionArgs),
+    /// Fault rules: make any surface throttle, fail, slow down or refuse, in Azure's shape.
+    Fault(toolkit::FaultArgs),
+    /// The decision journal: every token issued or refused, every decision and fault, with why.
+    Journal(toolkit::JournalArgs),
+    /// Signing keys: list, rotate (with overlap), retire.
+    Keys(toolkit::KeysArgs),
+    /// Propagation delay, token-lifetime jitter, region latency.
+    Settings(toolkit::SettingsArgs),
+    /// Short scenarios that drive an emulator and say what happened and why.
+    Demo(demo::DemoArgs),
 }
 
 #[derive(Args, Debug)]
@@ -190,6 +202,11 @@ pub fn main() -> ExitCode {
         Command::Ml(args) => verbs::ml(args),
         Command::Service(args) => verbs::service(args),
         Command::Region(args) => verbs::region(args),
+        Command::Fault(args) => toolkit::fault(args),
+        Command::Journal(args) => toolkit::journal(args),
+        Command::Keys(args) => toolkit::keys(args),
+        Command::Settings(args) => toolkit::settings(args),
+        Command::Demo(args) => demo::demo(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -145,7 +145,7 @@ pub enum AuthnFailure {
     WrongAudience(String),
     #[error("the token's issuer '{issuer}' is not the subscription's tenant {expected}")]
     WrongTenant { issuer: String, expected: TenantId },
-    #[error("the token expired at {exp}, emulator clock {now}")]
+    #[error("the token expired at {}, emulator clock {}", rfc3339(exp), rfc3339(now))]
     Expired { exp: OffsetDateTime, now: OffsetDateTime },
     #[error("the token is not valid before {0}")]
     NotYetValid(i64),
@@ -155,6 +155,12 @@ pub enum AuthnFailure {
     WrongTarget,
     #[error("the token names no object id")]
     NoObjectId,
+}
+
+/// A time as the journal writes it: RFC 3339 to the second (`2030-01-01T10:00:00Z`).
+fn rfc3339(t: &OffsetDateTime) -> String {
+    let f = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    t.to_offset(time::UtcOffset::UTC).format(&f).unwrap_or_default()
 }
 
 fn invalid(why: impl std::fmt::Display) -> AuthnFailure {
