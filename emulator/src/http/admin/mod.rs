@@ -12,6 +12,7 @@ mod role_assignments;
 mod service_principals;
 mod services;
 mod settings;
+mod ui;
 
 use actix_web::web::{self, Bytes, Data};
 use actix_web::{HttpRequest, HttpResponse};
@@ -47,7 +48,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .configure(settings::routes)
     .configure(lifecycle::routes)
     .configure(explain::routes)
-    .configure(forge::routes);
+    .configure(forge::routes)
+    .configure(ui::routes);
 }
 
 pub(super) fn authorize(state: &AppState, req: &HttpRequest) -> Result<(), AdminError> {

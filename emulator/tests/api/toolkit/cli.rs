@@ -161,3 +161,39 @@ fn demos_say_what_happened_and_why() {
     );
     assert!(cli(&app, &["demo", "run", "nope"]).2.contains("no demo is named"));
 }
+
+#[test]
+fn the_dashboard_is_served_with_its_own_assets_only() {
+    let app = TestApp::spawn();
+    for (path, kind) in [
+        ("/_emulator/ui", "text/html"),
+        ("/_emulator/ui/app.js", "text/javascript"),
+        ("/_emulator/ui/app.css", "text/css"),
+    ] {
+        let r = app.get(path);
+        assert_eq!(r.status, 200, "{path}");
+        assert!(r.headers["content-type"].to_str().unwrap().starts_with(kind));
+        let csp = r.headers["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("default-src 'self'") && csp.contains("script-src 'self'"),
+            "{csp}"
+        );
+        let text = r.body.as_str().unwrap();
+        assert!(
+            !text.contains("http://") && !text.contains("https://"),
+            "{path}: no external asset"
+        );
+    }
+    let html = app.get("/_emulator/ui").body.as_str().unwrap().to_string();
+    for control in [
+        "+1 h",
+        "+5 min",
+        "Freeze",
+        "Resume",
+        "Add fault",
+        "Rotate the authority key",
+        "denials only",
+    ] {
+        assert!(html.contains(control), "{control}");
+    }
+}
