@@ -15,6 +15,8 @@ Absolute requests/s are noise on a shared machine, so the figures that matter ar
                  p99 latency, and req/s (noise on a shared machine, reported anyway).
   scoring        scoring requests per CPU-second with key auth and with token auth, each divided by
                  the same server's health route per CPU-second; and /token issuance per CPU-second.
+  peers          token issuance per CPU-second of the emulator against oauth2-mock-server's (npm, pinned,
+                 installed into a scratch folder; HTTPS, RS256), same wrk load, same run.
   writes         median and p90 latency of sequential key regenerations (model management) in worlds of
                  1,500 applications and of 100,000 role assignments: a write's cost must not grow with the world.
 Needs wrk (Debian: apt-get install wrk) and openssl on PATH. Stdlib only otherwise.
@@ -365,7 +367,72 @@ def writes_scenario(args):
     return results, goals
 
 
-SCENARIOS = {"tokens": tokens_scenario, "arm": arm_scenario, "scoring": scoring_scenario, "writes": writes_scenario}
+PEER_PACKAGE = "oauth2-mock-server@8.2.3"  # the newest release that runs on Node 20
+
+PEER_SERVER = r"""
+import { OAuth2Server } from 'oauth2-mock-server';
+const [port, key, cert] = process.argv.slice(2);
+const server = new OAuth2Server(key, cert);
+await server.issuer.keys.generate('RS256');
+await server.start(Number(port), '127.0.0.1');
+console.log('ready');
+"""
+
+
+def peer_tokens(args, scratch):
+    """oauth2-mock-server (npm, pinned) over HTTPS with an RS256 key: client-credentials tokens per
+    CPU-second of its Node process, req/s and p99, measured like the emulator's."""
+    subprocess.run(["npm", "init", "-y"], cwd=scratch, check=True, capture_output=True)
+    subprocess.run(["npm", "install", "--no-audit", "--no-fund", PEER_PACKAGE], cwd=scratch, check=True,
+                   capture_output=True)
+    key, cert = os.path.join(scratch, "key.pem"), os.path.join(scratch, "cert.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
+    with open(os.path.join(scratch, "peer.mjs"), "w") as f:
+        f.write(PEER_SERVER)
+    port = free_port()
+    proc = subprocess.Popen(["node", "peer.mjs", str(port), key, cert], cwd=scratch,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        url = f"https://127.0.0.1:{port}"
+        body = "grant_type=client_credentials&client_id=bench&client_secret=s&scope=api"
+        wrk(url, "/token", body, 2)  # warm-up
+        before = cpu_seconds(proc.pid)
+        ok, total, p99, rps = wrk(url, "/token", body, args.seconds)
+        cpu = cpu_seconds(proc.pid) - before
+        return {"tokens_per_cpu_s": round(ok / cpu, 1), "req_per_s": round(rps), "p99": p99, "failed": total - ok}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def peers_scenario(args):
+    """The emulator's token issuance against a peer's (oauth2-mock-server), in the same run."""
+    scratch = tempfile.mkdtemp(prefix="azureml-emulator-peer-")
+    data_dir = tempfile.mkdtemp(prefix="azureml-emulator-bench-")
+    try:
+        peer = peer_tokens(args, scratch)
+        emu = Emulator(data_dir, free_port())
+        emu.wait_ready(ssl._create_unverified_context())
+        body = (f"grant_type=client_credentials&client_id={CLIENT}&client_secret={SECRET}"
+                "&scope=https%3A%2F%2Fmanagement.azure.com%2F.default")
+        path = f"/{TENANT}/oauth2/v2.0/token"
+        wrk(emu.url, path, body, 2)
+        before = cpu_seconds(emu.proc.pid)
+        ok, total, p99, rps = wrk(emu.url, path, body, args.seconds)
+        cpu = cpu_seconds(emu.proc.pid) - before
+        emu.stop()
+        ours = {"tokens_per_cpu_s": round(ok / cpu, 1), "req_per_s": round(rps), "p99": p99, "failed": total - ok}
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(data_dir, ignore_errors=True)
+    ratio = round(ours["tokens_per_cpu_s"] / peer["tokens_per_cpu_s"], 2)
+    results = {"emulator": ours, "oauth2_mock_server": peer, "tokens_per_cpu_s_vs_peer": ratio}
+    return results, [("tokens_per_cpu_s_vs_peer", ratio >= 3, ">= 3")]
+
+
+SCENARIOS = {"tokens": tokens_scenario, "arm": arm_scenario, "scoring": scoring_scenario, "writes": writes_scenario, "peers": peers_scenario}
 
 
 def lookup(results, dotted):

@@ -46,7 +46,7 @@ def main():
     port = free_port()
     ready = os.path.join(work, "ready.json")
     proc = subprocess.Popen(
-        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--collect-atstart=no",
+        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--instr-atstart=no",
          binary, "serve", "--port", str(port), "--data-dir", os.path.join(work, "data"), "--ready-file", ready,
          "--workers", "1"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -98,7 +98,8 @@ def main():
     files = [os.path.join(work, f) for f in os.listdir(work) if f.startswith("callgrind.out")]
     summary = subprocess.run(["callgrind_annotate", "--inclusive=yes", *files], capture_output=True, text=True).stdout
     total = next((l for l in summary.splitlines() if "PROGRAM TOTALS" in l), "")
-    instructions = int(total.split()[0].replace(",", "")) if total else 0
+    first = total.split()[0].replace(",", "") if total else ""
+    instructions = int(first) if first.isdigit() else 0
     print(f"{args.kind}: {instructions / max(args.requests, 1):,.0f} instructions per request ({args.requests} requests)")
     print("\n".join(summary.splitlines()[:args.top + 25]))
     print(f"\n(raw profile kept in {work})")
