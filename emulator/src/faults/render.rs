@@ -80,13 +80,17 @@ pub fn respond(state: &AppState, req: &HttpRequest, fired: &Fired, facts: &Facts
     let retry_after = fired.rule.spec.retry_after;
     let throttle_after = retry_after.unwrap_or_else(|| default_retry_after(facts.surface));
     let mut response = match facts.surface {
-        Surface::Aad => aad_response(state, req, kind, facts, throttle_after),
+        Surface::Aad => aad_response(state, req, kind, facts),
         Surface::Arm => arm_response(state, req, kind, facts, throttle_after),
         Surface::ModelManagement => mms_response(state, req, kind, facts, throttle_after),
         Surface::Scoring => scoring_response(kind, throttle_after),
         _ => generic_response(req, facts.surface, kind),
     };
+    let loop_detected = facts.surface == Surface::Aad && user_flow(facts.grant.as_deref());
     let retry = match kind {
+        // AADSTS50196 is a 400 of its own: Retry-After only when the rule asks for one (azure-core
+        // retries any answer that carries it).
+        Kind::Throttle if loop_detected => retry_after,
         Kind::Throttle => Some(throttle_after),
         Kind::ServerError | Kind::Unavailable => retry_after,
         _ => None,
@@ -99,9 +103,8 @@ pub fn respond(state: &AppState, req: &HttpRequest, fired: &Fired, facts: &Facts
     response
 }
 
-fn aad_response(state: &AppState, req: &HttpRequest, kind: Kind, facts: &Facts, retry_after: u64) -> HttpResponse {
+fn aad_response(state: &AppState, req: &HttpRequest, kind: Kind, facts: &Facts) -> HttpResponse {
     if kind == Kind::Throttle && !user_flow(facts.grant.as_deref()) && !facts.jwks {
-        let _ = retry_after;
         return HttpResponse::TooManyRequests()
             .content_type("text/plain; charset=utf-8")
             .body("Too Many Requests");
