@@ -674,6 +674,25 @@ def v2_reader_endpoints(p: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# --- managed identity (azureml-core MsiAuthentication) ------------------------------------------
+
+
+def v1_msi_workspace_get(p: dict[str, Any]) -> dict[str, Any]:
+    """MsiAuthentication (MSI_ENDPOINT from `env --managed-identity`) then Workspace.get, once as the
+    compute's system-assigned identity and once as the user-assigned one (identity_config)."""
+    from azureml.core import Workspace
+    from azureml.core.authentication import MsiAuthentication
+
+    def get(identity_config):
+        auth = MsiAuthentication(identity_config=identity_config) if identity_config else MsiAuthentication()
+        ws = Workspace.get(p["workspace"], auth=auth, subscription_id=p["subscription_id"], resource_group=p["resource_group"])
+        token = auth.get_authentication_header()["Authorization"].split(" ", 1)[1]
+        return {"name": ws.name, "oid": _claims(token)["oid"], "xms_mirid": _claims(token)["xms_mirid"]}
+
+    return {
+        "user_assigned": outcome(lambda: get({"client_id": p["uami_client_id"]})),
+        "system_assigned": outcome(lambda: get(None)),
+    }
 # --- the failure-mode toolkit --------------------------------------------------------------------
 
 

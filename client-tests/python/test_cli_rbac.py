@@ -138,15 +138,19 @@ def test_create_for_rbac_existing_name_is_idempotent(emulator, reset_world):
 
 def test_role_assignment_list(emulator, ws_scope, subscription_id, default_app, admin_sp):
     at_workspace = emu.run_cli(emulator, "role", "assignment", "list", "--scope", ws_scope).json()
-    assert [(_assignment(a)["principalId"], _assignment(a)["role"]) for a in at_workspace] == [
-        (default_app["object_id"], emu.ROLE_IDS["Contributor"])
-    ]
+    # ml-auth's Contributor, and the managed identities': cpu-cluster's AzureML Data Scientist and ml-uami's Reader.
+    assert {(_assignment(a)["principalId"], _assignment(a)["role"]) for a in at_workspace} == {
+        (default_app["object_id"], emu.ROLE_IDS["Contributor"]),
+        ("5e2f1a0b-6c7d-4e8f-9a0b-00000000c001", "f6c7c914-8db3-469d-8ca1-694a8f32e121"),
+        ("5e2f1a0b-6c7d-4e8f-9a0b-00000000aa01", emu.ROLE_IDS["Reader"]),
+    }
     for a in at_workspace:
         _check_assignment_shape(a, subscription_id)
 
     by_name = emu.run_cli(emulator, "role", "assignment", "list", "--assignee", "ml-auth").json()
     by_client_id = emu.run_cli(emulator, "role", "assignment", "list", "--assignee", default_app["client_id"]).json()
-    assert by_name == by_client_id == at_workspace
+    mine = [a for a in at_workspace if _assignment(a)["principalId"] == default_app["object_id"]]
+    assert by_name == by_client_id == mine
 
     owners = emu.run_cli(emulator, "role", "assignment", "list", "--role", "Owner", locate="url").json()
     assert {(_assignment(a)["principalId"], _assignment(a)["scope"]) for a in owners} == {

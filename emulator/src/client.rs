@@ -146,6 +146,26 @@ impl AdminClient {
         self.read(url, response)
     }
 
+    /// A DELETE whose success has no body (204).
+    pub fn delete_empty(&self, path: &str) -> Result<(), ClientError> {
+        let url = format!("{}{path}", self.url);
+        let response = self.agent.delete(&url).call();
+        let mut response = response.map_err(|e| ClientError::Http {
+            url: url.clone(),
+            reason: e.to_string(),
+        })?;
+        let status = response.status().as_u16();
+        if status < 400 {
+            return Ok(());
+        }
+        let body = response.body_mut().read_to_string().unwrap_or_default();
+        let message = serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
+            .unwrap_or_else(|| format!("{url} answered {status}: {body}"));
+        Err(ClientError::Status { url, status, message })
+    }
+
     fn read<T: DeserializeOwned>(
         &self,
         url: String,

@@ -32,6 +32,9 @@ pub struct ReadyInfo {
     pub subscription_id: String,
     pub service_principal: Option<ServicePrincipalInfo>,
     pub env: BTreeMap<String, String>,
+    /// The managed-identity endpoints' listener (plain HTTP, loopback): `http://127.0.0.1:PORT`.
+    #[serde(default)]
+    pub msi_url: String,
 }
 
 /// The exports that point SDKs at the emulator at `url`.

@@ -60,6 +60,8 @@ pub struct Config {
     /// URL and the loopback names its certificate covers: URLs are minted for them and they are
     /// accepted as audiences. A request with any other Host is answered with the listening URL.
     pub origins: Vec<String>,
+    /// The managed-identity endpoints' plain-HTTP port, always on loopback; 0 picks a free one.
+    pub msi_port: u16,
     /// The decision journal records (true) or not (`serve --journal off`).
     pub journal: bool,
     /// Entries the journal keeps (the oldest go first).
@@ -84,6 +86,7 @@ impl Default for Config {
             clock: Clock::system(),
             rbac_mode: RbacMode::Enforce,
             origins: Vec::new(),
+            msi_port: 0,
             journal: true,
             journal_size: crate::decision::journal::DEFAULT_CAPACITY,
             region_latency_ms_per_1000km: None,
@@ -93,6 +96,8 @@ impl Default for Config {
 
 /// The default of [`Config::request_timeout`].
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections the managed-identity listener (loopback, one worker) holds at once.
+const MSI_MAX_CONNECTIONS: usize = 256;
 /// Idle keep-alive connections are closed after this.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(5);
 
@@ -186,7 +191,15 @@ impl Emulator {
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
         let url = format!("https://{}", display_host(local));
-        let info = ready_info(&spec, &url, local.port(), &dir, temp.is_some(), &tls);
+        // Managed-identity endpoints are reachable from this machine only, whatever --host says.
+        let msi_addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), config.msi_port);
+        let msi_listener = TcpListener::bind(msi_addr).map_err(|source| StartError::Bind { addr: msi_addr, source })?;
+        let msi_port = msi_listener
+            .local_addr()
+            .map_err(|source| StartError::Bind { addr: msi_addr, source })?
+            .port();
+        let mut info = ready_info(&spec, &url, local.port(), &dir, temp.is_some(), &tls);
+        info.msi_url = format!("http://127.0.0.1:{msi_port}");
         let origins = crate::origins::Origins::new(&url, local.port(), &config.origins);
         let state = web::Data::new(AppState::new(
             origins,
@@ -212,9 +225,14 @@ impl Emulator {
             request_timeout: config.request_timeout,
             cap: Cap::new(config.workers, config.max_connections),
         };
-        let (stop_tx, thread) = spawn_server(listener, tls.server_config.clone(), state.clone(), limits)?;
+        let listeners = Listeners {
+            https: listener,
+            msi: msi_listener,
+        };
+        let (stop_tx, thread) = spawn_server(listeners, tls.server_config.clone(), state.clone(), limits)?;
         tracing::info!(%url, max_connections = limits.cap.total, "listening");
         Ok(Running {
+            msi_url: state.info.msi_url.clone(),
             url,
             port: local.port(),
             state,
@@ -295,6 +313,7 @@ fn ready_info(
     let tenant_id = tenant.id.to_string();
     ReadyInfo {
         env: env_map(url, &tls.ca_cert, &tls.ca_bundle, &tenant_id, sp.as_ref()),
+        msi_url: String::new(),
         url: url.to_string(),
         port,
         pid: std::process::id(),
@@ -311,6 +330,12 @@ fn ready_info(
 
 type StopSender = tokio::sync::oneshot::Sender<()>;
 
+/// The HTTPS listener of every surface but one, and the managed-identity endpoints' plain-HTTP one.
+struct Listeners {
+    https: TcpListener,
+    msi: TcpListener,
+}
+
 /// What bounds the server's use of time, descriptors and memory per client.
 #[derive(Clone, Copy, Debug)]
 struct Limits {
@@ -320,7 +345,7 @@ struct Limits {
 }
 
 fn spawn_server(
-    listener: TcpListener,
+    listeners: Listeners,
     tls: Arc<rustls::ServerConfig>,
     state: web::Data<AppState>,
     limits: Limits,
@@ -336,6 +361,7 @@ fn spawn_server(
         .spawn(move || {
             let system = actix_web::rt::System::new();
             system.block_on(async move {
+                let msi_state = state.clone();
                 let server = HttpServer::new(move || {
                     App::new()
                         .app_data(state.clone())
@@ -362,21 +388,40 @@ fn spawn_server(
                 })
                 .disable_signals()
                 .shutdown_timeout(2)
-                .listen_rustls_0_23(listener, (*tls).clone());
-                let server = match server {
-                    Ok(s) => s.run(),
-                    Err(e) => {
+                .listen_rustls_0_23(listeners.https, (*tls).clone());
+                // The second surface listener: same state, same surface middleware, its own routes.
+                let msi = HttpServer::new(move || {
+                    App::new()
+                        .app_data(msi_state.clone())
+                        .app_data(crate::http::surface::ListenerSurface(
+                            crate::http::surface::Surface::ManagedIdentity,
+                        ))
+                        .wrap(actix_web::middleware::from_fn(crate::http::surface::layer))
+                        .configure(crate::http::msi::routes)
+                        .default_service(web::to(crate::http::msi::fallback))
+                })
+                .workers(1)
+                .max_connections(MSI_MAX_CONNECTIONS)
+                .client_request_timeout(limits.request_timeout)
+                .keep_alive(KEEP_ALIVE)
+                .disable_signals()
+                .shutdown_timeout(2)
+                .listen(listeners.msi);
+                let (server, msi) = match (server, msi) {
+                    (Ok(s), Ok(m)) => (s.run(), m.run()),
+                    (Err(e), _) | (_, Err(e)) => {
                         let _ = ready_tx.send(Err(e.to_string()));
                         return;
                     }
                 };
-                let handle = server.handle();
+                let (handle, msi_handle) = (server.handle(), msi.handle());
                 actix_web::rt::spawn(async move {
                     let _ = stop_rx.await;
-                    handle.stop(true).await;
+                    tokio::join!(handle.stop(true), msi_handle.stop(true));
                 });
                 let _ = ready_tx.send(Ok(()));
-                if let Err(e) = server.await {
+                let (a, b) = tokio::join!(server, msi);
+                if let Err(e) = a.and(b) {
                     tracing::error!(error = %e, "server stopped with an error");
                 }
             });
@@ -393,6 +438,8 @@ fn spawn_server(
 pub struct Running {
     pub url: String,
     pub port: u16,
+    /// The managed-identity endpoints' listener: `http://127.0.0.1:PORT`.
+    pub msi_url: String,
     state: web::Data<AppState>,
     stop_tx: Option<StopSender>,
     thread: Option<JoinHandle<()>>,

@@ -52,6 +52,10 @@ pub struct AppState {
     /// One entry per token issued or refused, per decided request (ARM, model management,
     /// scoring) and per fault that fired.
     pub journal: Journal,
+    /// The named test OIDC issuers (workload identity federation offline).
+    pub issuers: crate::authority::issuers::TestIssuers,
+    /// Keys the managed-identity endpoints' host ids and secrets (generated once per data dir).
+    pub msi_key: Vec<u8>,
     world: RwLock<Arc<World>>,
     rbac: RwLock<Rbac>,
     /// Set while role-assignment changes wait for their effective time (propagation delay).
@@ -87,6 +91,9 @@ impl AppState {
         let world = RwLock::new(Arc::new(store.load_world()?));
         let (roles, assignments) = store.load_rbac()?;
         let aml_keys = WorkspaceKeys::load(&store).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let issuers =
+            crate::authority::issuers::TestIssuers::load(&store).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let msi_key = store.emulator_secret("msi", || rand::random::<[u8; 32]>().to_vec())?;
         let faults = crate::faults::Faults::new(&spec.faults, clock.now()).map_err(StoreError::Corrupt)?;
         let settings = crate::settings::Settings::new(&spec.settings).map_err(StoreError::Corrupt)?;
         Ok(AppState {
@@ -110,6 +117,8 @@ impl AppState {
             rbac_pending: std::sync::atomic::AtomicBool::new(false),
             writes: Mutex::new(()),
             journal: Journal::new(crate::decision::journal::DEFAULT_CAPACITY),
+            issuers,
+            msi_key,
         })
     }
 

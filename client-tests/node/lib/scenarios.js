@@ -140,3 +140,6 @@ module.exports = {
   identityClientSecret,
   identityEnvironment,
 };
+
+// Credentials without secrets: certificates, managed identities, workload identity federation.
+Object.assign(module.exports, require('./credential-scenarios'));

@@ -4,13 +4,16 @@
 //! here.
 
 pub mod aml;
+pub mod assertion;
 pub mod cae;
 pub mod claims;
 pub mod forge;
 pub mod grant_state;
 pub mod grants;
+pub mod issuers;
 pub mod jwt;
 pub mod keys;
+pub mod managed_identity;
 pub mod verify;
 
 pub use keys::{KeyError, KeySet, SigningKey};

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
 
+mod credentials;
 mod demo;
 mod logging;
 mod toolkit;
@@ -53,6 +54,10 @@ enum Command {
     Service(verbs::ServiceArgs),
     /// Region availability (an outage stops token issuance; keys keep working).
     Region(verbs::RegionArgs),
+    /// Application credentials, as `az ad app credential` / `az ad app federated-credential`.
+    Ad(credentials::AdArgs),
+    /// Subject tokens of the emulator's test OIDC issuers (workload identity federation).
+    Federation(credentials::FederationArgs),
     /// Fault rules: make any surface throttle, fail, slow down or refuse, in Azure's shape.
     Fault(toolkit::FaultArgs),
     /// The decision journal: every token issued or refused, every decision and fault, with why.
@@ -108,6 +113,9 @@ struct ServeArgs {
     /// audience. Requests naming any other Host are answered with the listening URL.
     #[arg(long = "origin")]
     origins: Vec<String>,
+    /// Port of the managed-identity endpoints (plain HTTP, always on 127.0.0.1); 0 picks a free one.
+    #[arg(long, default_value_t = 0)]
+    msi_port: u16,
     /// `on` records every token, decision and fault in the journal (GET /_emulator/journal);
     /// `off` records nothing (for benchmarks).
     #[arg(long, value_parser = ["on", "off"], default_value = "on")]
@@ -150,6 +158,27 @@ struct EnvArgs {
     target: Target,
     #[arg(long, value_enum, default_value = "sh")]
     format: EnvFormat,
+    /// Variables for WorkloadIdentityCredential: a subject token of the application's federated
+    /// credential written to a file (AZURE_FEDERATED_TOKEN_FILE), its client id, no secret.
+    #[arg(long, value_name = "APP", conflicts_with = "managed_identity")]
+    workload_identity: Option<String>,
+    /// Where --workload-identity writes the token (default: in the data dir).
+    #[arg(long, requires = "workload_identity")]
+    token_file: Option<PathBuf>,
+    /// The token's lifetime in seconds (--workload-identity).
+    #[arg(long, default_value_t = 3600, requires = "workload_identity")]
+    token_lifetime: i64,
+    /// Variables for ManagedIdentityCredential running on HOST (a compute, web app or online
+    /// endpoint): its token endpoint and secret, no client secret.
+    #[arg(long, value_name = "HOST")]
+    managed_identity: Option<String>,
+    /// Which endpoint (default: the host's own: azure-ml for computes, app-service for web apps,
+    /// imds for online endpoints).
+    #[arg(long, value_enum, requires = "managed_identity")]
+    endpoint: Option<credentials::MsiEndpoint>,
+    /// A user-assigned identity of the host (name or client id): exported as AZURE_CLIENT_ID.
+    #[arg(long, requires = "managed_identity")]
+    user_assigned: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -202,6 +231,8 @@ pub fn main() -> ExitCode {
         Command::Ml(args) => verbs::ml(args),
         Command::Service(args) => verbs::service(args),
         Command::Region(args) => verbs::region(args),
+        Command::Ad(args) => credentials::ad(args),
+        Command::Federation(args) => credentials::federation(args),
         Command::Fault(args) => toolkit::fault(args),
         Command::Journal(args) => toolkit::journal(args),
         Command::Keys(args) => toolkit::keys(args),
@@ -232,6 +263,7 @@ fn serve(args: ServeArgs) -> Result<(), CliError> {
         admin_key: args.admin_key,
         request_timeout: std::time::Duration::from_secs(args.request_timeout),
         origins: args.origins,
+        msi_port: args.msi_port,
         journal: args.journal == "on",
         journal_size: usize::try_from(args.journal_size).unwrap_or(usize::MAX),
         region_latency_ms_per_1000km: args.region_latency,
@@ -276,6 +308,11 @@ fn print_banner(info: &ReadyInfo, in_memory: bool, rbac: RbacMode, fixtures_chan
         )?;
     }
     writeln!(out, "  CA bundle:         {}", info.ca_bundle.display())?;
+    writeln!(
+        out,
+        "  managed identity:  {} (env --managed-identity HOST)",
+        info.msi_url
+    )?;
     let mode = match rbac {
         RbacMode::Enforce => "enforced",
         RbacMode::LogOnly => "log-only (denials are allowed and journaled at /_emulator/journal)",
@@ -361,14 +398,22 @@ fn wait_for_signal() {
 /// prints a statement that makes `eval "$(azureml-emulator env)"` fail too, as ssh-agent-style
 /// tools do, and the reason goes to stderr.
 fn env(args: EnvArgs) -> Result<(), CliError> {
-    match args.target.client().and_then(|c| c.get::<ReadyInfo>("/_emulator/info")) {
-        Ok(info) => {
-            print!("{}", render_env(&info.env, args.format));
+    let client = || args.target.client().map_err(CliError::from);
+    let exported = match (&args.workload_identity, &args.managed_identity) {
+        (Some(app), _) => client()
+            .and_then(|c| credentials::workload_identity_env(&c, app, args.token_file.clone(), args.token_lifetime)),
+        (None, Some(host)) => client()
+            .and_then(|c| credentials::managed_identity_env(&c, host, args.endpoint, args.user_assigned.as_deref())),
+        (None, None) => client().and_then(|c| Ok(c.get::<ReadyInfo>("/_emulator/info")?.env)),
+    };
+    match exported {
+        Ok(env) => {
+            print!("{}", render_env(&env, args.format));
             Ok(())
         }
         Err(e) => {
             print!("{}", eval_failure(args.format));
-            Err(e.into())
+            Err(e)
         }
     }
 }

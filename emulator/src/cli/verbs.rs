@@ -84,8 +84,12 @@ enum SpAction {
         #[arg(long, num_args = 1..)]
         scopes: Vec<String>,
         /// Print the JSON of `az ad sp create-for-rbac --sdk-auth` (for ServicePrincipalAuthentication, azure/login…).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "create_cert")]
         sdk_auth: bool,
+        /// A self-signed certificate instead of a secret, written with its private key to a PEM
+        /// file whose path is printed as `fileWithCertAndPrivateKey`.
+        #[arg(long)]
+        create_cert: bool,
     },
     /// Show a service principal by client id or object id.
     Show {
@@ -248,11 +252,11 @@ enum WorkspaceAction {
     },
 }
 
-fn client(t: &Target) -> Result<AdminClient, CliError> {
+pub(super) fn client(t: &Target) -> Result<AdminClient, CliError> {
     Ok(t.client()?)
 }
 
-fn print_json(value: &Value) {
+pub(super) fn print_json(value: &Value) {
     println!("{}", serde_json::to_string_pretty(value).expect("json serialises"));
 }
 
@@ -264,7 +268,20 @@ pub fn sp(args: SpArgs) -> Result<(), CliError> {
             role,
             scopes,
             sdk_auth,
+            create_cert,
         } => {
+            if create_cert {
+                let (cert, path) = super::credentials::new_certificate(&name, 1)?;
+                let created: Value = client.post(
+                    "/_emulator/service-principals",
+                    &json!({"displayName": name, "role": role, "scopes": scopes, "certificate": cert}),
+                )?;
+                print_json(
+                    &json!({"appId": created["appId"], "displayName": created["displayName"],
+                    "fileWithCertAndPrivateKey": path, "password": null, "tenant": created["tenant"]}),
+                );
+                return Ok(());
+            }
             let created: Value = client.post(
                 "/_emulator/service-principals",
                 &json!({"displayName": name, "role": role, "scopes": scopes}),

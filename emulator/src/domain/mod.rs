@@ -1,6 +1,7 @@
 //! The emulated world as plain data: ids, tenants, principals, resources. No actix, no SQL.
 
 pub mod audience;
+pub mod certificate;
 pub mod grant;
 pub mod ids;
 pub mod rbac;

@@ -150,6 +150,112 @@ impl AadError {
     }
 }
 
+/// Client assertions: certificates (`iss` = `sub` = client id) and federated credentials. Codes
+/// and wording as observed from Entra ID where recorded (700021, 700023, 700024, 700027, 70021,
+/// 700211); the rest are the emulator's choices, listed in the README.
+impl AadError {
+    /// Both a secret and an assertion (emulator's choice: 7000218 names them as alternatives).
+    pub fn both_client_credentials() -> Self {
+        aad(
+            "invalid_client",
+            7000218,
+            401,
+            "The request body must contain the following parameter: 'client_assertion' or 'client_secret', not both."
+                .into(),
+        )
+    }
+
+    pub fn unsupported_assertion_type(kind: &str) -> Self {
+        aad("invalid_request", 50027, 400, format!(
+            "Invalid JWT token. The client_assertion_type '{kind}' is not supported: use 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'."
+        ))
+    }
+
+    pub fn malformed_assertion(why: &str) -> Self {
+        aad(
+            "invalid_client",
+            50027,
+            401,
+            format!("JWT token is invalid or malformed: {why}."),
+        )
+    }
+
+    pub fn assertion_client_mismatch() -> Self {
+        aad("invalid_client", 700021, 401,
+            "Client assertion application identifier doesn't match 'client_id' parameter. Review the documentation at https://aka.ms/certCreds .".into())
+    }
+
+    pub fn assertion_audience() -> Self {
+        aad("invalid_client", 700023, 401,
+            "Client assertion audience claim does not match Realm issuer. Review the documentation at https://aka.ms/certCreds .".into())
+    }
+
+    pub fn assertion_key_not_found(thumbprint: &str, client_id: ClientId) -> Self {
+        aad("invalid_client", 700027, 401, format!(
+            "Client assertion failed signature validation. [Reason - The key was not found., Thumbprint of key used by client: '{thumbprint}', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '{client_id}'. Review the documentation at https://aka.ms/certCreds .]"
+        ))
+    }
+
+    /// The signature does not verify (`reason` = why), or the key is expired ("The key used is
+    /// expired.", as observed: 700027, not 700024).
+    pub fn assertion_signature(
+        reason: &str,
+        thumbprint: &str,
+        window: Option<(OffsetDateTime, OffsetDateTime)>,
+    ) -> Self {
+        let found = window.map_or_else(String::new, |(start, end)| {
+            format!(", Found key 'Start={}, End={}'", dotnet_date(start), dotnet_date(end))
+        });
+        aad("invalid_client", 700027, 401, format!(
+            "Client assertion contains an invalid signature. [Reason - {reason}, Thumbprint of key used by client: '{thumbprint}'{found}]"
+        ))
+    }
+
+    pub fn assertion_time_range(now: OffsetDateTime, from: OffsetDateTime, until: Option<OffsetDateTime>) -> Self {
+        let until = until.map_or_else(|| "(none)".to_string(), iso7);
+        aad("invalid_client", 700024, 401, format!(
+            "Client assertion is not within its valid time range. Current time: {}, assertion valid from {}, expiry time of assertion {until}. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .",
+            iso7(now), iso7(from)
+        ))
+    }
+
+    /// A certificate assertion presented again for the same resource (emulator's choice of code).
+    pub fn assertion_replayed() -> Self {
+        aad("invalid_client", 50013, 401,
+            "Assertion failed signature validation. [Reason - The client assertion's 'jti' was already presented for this resource; a client assertion may be used once per resource until it expires.]".into())
+    }
+
+    pub fn federated_unknown_issuer(issuer: &str) -> Self {
+        aad("invalid_client", 700211, 401, format!(
+            "No matching federated identity record found for presented assertion issuer '{issuer}'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation"
+        ))
+    }
+
+    pub fn federated_no_match(issuer: &str, subject: &str, audience: &str) -> Self {
+        aad("invalid_request", 70021, 400, format!(
+            "No matching federated identity record found for presented assertion. Assertion Issuer: '{issuer}'. Assertion Subject: '{subject}'. Assertion Audience: '{audience}'. https://learn.microsoft.com/entra/workload-id/workload-identity-federation"
+        ))
+    }
+
+    pub fn external_issuer_unreachable(issuer: &str) -> Self {
+        aad("invalid_client", 50166, 401, format!(
+            "Request to External OIDC endpoint failed. The issuer '{issuer}' cannot be reached: offline, only this emulator's own issuers (/_emulator/issuers/{{name}}) can be federated."
+        ))
+    }
+}
+
+/// .NET's `MM/dd/yyyy HH:mm:ss`, as AAD quotes a key's validity.
+fn dotnet_date(t: OffsetDateTime) -> String {
+    let f = time::macros::format_description!("[month]/[day]/[year] [hour]:[minute]:[second]");
+    t.format(&f).unwrap_or_default()
+}
+
+/// ISO 8601 with seven fractional digits, as AAD quotes times in AADSTS700024.
+fn iso7(t: OffsetDateTime) -> String {
+    let f = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].0000000Z");
+    t.format(&f).unwrap_or_default()
+}
+
 /// AAD's timestamp format: `2026-11-28 19:02:44Z`.
 pub fn aad_timestamp(now: OffsetDateTime) -> String {
     let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z");

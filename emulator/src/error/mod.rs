@@ -5,6 +5,7 @@
 //! - Model management: [`MmsError`] (`error/mms.rs`).
 //! - Scoring: [`ScoringError`] (`error/scoring.rs`).
 //! - The control API: [`AdminError`] (`error/admin.rs`).
+//! - Managed-identity endpoints: [`MsiError`] (`error/msi.rs`).
 //!
 //! Failures that any surface can have — no route, a body too large or too slow, a media type it
 //! does not take, an internal error — are a [`Generic`] rendered by [`render`] in the shape of the
@@ -14,12 +15,14 @@ mod aad;
 mod admin;
 mod arm;
 mod mms;
+mod msi;
 pub mod scoring;
 
 pub use aad::{aad_timestamp, AadError, AadFailure};
 pub use admin::AdminError;
 pub use arm::{dotnet_time, ArmError, ARM_AUDIENCES};
 pub use mms::MmsError;
+pub use msi::{MsiError, MsiFlavor};
 pub use scoring::ScoringError;
 
 use actix_web::http::StatusCode;
@@ -91,5 +94,8 @@ pub fn render(surface: Surface, req: &HttpRequest, failure: &Generic) -> HttpRes
         Surface::ModelManagement => MmsError::new(status, failure.code, &failure.message).error_response(),
         Surface::Scoring => ScoringError::new(status, &failure.message).error_response(),
         Surface::Control => AdminError::Status(failure.status, failure.code, failure.message.clone()).error_response(),
+        Surface::ManagedIdentity => {
+            MsiError::new(MsiFlavor::Imds, status, "invalid_request", &failure.message).error_response()
+        }
     }
 }

@@ -7,6 +7,7 @@ pub mod arm;
 pub mod discovery;
 pub mod metadata;
 pub mod model_management;
+pub mod msi;
 pub mod scoring;
 pub mod scoring_body;
 pub mod slow_clients;

@@ -30,7 +30,15 @@ pub enum Surface {
     Control,
     /// Cloud metadata (`/metadata/endpoints`) and workspace discovery (`/discovery`).
     Metadata,
+    /// The managed-identity token endpoints (IMDS, App Service, Azure ML) on their own plain-HTTP
+    /// loopback listener: every request there is this surface, whatever its path.
+    ManagedIdentity,
 }
+
+/// App data of a listener whose every request belongs to one surface (the managed-identity
+/// listener), so paths like `/metadata/identity/…` are not read as another surface's.
+#[derive(Clone, Copy, Debug)]
+pub struct ListenerSurface(pub Surface);
 
 impl Surface {
     /// Resolves a (slash-merged) path. Paths that name no surface are attributed to AAD, whose
@@ -81,9 +89,10 @@ pub async fn layer(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     merge_slashes(&mut req);
+    let fixed = req.app_data::<ListenerSurface>().map(|s| s.0);
     let info = RequestInfo {
         id: Uuid::new_v4(),
-        surface: Surface::of(req.path()),
+        surface: fixed.unwrap_or_else(|| Surface::of(req.path())),
     };
     req.extensions_mut().insert(info);
     // A debug span: off by default (`serve` logs the emulator at info), so hot routes do not pay

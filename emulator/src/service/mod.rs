@@ -5,8 +5,10 @@
 //! Callers on the async workers run these functions through [`blocking`]: SQLite writes and key
 //! generation never block a worker.
 
+pub mod credentials;
 pub mod deployments;
 pub mod directory;
+pub mod identities;
 pub mod keys;
 pub mod lifecycle;
 pub mod rbac;

@@ -2,6 +2,7 @@
 //! SQL stays in this folder; callers get domain types.
 
 mod grant_state;
+mod identities;
 mod keys;
 mod lifecycle;
 mod rbac;
@@ -17,6 +18,7 @@ use rusqlite::Connection;
 use rusqlite_migration::{Migrations, M};
 
 pub use grant_state::{GrantKey, NewGrant, StoredGrant, Take};
+pub use identities::Replay;
 pub use keys::{PastKey, StoredKey};
 pub use seed::SeedRecord;
 pub use services::Scored;
@@ -42,6 +44,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0003_services.sql")),
         M::up(include_str!("../../migrations/0004_grant_state.sql")),
         M::up(include_str!("../../migrations/0005_seed.sql")),
+        M::up(include_str!("../../migrations/0007_credentials_identities.sql")),
         M::up(include_str!("../../migrations/0008_faults_keys.sql")),
     ])
 }

@@ -37,6 +37,7 @@ impl Store {
         super::rbac::insert_rbac(&tx, seed)?;
         super::services::insert_services(&tx, seed)?;
         super::seed::record(&tx, seed)?;
+        super::identities::insert_identities(&tx, &seed.identities)?;
         tx.commit()?;
         Ok(())
     }
@@ -52,13 +53,15 @@ impl Store {
             )
         };
         let (services, endpoints, outages) = self.load_services()?;
+        let identities = self.load_identities()?;
         Ok(World::new(
             directory,
             subscriptions,
             resource_groups,
             workspaces,
             Deployments::new(services, endpoints, outages),
-        ))
+        )
+        .with_identities(identities))
     }
 }
 
@@ -113,7 +116,7 @@ fn insert_world(tx: &Transaction<'_>, seed: &Seed) -> StoreResult<()> {
 }
 
 /// One application (service principal) and its hashed secrets.
-fn insert_application(conn: &Connection, a: &Application, position: i64) -> StoreResult<()> {
+pub(super) fn insert_application(conn: &Connection, a: &Application, position: i64) -> StoreResult<()> {
     let uris = serde_json::to_string(&a.identifier_uris).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     conn.execute(
         "INSERT INTO applications (client_id, object_id, tenant_id, display_name, enabled,
@@ -390,6 +393,24 @@ mod tests {
         assert_eq!(app.display_name, "ml-auth");
         assert!(app.secrets[0].hash.matches(&spec.applications[0].secrets[0].value));
         assert!(world.tenant_by_domain("CONTOSO.onmicrosoft.com").is_some());
+        // Managed identities are service principals of the world: the compute's system-assigned
+        // identity, the user-assigned one, and the workspace's and endpoints' derived ones.
+        use crate::fixtures::defaults::{COMPUTE_IDENTITY, UAMI_IDENTITY};
+        for (client, principal) in [COMPUTE_IDENTITY, UAMI_IDENTITY] {
+            let sp = world.application(client.parse().unwrap()).unwrap();
+            assert_eq!(sp.object_id.to_string(), principal);
+            assert!(world.principal(principal.parse().unwrap()).is_some());
+        }
+        let ids = world.identities();
+        let compute = ids.hosts[0].resource_id();
+        let (system, user) = ids.of_host(&compute);
+        assert_eq!(
+            system.unwrap().service_principal.client_id.to_string(),
+            COMPUTE_IDENTITY.0
+        );
+        assert_eq!(user.len(), 1);
+        assert_eq!(ids.managed.len(), 2 + 1 + spec.online_endpoints.len());
+        assert_eq!(ids.federated_of(spec.applications[0].client_id).len(), 1);
         // Replacing again leaves exactly one copy.
         store.replace_world(&spec.seed().unwrap()).unwrap();
         assert_eq!(

@@ -471,7 +471,7 @@ fn assignment_lists_honour_at_scope_and_principal_filters() {
             .collect::<Vec<_>>()
     };
     let sub = format!("/subscriptions/{SUB}");
-    assert_eq!(list(&sub, None).len(), 5, "everything at and below the subscription");
+    assert_eq!(list(&sub, None).len(), 7, "everything at and below the subscription");
     assert_eq!(
         list(&sub, Some("atScope()")).len(),
         3,
@@ -480,8 +480,8 @@ fn assignment_lists_honour_at_scope_and_principal_filters() {
     let at_ws = list(&ws_path(WS), Some("atScope()"));
     assert_eq!(
         at_ws.len(),
-        5,
-        "the workspace's own assignment plus everything above it"
+        7,
+        "the workspace's own assignments (ml-auth, cpu-cluster, ml-uami) plus everything above it"
     );
     let mine = list(&sub, Some(&format!("principalId eq '{SP_OBJECT}'")));
     assert_eq!(mine, vec![ws_path(WS)]);

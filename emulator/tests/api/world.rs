@@ -4,7 +4,8 @@
 
 use azureml_emulator::domain::{ClientId, ObjectId, SubscriptionId, TenantId};
 use azureml_emulator::fixtures::{
-    ApplicationSpec, EndpointSpec, RoleAssignmentSpec, SecretSpec, ServiceSpec, TenantSpec, WorkspaceSpec, WorldSpec,
+    ApplicationSpec, CertificateSpec, EndpointSpec, FederatedCredentialSpec, RoleAssignmentSpec, SecretSpec,
+    ServiceSpec, TenantSpec, UserAssignedIdentitySpec, WebAppSpec, WorkspaceSpec, WorldSpec,
 };
 use uuid::Uuid;
 
@@ -135,6 +136,67 @@ impl WorldBuilder {
             token_lifetime_seconds: None,
             description: None,
             cluster_region: None,
+        });
+        self
+    }
+
+    /// A public certificate (PEM) on an application, optionally ending at `expires` (RFC 3339).
+    pub fn certificate(&mut self, application: &str, pem: &str, expires: Option<&str>) -> &mut Self {
+        self.spec.certificates.push(CertificateSpec {
+            application: application.to_string(),
+            pem: pem.to_string(),
+            display_name: String::new(),
+            expires: expires.map(|e| {
+                time::OffsetDateTime::parse(e, &time::format_description::well_known::Rfc3339).expect("RFC 3339")
+            }),
+        });
+        self
+    }
+
+    /// A federated credential on `owner` trusting `subject` from `issuer` (`test:NAME` for one
+    /// of the emulator's test issuers, else a URL), for `audiences` (default: token exchange).
+    pub fn federated(&mut self, owner: &str, name: &str, issuer: &str, subject: &str, audiences: &[&str]) -> &mut Self {
+        let (issuer, test_issuer) = match issuer.strip_prefix("test:") {
+            Some(n) => (None, Some(n.to_string())),
+            None => (Some(issuer.to_string()), None),
+        };
+        self.spec.federated_credentials.push(FederatedCredentialSpec {
+            owner: owner.to_string(),
+            name: name.to_string(),
+            issuer,
+            test_issuer,
+            subject: subject.to_string(),
+            audiences: if audiences.is_empty() {
+                vec!["api://AzureADTokenExchange".into()]
+            } else {
+                audiences.iter().map(|a| a.to_string()).collect()
+            },
+            description: None,
+        });
+        self
+    }
+
+    /// A web app `name` with no system-assigned identity and two user-assigned ones: `ml-uami`
+    /// and a new `{name}-uami`.
+    pub fn two_identity_web_app(&mut self, name: &str) -> &mut Self {
+        let second = format!("{name}-uami");
+        self.spec.user_assigned_identities.push(UserAssignedIdentitySpec {
+            subscription: None,
+            resource_group: RG.to_string(),
+            name: second.clone(),
+            location: None,
+            client_id: ClientId(Uuid::new_v4()),
+            principal_id: ObjectId(Uuid::new_v4()),
+        });
+        self.spec.web_apps.push(WebAppSpec {
+            subscription: None,
+            resource_group: RG.to_string(),
+            name: name.to_string(),
+            location: None,
+            system_assigned: false,
+            client_id: None,
+            principal_id: None,
+            user_assigned: vec!["ml-uami".into(), second],
         });
         self
     }

@@ -1,15 +1,18 @@
 //! Client authentication at the token endpoints: which application a request names, what it
 //! presents to prove it, and whether that proof holds.
 //!
-//! Secrets (form or HTTP Basic) are the only credential today. Certificate and federated
-//! assertions (`client_assertion`, issue #12) become another [`ClientCredential`] checked in
-//! [`authenticate_confidential`]; public clients (user flows, issue #10) authenticate with no
-//! credential and get [`ClientAuthMethod::Public`].
+//! Secrets (form or HTTP Basic) and client assertions (`client_assertion`: a certificate-signed
+//! JWT, checked in `certificate_auth`, or an external token a federated identity credential
+//! trusts, checked in `federated_auth`) are checked in [`authenticate_confidential`]; public
+//! clients (user flows, issue #10) authenticate with no credential and get
+//! [`ClientAuthMethod::Public`].
 
 use time::OffsetDateTime;
 
 use super::request::TokenRequest;
 use super::tenant::TenantSelector;
+use super::{certificate_auth, federated_auth, GrantContext};
+use crate::authority::assertion::{Jws, JWT_BEARER};
 use crate::authority::claims::ClientAuthMethod;
 use crate::domain::ids::parse_guid;
 use crate::domain::world::Application;
@@ -20,12 +23,15 @@ use crate::error::AadError;
 pub enum ClientCredential {
     /// `client_secret` in the form, or the password part of `Authorization: Basic`.
     Secret(String),
+    /// `client_assertion` of type `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`.
+    Assertion(String),
 }
 
 impl std::fmt::Debug for ClientCredential {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ClientCredential::Secret(_) => f.write_str("Secret(<hidden>)"),
+            ClientCredential::Assertion(_) => f.write_str("Assertion(<hidden>)"),
         }
     }
 }
@@ -40,18 +46,33 @@ pub struct PresentedClient {
 
 impl PresentedClient {
     /// `Authorization: Basic` (urlencoded `id:secret`) wins over the form, as AAD reads it; else the
-    /// form's `client_id` (AADSTS900144 when missing) and `client_secret`.
+    /// form's `client_id` (AADSTS900144 when missing) and `client_secret`. A `client_assertion`
+    /// needs its `client_assertion_type` (900144) to be the JWT bearer type (50027), and cannot
+    /// come with a secret (7000218).
     pub fn read(request: &TokenRequest) -> Result<Self, AadError> {
-        if let Some((client_id, secret)) = request.basic_credentials() {
+        let assertion = match request.param("client_assertion") {
+            None => None,
+            Some(a) => match request.required("client_assertion_type")? {
+                JWT_BEARER => Some(ClientCredential::Assertion(a.to_string())),
+                other => return Err(AadError::unsupported_assertion_type(other)),
+            },
+        };
+        let basic = request.basic_credentials();
+        if assertion.is_some() && (basic.is_some() || request.param("client_secret").is_some()) {
+            return Err(AadError::both_client_credentials());
+        }
+        if let Some((client_id, secret)) = basic {
             return Ok(PresentedClient {
                 client_id,
                 credential: Some(ClientCredential::Secret(secret)),
             });
         }
         let client_id = request.required("client_id")?.to_string();
-        let credential = request
-            .param("client_secret")
-            .map(|s| ClientCredential::Secret(s.to_string()));
+        let credential = assertion.or_else(|| {
+            request
+                .param("client_secret")
+                .map(|s| ClientCredential::Secret(s.to_string()))
+        });
         Ok(PresentedClient { client_id, credential })
     }
 }
@@ -82,13 +103,24 @@ pub fn find_client<'w>(
     }
 }
 
-/// Authenticates a confidential client, in Entra ID's order: a credential must be presented
-/// (AADSTS7000218), the application must be enabled (AADSTS7000112), then the credential must
-/// hold (see [`check_secret`]).
+/// Authenticates a confidential client asking a token for `resource`, in Entra ID's order: a
+/// credential must be presented (AADSTS7000218), the application must be enabled (AADSTS7000112),
+/// then the credential must hold (see [`check_secret`], and for assertions [`check_assertion`]).
 pub fn authenticate_confidential<'w>(
+    ctx: &GrantContext<'_>,
+    app: &'w Application,
+    credential: Option<&ClientCredential>,
+    resource: &str,
+) -> Result<AuthenticatedClient<'w>, AadError> {
+    authenticate_with(app, credential, ctx.now, |a| check_assertion(ctx, app, a, resource))
+}
+
+/// [`authenticate_confidential`] with the assertion check given.
+fn authenticate_with<'w>(
     app: &'w Application,
     credential: Option<&ClientCredential>,
     now: OffsetDateTime,
+    assertion_holds: impl FnOnce(&str) -> Result<(), AadError>,
 ) -> Result<AuthenticatedClient<'w>, AadError> {
     let credential = credential.ok_or_else(AadError::missing_client_credential)?;
     if !app.enabled {
@@ -99,8 +131,33 @@ pub fn authenticate_confidential<'w>(
             check_secret(app, secret, now)?;
             ClientAuthMethod::Secret
         }
+        ClientCredential::Assertion(assertion) => {
+            assertion_holds(assertion)?;
+            ClientAuthMethod::Certificate
+        }
     };
     Ok(AuthenticatedClient { app, method })
+}
+
+/// A client assertion: the application's own certificate-signed JWT when its `iss` is the client
+/// id, else an external token for its federated identity credentials. Unreadable: AADSTS50027.
+pub fn check_assertion(
+    ctx: &GrantContext<'_>,
+    app: &Application,
+    assertion: &str,
+    resource: &str,
+) -> Result<(), AadError> {
+    let jws = Jws::parse(assertion).map_err(|e| AadError::malformed_assertion(&e.to_string()))?;
+    let own = jws
+        .claims
+        .iss
+        .as_deref()
+        .is_some_and(|iss| iss.eq_ignore_ascii_case(&app.client_id.to_string()));
+    if own {
+        certificate_auth::check(ctx, app, &jws, resource)
+    } else {
+        federated_auth::check(ctx, app, &jws)
+    }
 }
 
 /// Wrong secret and expired secret are told apart, as Entra ID does: AADSTS7000222 when the
@@ -167,6 +224,15 @@ mod tests {
         Some(ClientCredential::Secret(s.into()))
     }
 
+    /// Secrets only: an assertion reaching the check fails the test.
+    fn authenticate_confidential<'w>(
+        app: &'w Application,
+        credential: Option<&ClientCredential>,
+        now: OffsetDateTime,
+    ) -> Result<AuthenticatedClient<'w>, AadError> {
+        authenticate_with(app, credential, now, |_| panic!("no assertion expected"))
+    }
+
     #[test]
     fn basic_header_wins_over_the_form() {
         let header = format!("Basic {}", STANDARD.encode("basic-id:basic%2Bsecret"));
@@ -180,6 +246,37 @@ mod tests {
         let none = PresentedClient::read(&TokenRequest::parse(FORM, None, b"client_secret=x")).unwrap_err();
         assert_eq!((none.code, none.error), (900144, "invalid_request"));
         assert_eq!(format!("{:?}", secret("hunter2")), "Some(Secret(<hidden>))");
+        let jwt = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+        let assertion = PresentedClient::read(&TokenRequest::parse(
+            FORM,
+            None,
+            format!("client_id=c&client_assertion=a.b.c&client_assertion_type={jwt}").as_bytes(),
+        ))
+        .unwrap();
+        assert_eq!(format!("{:?}", assertion.credential), "Some(Assertion(<hidden>))");
+        let both = format!("client_id=c&client_secret=s&client_assertion=a.b.c&client_assertion_type={jwt}");
+        let e = PresentedClient::read(&TokenRequest::parse(FORM, None, both.as_bytes())).unwrap_err();
+        assert_eq!((e.code, e.status), (7000218, 401));
+        let e = PresentedClient::read(&TokenRequest::parse(
+            FORM,
+            Some(&header),
+            format!("client_assertion=a&client_assertion_type={jwt}").as_bytes(),
+        ))
+        .unwrap_err();
+        assert_eq!(e.code, 7000218);
+        let untyped =
+            PresentedClient::read(&TokenRequest::parse(FORM, None, b"client_id=c&client_assertion=a")).unwrap_err();
+        assert_eq!(
+            (untyped.code, untyped.message.contains("client_assertion_type")),
+            (900144, true)
+        );
+        let saml = PresentedClient::read(&TokenRequest::parse(
+            FORM,
+            None,
+            b"client_id=c&client_assertion=a&client_assertion_type=saml",
+        ))
+        .unwrap_err();
+        assert_eq!((saml.code, saml.status), (50027, 400));
     }
 
     #[test]

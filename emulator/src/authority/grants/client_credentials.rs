@@ -30,7 +30,7 @@ pub fn grant(
         .tenant(app.tenant_id)
         .ok_or_else(|| AadError::unknown_client(&presented.client_id, tenant_segment))?;
     let requested = request.requested_resource(version)?;
-    let client = client_auth::authenticate_confidential(app, presented.credential.as_ref(), ctx.now)?;
+    let client = client_auth::authenticate_confidential(ctx, app, presented.credential.as_ref(), &requested.resource)?;
     let audience = audience::resolve(ctx.world, home.id, &requested.resource, &|r| ctx.origins.is_own(r))
         .ok_or_else(|| AadError::unknown_resource(&requested.resource, &home.display_name))?;
     let lifetime = match (app.token_lifetime_seconds, ctx.jittered_lifetime) {

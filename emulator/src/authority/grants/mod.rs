@@ -10,8 +10,10 @@
 //! - [`tenant`]: the `{tenant}` path segment;
 //! - [`client_auth`]: which application is calling and how it proves it.
 
+mod certificate_auth;
 pub mod client_auth;
 mod client_credentials;
+mod federated_auth;
 pub mod request;
 pub mod tenant;
 
@@ -42,6 +44,11 @@ pub struct GrantContext<'a> {
     /// This emulator's configured origins: each is itself a valid resource (the cloud's
     /// `resourceManager`, which azure-ai-ml asks tokens for).
     pub origins: &'a crate::origins::Origins,
+    /// The named test issuers whose tokens federated credentials may trust.
+    pub issuers: &'a crate::authority::issuers::TestIssuers,
+    /// Where state between requests is kept (certificate assertions' `jti`s). Blocking: a request
+    /// that presents a `client_assertion` runs off the async workers.
+    pub store: &'a crate::store::Store,
     /// An Entra-like lifetime drawn for this request when the world asks for jitter
     /// ([`crate::settings`]); an application's own lifetime still wins.
     pub jittered_lifetime: Option<i64>,

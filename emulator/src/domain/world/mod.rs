@@ -7,6 +7,7 @@
 //! regeneration does not copy the directory, however many applications it holds.
 
 mod directory;
+pub mod identities;
 mod resources;
 
 use std::collections::HashMap;
@@ -15,6 +16,9 @@ use std::sync::Arc;
 use serde::Serialize;
 
 pub use directory::{Application, ClientSecret, Directory, Tenant, User};
+pub use identities::{
+    FederatedCredential, FederatedIssuer, HostKind, Identities, IdentityHost, ManagedIdentity, UserAssignedIdentity,
+};
 pub use resources::{default_links, ResourceGroup, Subscription, Tags, Workspace};
 
 use super::ids::{ClientId, ObjectId, SubscriptionId, TenantId};
@@ -75,6 +79,7 @@ pub struct World {
     resource_groups: Arc<Vec<ResourceGroup>>,
     workspaces: Arc<Vec<Workspace>>,
     deployments: Arc<Deployments>,
+    identities: Arc<Identities>,
 }
 
 /// What `GET /_emulator/world` shows (secrets are skipped by the types themselves).
@@ -89,6 +94,11 @@ struct WorldView<'a> {
     services: &'a [Service],
     online_endpoints: &'a [OnlineEndpoint],
     unavailable_regions: &'a [String],
+    user_assigned_identities: &'a [UserAssignedIdentity],
+    identity_hosts: &'a [IdentityHost],
+    managed_identities: &'a [ManagedIdentity],
+    certificates: &'a HashMap<ClientId, Vec<crate::domain::certificate::Certificate>>,
+    federated_credentials: &'a HashMap<ClientId, Vec<FederatedCredential>>,
 }
 
 impl Serialize for World {
@@ -103,6 +113,11 @@ impl Serialize for World {
             services: self.services(),
             online_endpoints: self.online_endpoints(),
             unavailable_regions: self.unavailable_regions(),
+            user_assigned_identities: &self.identities.user_assigned,
+            identity_hosts: &self.identities.hosts,
+            managed_identities: &self.identities.managed,
+            certificates: &self.identities.certificates,
+            federated_credentials: &self.identities.federated,
         }
         .serialize(s)
     }
@@ -122,7 +137,37 @@ impl World {
             resource_groups: Arc::new(resource_groups),
             workspaces: Arc::new(workspaces),
             deployments: Arc::new(deployments),
+            identities: Arc::default(),
         }
+        .with_identities(Identities::default())
+    }
+
+    /// The same world with these credentials, identities and hosts (the managed-identity index
+    /// is rebuilt from them and from the workspaces and endpoints).
+    pub fn with_identities(mut self, identities: Identities) -> Self {
+        self.identities = Arc::new(identities);
+        self.reindex_identities();
+        self
+    }
+
+    /// Rebuilds the managed-identity index after a change to what carries identities.
+    fn reindex_identities(&mut self) {
+        let (subs, ws, eps) = (
+            self.subscriptions.clone(),
+            self.workspaces.clone(),
+            self.deployments.clone(),
+        );
+        Arc::make_mut(&mut self.identities).reindex(&subs, &ws, &eps.online_endpoints);
+    }
+
+    pub fn identities(&self) -> &Identities {
+        &self.identities
+    }
+
+    /// Changes the credentials, identities or hosts (then re-indexes the managed identities).
+    pub fn change_identities(&mut self, change: impl FnOnce(&mut Identities)) {
+        change(Arc::make_mut(&mut self.identities));
+        self.reindex_identities();
     }
 
     // Reads.
@@ -197,8 +242,12 @@ impl World {
         self.tenants().first()
     }
 
+    /// An application's service principal, or a managed identity's (so grants, claims and RBAC
+    /// treat both alike).
     pub fn application(&self, client_id: ClientId) -> Option<&Application> {
-        self.directory.application(client_id)
+        self.directory
+            .application(client_id)
+            .or_else(|| self.identities.by_client(client_id).map(|m| &m.service_principal))
     }
 
     /// Finds an application that can serve as a token audience by one of its identifier URIs
@@ -237,7 +286,11 @@ impl World {
     /// A user or service principal by object id: its display label for error messages
     /// (UPN for users, object id for service principals, as ARM prints them) and kind.
     pub fn principal(&self, oid: ObjectId) -> Option<(String, PrincipalType)> {
-        self.directory.principal(oid)
+        self.directory.principal(oid).or_else(|| {
+            self.identities
+                .by_object(oid)
+                .map(|_| (oid.to_string(), PrincipalType::ServicePrincipal))
+        })
     }
 
     /// The display name of a user or service principal.
@@ -295,6 +348,21 @@ impl World {
         for (rg, ws) in doomed {
             self.remove_workspace(sub, &rg, &ws);
         }
+        let in_group = |s: SubscriptionId, rg: &str| s == sub && rg.eq_ignore_ascii_case(name);
+        self.change_identities(|ids| {
+            let gone: Vec<ClientId> = ids
+                .user_assigned
+                .iter()
+                .filter(|u| in_group(u.subscription_id, &u.resource_group))
+                .map(|u| u.client_id)
+                .collect();
+            ids.user_assigned
+                .retain(|u| !in_group(u.subscription_id, &u.resource_group));
+            ids.hosts.retain(|h| !in_group(h.subscription_id, &h.resource_group));
+            for client in gone {
+                ids.federated.remove(&client);
+            }
+        });
     }
 
     /// Adds or replaces (by subscription, resource group and name) a workspace.
@@ -308,6 +376,7 @@ impl World {
             Some(existing) => *existing = ws,
             None => all.push(ws),
         }
+        self.reindex_identities();
     }
 
     /// Removes a workspace with its services and online endpoints.
@@ -330,6 +399,12 @@ impl World {
             d.online_endpoints.retain(|e| !inside(&e.workspace));
             d.reindex();
         }
+        Arc::make_mut(&mut self.identities).hosts.retain(|h| {
+            !(h.subscription_id == sub
+                && h.resource_group.eq_ignore_ascii_case(rg)
+                && matches!(&h.kind, HostKind::Compute { workspace } if workspace.eq_ignore_ascii_case(name)))
+        });
+        self.reindex_identities();
     }
 
     /// Adds or replaces (by name) a web service.
@@ -362,12 +437,14 @@ impl World {
                 d.online_endpoints.push(endpoint);
             }
         }
+        self.reindex_identities();
     }
 
     pub fn remove_endpoint(&mut self, name: &str) {
         let d = Arc::make_mut(&mut self.deployments);
         d.online_endpoints.retain(|e| !e.name.eq_ignore_ascii_case(name));
         d.reindex();
+        self.reindex_identities();
     }
 
     /// Marks a region down (`down`) or back up.

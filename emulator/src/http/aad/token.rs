@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::fail;
 use crate::authority::grants::{self, GrantContext, Issued, ProtocolVersion, TokenRequest};
-use crate::error::AadFailure;
+use crate::error::{AadError, AadFailure};
 use crate::http::client_request_id;
 use crate::state::AppState;
 
@@ -18,7 +18,7 @@ pub(super) async fn token_v1(
     tenant: Path<String>,
     body: Bytes,
 ) -> Result<HttpResponse, AadFailure> {
-    let issued = token(&state, &req, &tenant, &body, ProtocolVersion::V1)?;
+    let issued = token(&state, &req, &tenant, &body, ProtocolVersion::V1).await?;
     Ok(no_store(&req).json(json!({
         "token_type": "Bearer",
         "expires_in": issued.expires_in.to_string(),
@@ -36,7 +36,7 @@ pub(super) async fn token_v2(
     tenant: Path<String>,
     body: Bytes,
 ) -> Result<HttpResponse, AadFailure> {
-    let issued = token(&state, &req, &tenant, &body, ProtocolVersion::V2)?;
+    let issued = token(&state, &req, &tenant, &body, ProtocolVersion::V2).await?;
     Ok(no_store(&req).json(json!({
         "token_type": "Bearer",
         "scope": issued.scope,
@@ -47,9 +47,11 @@ pub(super) async fn token_v2(
 }
 
 /// Reads the request and runs the grant against a snapshot of the world, with the key an
-/// `unknown-kid` fault asks for; the outcome goes to the journal.
-fn token(
-    state: &AppState,
+/// `unknown-kid` fault asks for; the outcome goes to the journal. A request presenting a
+/// `client_assertion` runs off the async workers (a certificate assertion's `jti` is recorded in
+/// SQLite).
+async fn token(
+    state: &Data<AppState>,
     req: &HttpRequest,
     tenant: &str,
     body: &[u8],
@@ -57,18 +59,39 @@ fn token(
 ) -> Result<Issued, AadFailure> {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
     let request = TokenRequest::parse(header("content-type"), header("authorization"), body);
-    let world = state.world();
     let keys = signing_keys(state, req);
+    let seen = super::token_journal::Seen::of(req);
+    if request.param("client_assertion").is_none() {
+        return grant(state, &request, tenant, version, keys, seen).map_err(|e| fail(state, req, e));
+    }
+    let (s, t) = (state.clone(), tenant.to_string());
+    let result = actix_web::web::block(move || grant(&s, &request, &t, version, keys, seen))
+        .await
+        .unwrap_or_else(|e| Err(AadError::generic(500, &format!("the request was cancelled: {e}"))));
+    result.map_err(|e| fail(state, req, e))
+}
+
+fn grant(
+    state: &AppState,
+    request: &TokenRequest,
+    tenant: &str,
+    version: ProtocolVersion,
+    keys: std::sync::Arc<crate::authority::KeySet>,
+    seen: super::token_journal::Seen,
+) -> Result<Issued, AadError> {
+    let world = state.world();
     let ctx = GrantContext {
         world: &world,
         keys: &keys,
         now: state.clock.now(),
         origins: &state.origins,
         jittered_lifetime: state.settings.jittered_lifetime(),
+        issuers: &state.issuers,
+        store: &state.store,
     };
-    let outcome = grants::token(&ctx, version, tenant, &request);
-    super::token_journal::record(state, req, &world, &request, outcome.as_ref());
-    outcome.map_err(|e| fail(state, req, e))
+    let outcome = grants::token(&ctx, version, tenant, request);
+    super::token_journal::record(state, seen, &world, request, outcome.as_ref());
+    outcome
 }
 
 /// The authority's keys, or — when an `unknown-kid` fault fired for this request and the

@@ -13,7 +13,7 @@ use crate::decision::{CredentialKind, JournalEntry};
 use crate::domain::ids::parse_guid;
 use crate::domain::{ClientId, World};
 use crate::error::AadError;
-use crate::http::surface::request_info;
+use crate::http::surface::{request_info, RequestInfo};
 use crate::state::AppState;
 
 /// What the request presented, by its grant and form.
@@ -54,10 +54,25 @@ fn issued_token_facts(token: &str) -> (Option<String>, Option<i64>) {
     (claims["uti"].as_str().map(str::to_string), claims["exp"].as_i64())
 }
 
+/// What the journal needs of the HTTP request (taken before the grant may move off the worker).
+pub(super) struct Seen {
+    info: RequestInfo,
+    route: String,
+}
+
+impl Seen {
+    pub(super) fn of(req: &HttpRequest) -> Self {
+        Seen {
+            info: request_info(req),
+            route: format!("{} {}", req.method(), req.path()),
+        }
+    }
+}
+
 /// Records one entry for the request's outcome.
 pub(super) fn record(
     state: &AppState,
-    req: &HttpRequest,
+    seen: Seen,
     world: &World,
     request: &TokenRequest,
     outcome: Result<&Issued, &AadError>,
@@ -96,8 +111,8 @@ pub(super) fn record(
         Err(e) => format!("refused: AADSTS{} {}: {}", e.code, e.error, e.message),
     };
     let mut entry = JournalEntry::new(
-        request_info(req),
-        format!("{} {}", req.method(), req.path()),
+        seen.info,
+        seen.route,
         state.clock.now(),
         "token",
         outcome.is_ok(),

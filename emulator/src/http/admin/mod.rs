@@ -1,12 +1,15 @@
 //! The emulator-control API under `/_emulator`: health, reset, world, clock, info.
 //! Loopback clients only, unless an admin key is configured and presented.
 
+mod credentials;
 mod explain;
 mod faults;
 mod forge;
+mod issuers;
 mod journal;
 mod keys;
 mod lifecycle;
+mod managed_identities;
 mod resolve;
 mod role_assignments;
 mod service_principals;
@@ -49,7 +52,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .configure(lifecycle::routes)
     .configure(explain::routes)
     .configure(forge::routes)
-    .configure(ui::routes);
+    .configure(ui::routes)
+    .configure(credentials::routes)
+    .configure(issuers::routes)
+    .configure(managed_identities::routes);
 }
 
 pub(super) fn authorize(state: &AppState, req: &HttpRequest) -> Result<(), AdminError> {

@@ -13,7 +13,8 @@ use crate::error::AdminError;
 use crate::http::arm::check_scope_exists;
 use crate::state::AppState;
 
-/// A user (UPN), application (display name or client id) or object id.
+/// A user (UPN), application or managed identity (display name — a managed identity's is its
+/// identity's or host's name — or client id) or object id.
 pub fn assignee(world: &World, assignee: &str) -> Result<(ObjectId, PrincipalType), AdminError> {
     let guid = parse_guid(assignee).ok();
     if let Some(u) = world
@@ -23,9 +24,11 @@ pub fn assignee(world: &World, assignee: &str) -> Result<(ObjectId, PrincipalTyp
     {
         return Ok((u.object_id, PrincipalType::User));
     }
+    let managed = world.identities().managed.iter().map(|m| &m.service_principal);
     world
         .applications()
         .iter()
+        .chain(managed)
         .find(|a| a.display_name == assignee || Some(a.client_id.0) == guid || Some(a.object_id.0) == guid)
         .map(|a| (a.object_id, PrincipalType::ServicePrincipal))
         .ok_or_else(|| bad(format!("no user or service principal matches assignee '{assignee}'")))

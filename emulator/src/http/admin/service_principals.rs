@@ -32,6 +32,9 @@ struct NewServicePrincipal {
     role: Option<String>,
     #[serde(default)]
     scopes: Vec<String>,
+    /// A public certificate (PEM): the principal gets it instead of a new secret
+    /// (`create-for-rbac --create-cert`).
+    certificate: Option<String>,
 }
 
 /// A new client secret as az makes them: `8 chars~base64url`.
@@ -56,18 +59,14 @@ async fn create(state: Data<AppState>, req: HttpRequest, body: Bytes) -> Result<
         .default_tenant()
         .ok_or_else(|| AdminError::Internal("no tenant".into()))?
         .id;
-    let password = new_password();
-    let secret = client_secret(&SecretSpec {
-        value: password.clone(),
-        display_name: "rbac".into(),
-        expires: None,
-    });
-    let name = body.display_name.clone();
-    let made = crate::service::blocking(&state, move |s| {
-        directory::create_or_add_secret(s, &name, tenant, secret)
-    })
-    .await
-    .map_err(|e| AdminError::Internal(e.to_string()))?;
+    let (password, made) = match &body.certificate {
+        Some(pem) => (None, with_certificate(&state, &body.display_name, tenant, pem).await?),
+        None => {
+            let password = new_password();
+            let made = with_secret(&state, &body.display_name, tenant, &password).await?;
+            (Some(password), made)
+        }
+    };
     let mut assignments = Vec::new();
     for (role, scope) in &grants {
         assignments.push(assign(&state, (made.object_id, PrincipalType::ServicePrincipal), *role, scope).await?);
@@ -85,6 +84,42 @@ async fn create(state: Data<AppState>, req: HttpRequest, body: Bytes) -> Result<
         "tenant": tenant,
         "roleAssignments": assignments,
     })))
+}
+
+async fn with_secret(
+    state: &Data<AppState>,
+    name: &str,
+    tenant: crate::domain::TenantId,
+    password: &str,
+) -> Result<directory::Credential, AdminError> {
+    let secret = client_secret(&SecretSpec {
+        value: password.to_string(),
+        display_name: "rbac".into(),
+        expires: None,
+    });
+    let name = name.to_string();
+    crate::service::blocking(state, move |s| {
+        directory::create_or_add_secret(s, &name, tenant, secret)
+    })
+    .await
+    .map_err(|e| AdminError::Internal(e.to_string()))
+}
+
+/// `create-for-rbac --create-cert`: the certificate (checked before anything is written) instead
+/// of a secret.
+async fn with_certificate(
+    state: &Data<AppState>,
+    name: &str,
+    tenant: crate::domain::TenantId,
+    pem: &str,
+) -> Result<directory::Credential, AdminError> {
+    let cert = crate::domain::certificate::Certificate::from_pem(pem, "rbac", None).map_err(|e| bad(e.to_string()))?;
+    let name = name.to_string();
+    crate::service::blocking(state, move |s| {
+        crate::service::credentials::create_with_certificate(s, &name, tenant, cert)
+    })
+    .await
+    .map_err(|e| AdminError::Internal(e.to_string()))
 }
 
 /// The (role, scope) pairs to assign, all checked before anything is written: a non-blank name,
@@ -112,9 +147,11 @@ async fn show(state: Data<AppState>, req: HttpRequest, id: Path<String>) -> Resu
     authorize(&state, &req)?;
     let world = state.world();
     let guid = parse_guid(&id).map_err(|_| bad(format!("'{id}' is not a GUID")))?;
+    let managed = world.identities().managed.iter().map(|m| &m.service_principal);
     let app = world
         .applications()
         .iter()
+        .chain(managed)
         .find(|a| a.client_id.0 == guid || a.object_id.0 == guid)
         .ok_or_else(|| {
             AdminError::NotFound(format!(
@@ -129,11 +166,13 @@ async fn show(state: Data<AppState>, req: HttpRequest, id: Path<String>) -> Resu
         "displayName": app.display_name,
         "accountEnabled": app.enabled,
         "appOwnerOrganizationId": app.tenant_id,
-        "servicePrincipalType": "Application",
+        "servicePrincipalType": if world.identities().by_client(app.client_id).is_some() { "ManagedIdentity" } else { "Application" },
         "servicePrincipalNames": [app.client_id.to_string()],
         "passwordCredentials": app.secrets.iter().map(|s| json!({
             "keyId": s.key_id, "displayName": s.display_name, "hint": s.hint,
             "endDateTime": s.expires.and_then(|e| e.format(&Rfc3339).ok()),
         })).collect::<Vec<_>>(),
+        "keyCredentials": world.identities().certificates_of(app.client_id).iter()
+            .map(super::credentials::certificate_json).collect::<Vec<_>>(),
     })))
 }

@@ -1,5 +1,5 @@
 //! The ARM surface: subscriptions, tenants, resource groups, workspaces, online endpoints and
-//! their deployments, role definitions and role assignments.
+//! their deployments, computes, user-assigned identities, role definitions and role assignments.
 //!
 //! One dispatcher authenticates (bearer token, RS256, audience, tenant, expiry against the
 //! emulator clock), parses the path into a [`route::Target`], checks the api-version, checks the
@@ -8,6 +8,7 @@
 //! `Target` variant, its `ACTIONS` rows, its api-versions, a file of handlers and a match arm here.
 
 mod authn;
+mod computes;
 mod context;
 mod deployments;
 pub(crate) mod filter;
@@ -18,6 +19,7 @@ mod role_assignments;
 mod role_definitions;
 pub mod route;
 mod subscriptions;
+mod user_assigned_identities;
 mod versions;
 mod workspaces;
 
@@ -172,5 +174,13 @@ async fn call(ctx: &Ctx<'_>, target: &Target, method: &Method) -> ArmResult {
         (Target::RoleDefinition { scope, id }, &M::GET) => role_definitions::get(ctx, scope, id),
         (Target::RoleDefinition { scope, id }, &M::DELETE) => role_definitions::delete(ctx, scope, id).await,
         (Target::RoleDefinition { scope, id }, _) => role_definitions::put(ctx, scope, id).await,
+        (Target::Computes { ws }, _) => computes::list(ctx, ws),
+        (Target::Compute { ws, name }, _) => computes::get(ctx, ws, name),
+        (Target::UserAssignedIdentities { sub, rg }, _) => user_assigned_identities::list(ctx, sub, rg.as_deref()),
+        (Target::UserAssignedIdentity { sub, rg, name }, &M::GET) => user_assigned_identities::get(ctx, sub, rg, name),
+        (Target::UserAssignedIdentity { sub, rg, name }, &M::DELETE) => {
+            user_assigned_identities::delete(ctx, sub, rg, name).await
+        }
+        (Target::UserAssignedIdentity { sub, rg, name }, _) => user_assigned_identities::put(ctx, sub, rg, name).await,
     }
 }

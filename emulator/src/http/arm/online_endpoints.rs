@@ -61,7 +61,7 @@ fn endpoint_json(ctx: &Ctx<'_>, e: &OnlineEndpoint) -> Value {
         "location": e.location,
         "kind": "Managed",
         "tags": {},
-        "identity": {"type": "SystemAssigned", "principalId": Uuid::new_v5(&e.id, b"identity"), "tenantId": tenant},
+        "identity": super::computes::system_identity_json(&ctx.world, &endpoint_id(e), &e.id.to_string(), &tenant),
         "properties": {
             "authMode": e.auth_mode.as_str(),
             "description": e.description,

@@ -87,6 +87,24 @@ pub enum Target {
         scope: Scope,
         id: String,
     },
+    /// `…/workspaces/{ws}/computes`.
+    Computes {
+        ws: Ws,
+    },
+    Compute {
+        ws: Ws,
+        name: String,
+    },
+    /// `Microsoft.ManagedIdentity/userAssignedIdentities` of a subscription or resource group.
+    UserAssignedIdentities {
+        sub: String,
+        rg: Option<String>,
+    },
+    UserAssignedIdentity {
+        sub: String,
+        rg: String,
+        name: String,
+    },
 }
 
 /// A workspace named by a path.
@@ -112,6 +130,7 @@ pub enum Family {
     Resources,
     MachineLearning,
     Authorization,
+    ManagedIdentity,
 }
 
 /// Whether a decision is made once at the target's scope or item by item.
@@ -166,12 +185,21 @@ pub const ACTIONS: &[(Kind, &str, Check)] = &[
     (Kind::RoleDefinition, "GET", Check::None),
     (Kind::RoleDefinition, "PUT", Check::AtScope("Microsoft.Authorization/roleDefinitions/write")),
     (Kind::RoleDefinition, "DELETE", Check::AtScope("Microsoft.Authorization/roleDefinitions/delete")),
+    (Kind::Computes, "GET", Check::PerItem(COMPUTE_READ)),
+    (Kind::Compute, "GET", Check::AtScope(COMPUTE_READ)),
+    (Kind::UserAssignedIdentities, "GET", Check::PerItem(UAMI_READ)),
+    (Kind::UserAssignedIdentity, "GET", Check::AtScope(UAMI_READ)),
+    (Kind::UserAssignedIdentity, "PUT", Check::AtScope("Microsoft.ManagedIdentity/userAssignedIdentities/write")),
+    (Kind::UserAssignedIdentity, "DELETE", Check::AtScope("Microsoft.ManagedIdentity/userAssignedIdentities/delete")),
 ];
 
 /// The read action of a resource group or workspace item, for filtering collections.
 pub const RG_READ: &str = "Microsoft.Resources/subscriptions/resourceGroups/read";
 pub const WS_READ: &str = "Microsoft.MachineLearningServices/workspaces/read";
 pub const EP_READ: &str = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/read";
+pub const COMPUTE_READ: &str = "Microsoft.MachineLearningServices/workspaces/computes/read";
+pub const UAMI_READ: &str = "Microsoft.ManagedIdentity/userAssignedIdentities/read";
+const UAMI: &str = "Microsoft.ManagedIdentity/userAssignedIdentities";
 
 /// A parsed ARM request.
 #[derive(Clone, Debug)]
@@ -200,7 +228,10 @@ impl Target {
             | Kind::EndpointRegenerateKeys
             | Kind::EndpointToken
             | Kind::Deployments
-            | Kind::Deployment => Family::MachineLearning,
+            | Kind::Deployment
+            | Kind::Computes
+            | Kind::Compute => Family::MachineLearning,
+            Kind::UserAssignedIdentities | Kind::UserAssignedIdentity => Family::ManagedIdentity,
             Kind::RoleAssignments | Kind::RoleAssignment | Kind::RoleDefinitions | Kind::RoleDefinition => {
                 Family::Authorization
             }
@@ -232,6 +263,15 @@ impl Target {
             Target::Deployment { ws, endpoint, name } => {
                 parse(format!("{}/onlineEndpoints/{endpoint}/deployments/{name}", ws.id()))
             }
+            Target::Computes { ws } => parse(ws.id()),
+            Target::Compute { ws, name } => parse(format!("{}/computes/{name}", ws.id())),
+            Target::UserAssignedIdentities { sub, rg: None } => parse(format!("/subscriptions/{sub}")),
+            Target::UserAssignedIdentities { sub, rg: Some(rg) } => {
+                parse(format!("/subscriptions/{sub}/resourceGroups/{rg}"))
+            }
+            Target::UserAssignedIdentity { sub, rg, name } => parse(format!(
+                "/subscriptions/{sub}/resourceGroups/{rg}/providers/{UAMI}/{name}"
+            )),
             Target::RoleAssignments { scope }
             | Target::RoleAssignment { scope, .. }
             | Target::RoleDefinitions { scope }
@@ -248,14 +288,18 @@ impl Target {
             | Target::Workspaces { sub, .. }
             | Target::Workspace { sub, .. }
             | Target::WorkspaceKeys { sub, .. }
-            | Target::Resources { sub, .. } => Some(sub),
+            | Target::Resources { sub, .. }
+            | Target::UserAssignedIdentities { sub, .. }
+            | Target::UserAssignedIdentity { sub, .. } => Some(sub),
             Target::OnlineEndpoints { ws }
             | Target::OnlineEndpoint { ws, .. }
             | Target::EndpointListKeys { ws, .. }
             | Target::EndpointRegenerateKeys { ws, .. }
             | Target::EndpointToken { ws, .. }
             | Target::Deployments { ws, .. }
-            | Target::Deployment { ws, .. } => Some(&ws.sub),
+            | Target::Deployment { ws, .. }
+            | Target::Computes { ws }
+            | Target::Compute { ws, .. } => Some(&ws.sub),
             Target::RoleAssignments { scope }
             | Target::RoleAssignment { scope, .. }
             | Target::RoleDefinitions { scope }
@@ -348,6 +392,11 @@ static SHAPES: &[Shape] = &[
     (workspace_and!("onlineendpoints", "*", "token"), |n| Target::EndpointToken { ws: ws(&n), name: n[3].clone() }),
     (workspace_and!("onlineendpoints", "*", "deployments"), |n| Target::Deployments { ws: ws(&n), endpoint: n[3].clone() }),
     (workspace_and!("onlineendpoints", "*", "deployments", "*"), |n| Target::Deployment { ws: ws(&n), endpoint: n[3].clone(), name: n[4].clone() }),
+    (workspace_and!("computes"), |n| Target::Computes { ws: ws(&n) }),
+    (workspace_and!("computes", "*"), |n| Target::Compute { ws: ws(&n), name: n[3].clone() }),
+    (&["subscriptions", "*", "providers", "microsoft.managedidentity", "userassignedidentities"], |n| Target::UserAssignedIdentities { sub: n[0].clone(), rg: None }),
+    (&["subscriptions", "*", "resourcegroups", "*", "providers", "microsoft.managedidentity", "userassignedidentities"], |n| Target::UserAssignedIdentities { sub: n[0].clone(), rg: Some(n[1].clone()) }),
+    (&["subscriptions", "*", "resourcegroups", "*", "providers", "microsoft.managedidentity", "userassignedidentities", "*"], |n| Target::UserAssignedIdentity { sub: n[0].clone(), rg: n[1].clone(), name: n[2].clone() }),
 ];
 
 /// The `*` segments of `segments` when it has `pattern`'s shape.

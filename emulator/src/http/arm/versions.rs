@@ -23,6 +23,11 @@ fn accepted(family: Family) -> Accepted {
             newest: "2025-04-01",
             known: "2014-04-01, 2016-06-01, 2018-05-01, 2019-10-01, 2020-01-01, 2021-04-01, 2022-09-01, 2022-12-01, 2024-03-01, 2024-11-01, 2025-04-01",
         },
+        Family::ManagedIdentity => Accepted {
+            oldest: "2018-11-30",
+            newest: "2024-11-30",
+            known: "2018-11-30, 2021-09-30-preview, 2022-01-31-preview, 2023-01-31, 2023-07-31-preview, 2024-11-30",
+        },
         Family::Authorization => Accepted {
             oldest: "2015-07-01",
             newest: "2025-04-01",

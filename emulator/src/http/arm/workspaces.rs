@@ -101,7 +101,7 @@ fn workspace_json(ctx: &Ctx<'_>, w: &Workspace) -> Value {
         "etag": null,
         "kind": "Default",
         "sku": {"name": w.sku, "tier": w.sku},
-        "identity": {"type": "SystemAssigned", "principalId": Uuid::new_v5(&w.workspace_id, b"identity"), "tenantId": tenant},
+        "identity": super::computes::system_identity_json(&ctx.world, &id, &w.workspace_id.to_string(), &tenant),
         "properties": properties
     })
 }
