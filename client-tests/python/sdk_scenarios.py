@@ -698,3 +698,31 @@ def v1_msi_workspace_get(p: dict[str, Any]) -> dict[str, Any]:
 # --- azureml-core interactive sign-in (user_scenarios.py) ---------------------------------------
 
 from user_scenarios import interactive_workspace  # noqa: E402,F401 - a scenario by name
+
+
+# --- the failure-mode toolkit --------------------------------------------------------------------
+
+
+def v1_token_region_distance(p: dict[str, Any]) -> dict[str, Any]:
+    """aks.get_token() timed at each region-latency setting, then during a region-outage fault."""
+    import time
+
+    from azureml.core.webservice import AksWebservice
+
+    ws = _v1_ws(p)
+    aks, _ = _v1_get(ws, p["aks"], AksWebservice)
+    aks.get_token()  # warm: the workspace's ARM token and the connection
+    seconds = []
+    for per in p["per_1000km"]:
+        _admin_post(p, "/_emulator/settings", {"region_latency_ms_per_1000km": per})
+        start = time.monotonic()
+        aks.get_token()
+        seconds.append(time.monotonic() - start)
+    _admin_post(p, "/_emulator/settings", {"region_latency_ms_per_1000km": 0})
+    _admin_post(p, "/_emulator/faults", {"surface": "model-management", "kind": "region-outage", "match": {"region": "eastus"}})
+    out: dict[str, Any] = {"seconds": seconds, "outage_error": None}
+    try:
+        aks.get_token()
+    except Exception as exc:  # noqa: BLE001 - the SDK's own exception is what is checked
+        out["outage_error"] = {"class": type(exc).__name__, "message": str(exc)}
+    return out

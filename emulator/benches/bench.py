@@ -2,7 +2,7 @@
 """Benchmarks of azureml-emulator, reported as ratios against baselines measured in the same run.
 
     python3 emulator/benches/bench.py            # builds the release binary, runs every scenario
-    python3 emulator/benches/bench.py tokens     # one scenario: tokens | arm | scoring | writes | peers | users
+    python3 emulator/benches/bench.py tokens     # one scenario: tokens | journal | arm | scoring | writes | peers | users
 
 Absolute requests/s are noise on a shared machine, so the figures that matter are:
   tokens ratio   client-credentials tokens per CPU-second of the emulator process (utime+stime from
@@ -17,6 +17,11 @@ Absolute requests/s are noise on a shared machine, so the figures that matter ar
                  the same server's health route per CPU-second; and /token issuance per CPU-second.
   peers          token issuance per CPU-second of the emulator against oauth2-mock-server's (npm, pinned,
                  installed into a scratch folder; HTTPS, RS256), same wrk load, same run.
+  journal        the cost of the decision journal and of the fault table on the hot paths: token
+                 issuance, ARM `GET workspace` and key scoring per CPU-second with `serve --journal off`
+                 and no fault rule (the baseline), with the journal on, and with the journal on plus a
+                 fault rule that matches nothing (so every request gathers its facts); each as a ratio of
+                 the baseline (goal >= 0.95: at most 5% of the throughput per CPU-second).
   writes         median and p90 latency of sequential key regenerations (model management) in worlds of
                  1,500 applications and of 100,000 role assignments: a write's cost must not grow with the world.
   users          user-token grants per CPU-second of the emulator, each divided by client-credentials tokens
@@ -78,11 +83,11 @@ def health_ok(port, ctx):
 
 
 class Emulator:
-    def __init__(self, data_dir, port):
+    def __init__(self, data_dir, port, extra=()):
         self.port = port
         self.url = f"https://127.0.0.1:{port}"
         self.proc = subprocess.Popen(
-            [BIN, "serve", "--port", str(port), "--data-dir", data_dir],
+            [BIN, "serve", "--port", str(port), "--data-dir", data_dir, *extra],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
 
@@ -476,8 +481,58 @@ def peers_scenario(args):
     return results, [("tokens_per_cpu_s_vs_peer", ratio >= 3, ">= 3")]
 
 
+def journal_scenario(args):
+    """Tokens, ARM reads and key scoring per CPU-second: journal off (baseline), on, on + a fault rule."""
+    configs = [("off", ["--journal", "off"], None), ("on", [], None),
+               ("on_with_fault_rule", [], {"surface": "any", "kind": "server-error", "match": {"service": "no-such-service"}})]
+    rates = {}
+    for name, extra, rule in configs:
+        data_dir = tempfile.mkdtemp(prefix="azureml-emulator-bench-")
+        try:
+            emu = Emulator(data_dir, free_port(), extra)
+            emu.wait_ready(ssl._create_unverified_context())
+            ctx = ssl.create_default_context(cafile=os.path.join(data_dir, "ca.pem"))
+            if rule:
+                fetch_json(f"{emu.url}/_emulator/faults", ctx, data=json.dumps(rule).encode(),
+                           headers={"Content-Type": "application/json"})
+            arm = fetch_json(
+                f"{emu.url}/{TENANT}/oauth2/token", ctx,
+                data=(f"grant_type=client_credentials&client_id={CLIENT}&client_secret={SECRET}"
+                      "&resource=https%3A%2F%2Fmanagement.azure.com%2F").encode(),
+            )["access_token"]
+
+            def per_cpu(path, body, headers):
+                wrk(emu.url, path, body, 1, headers=headers)  # warm-up
+                before = cpu_seconds(emu.proc.pid)
+                ok, _, _, _ = wrk(emu.url, path, body, args.seconds, headers=headers)
+                return ok / (cpu_seconds(emu.proc.pid) - before)
+
+            ws = f"/subscriptions/{SUB}/resourceGroups/ml-example-rg/providers/Microsoft.MachineLearningServices/workspaces/ml-example"
+            rates[name] = {
+                "tokens": per_cpu(f"/{TENANT}/oauth2/v2.0/token",
+                                  f"grant_type=client_credentials&client_id={CLIENT}&client_secret={SECRET}"
+                                  "&scope=https%3A%2F%2Fmanagement.azure.com%2F.default", None),
+                "arm": per_cpu(f"{ws}?api-version=2024-04-01", None, {"Authorization": f"Bearer {arm}"}),
+                "scoring": per_cpu("/aci/aci-service-1/score", '{"data": [1]}',
+                                   {"Authorization": "Bearer aci-service-1-primary-dev-key-00000000000000=",
+                                    "Content-Type": "application/json"}),
+            }
+            emu.stop()
+        finally:
+            shutil.rmtree(data_dir, ignore_errors=True)
+    results = {name: {k: round(v) for k, v in r.items()} for name, r in rates.items()}
+    goals = []
+    for name in ("on", "on_with_fault_rule"):
+        for route in ("tokens", "arm", "scoring"):
+            key = f"{name}_vs_off_{route}"
+            results[key] = round(rates[name][route] / rates["off"][route], 3)
+            goals.append((key, results[key] >= 0.95, ">= 0.95"))
+    return results, goals
+
+
 SCENARIOS = {
     "tokens": tokens_scenario,
+    "journal": journal_scenario,
     "arm": arm_scenario,
     "scoring": scoring_scenario,
     "writes": writes_scenario,

@@ -116,6 +116,42 @@ impl AdminClient {
         self.read(url, response)
     }
 
+    /// The HTTPS agent (it trusts the emulator's CA), for requests to the emulated surfaces.
+    pub fn agent(&self) -> &ureq::Agent {
+        &self.agent
+    }
+
+    /// Follows a server-sent event stream (`GET path`): calls `each` with every `data:` payload
+    /// until it returns false or the stream ends. No timeout: a quiet stream is kept alive.
+    pub fn follow(&self, path: &str, mut each: impl FnMut(&str) -> bool) -> Result<(), ClientError> {
+        use std::io::BufRead;
+        let url = format!("{}{path}", self.url);
+        let response = self
+            .agent
+            .get(&url)
+            .config()
+            .timeout_global(None)
+            .build()
+            .call()
+            .map_err(|e| self.unreachable(e, &url))?;
+        if response.status().as_u16() >= 400 {
+            return self.read::<serde_json::Value>(url, Ok(response)).map(|_| ());
+        }
+        let reader = std::io::BufReader::new(response.into_body().into_reader());
+        for line in reader.lines() {
+            let line = line.map_err(|e| ClientError::Http {
+                url: url.clone(),
+                reason: e.to_string(),
+            })?;
+            if let Some(data) = line.strip_prefix("data: ") {
+                if !each(data) {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         let url = format!("{}{path}", self.url);
         let response = self.agent.delete(&url).call();

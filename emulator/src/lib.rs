@@ -56,6 +56,9 @@
 //! - [`datadir`]: the data dir's absolute path, owner-only modes and lock; [`connections`]: the
 //!   connection cap derived from the descriptor limit.
 //! - [`error`]: each surface's error shape, rendered in one place.
+//! - [`faults`]: fault rules with Azure's semantics (throttling, 5xx, refused credentials, unknown
+//!   `kid`, claims challenges, latency, resets), evaluated once per request by a middleware inside
+//!   the surface middleware; [`settings`]: propagation delay, lifetime jitter, region latency.
 //! - [`info`]: the ready file and `env` exports; [`client`]: the control-API client of CLI verbs;
 //!   [`cli`]: the command line.
 
@@ -68,6 +71,7 @@ pub mod datadir;
 pub mod decision;
 pub mod domain;
 pub mod error;
+pub mod faults;
 pub mod fixtures;
 pub mod http;
 pub mod info;
@@ -76,6 +80,7 @@ pub mod origins;
 mod proptests;
 pub mod server;
 pub mod service;
+pub mod settings;
 pub mod state;
 pub mod store;
 pub mod tls;

@@ -67,6 +67,12 @@ pub struct Config {
     pub listen_443: bool,
     /// Auto sign-in from the start: the UPN (or object id) interactive sign-ins complete as.
     pub auto_sign_in: Option<String>,
+    /// The decision journal records (true) or not (`serve --journal off`).
+    pub journal: bool,
+    /// Entries the journal keeps (the oldest go first).
+    pub journal_size: usize,
+    /// Overrides the fixtures' `settings.region_latency_ms_per_1000km`.
+    pub region_latency_ms_per_1000km: Option<f64>,
 }
 
 impl Default for Config {
@@ -88,6 +94,9 @@ impl Default for Config {
             msi_port: 0,
             listen_443: false,
             auto_sign_in: None,
+            journal: true,
+            journal_size: crate::decision::journal::DEFAULT_CAPACITY,
+            region_latency_ms_per_1000km: None,
         }
     }
 }
@@ -226,6 +235,15 @@ impl Emulator {
                 .ok_or_else(|| StartError::UnknownUser(who.clone()))?;
             state.set_auto_sign_in(Some(user.object_id));
         }
+        state.journal.set_enabled(config.journal);
+        state.journal.set_capacity(config.journal_size);
+        if let Some(ms) = config.region_latency_ms_per_1000km {
+            let spec = crate::settings::SettingsSpec {
+                region_latency_ms_per_1000km: Some(ms),
+                ..Default::default()
+            };
+            state.settings.apply(&spec).map_err(StoreError::Corrupt)?;
+        }
         let limits = Limits {
             workers: config.workers.max(1),
             request_timeout: config.request_timeout,
@@ -271,7 +289,8 @@ fn display_host(addr: SocketAddr) -> String {
     }
 }
 
-/// The active signing key from the store, generated and stored on first start.
+/// The active signing key from the store (generated and stored on first start), with the keys
+/// earlier rotations replaced: published ones, and the ids of retired ones.
 fn load_keys(store: &Store) -> Result<KeySet, StartError> {
     let stored = match store.active_signing_key()? {
         Some(k) => k,
@@ -284,10 +303,14 @@ fn load_keys(store: &Store) -> Result<KeySet, StartError> {
             k
         }
     };
-    Ok(KeySet {
-        active: SigningKey::from_stored(&stored)?,
-        retired: Vec::new(),
-    })
+    let mut keys = KeySet::single(SigningKey::from_stored(&stored)?);
+    for past in store.past_signing_keys()? {
+        match past.retired {
+            None => keys.published.push(Arc::new(SigningKey::from_stored(&past.key)?)),
+            Some(at) => keys.retired.push((past.key.kid, at)),
+        }
+    }
+    Ok(keys)
 }
 
 fn ready_info(
@@ -382,6 +405,8 @@ fn spawn_server(
                         .app_data(budget.clone())
                         .app_data(body_timeouts)
                         // Inside the surface layer, which has resolved the surface a 408 is rendered for.
+                        // Innermost: the fault table sees the surface and reads bodies under the timeouts.
+                        .wrap(actix_web::middleware::from_fn(crate::faults::layer::layer))
                         .wrap(actix_web::middleware::from_fn(
                             crate::http::slow_clients::bound_body_time,
                         ))

@@ -27,7 +27,15 @@ pub struct AppState {
     pub origins: crate::origins::Origins,
     pub clock: Clock,
     pub store: Store,
-    pub keys: KeySet,
+    /// The authority's signing keys: swapped whole on rotation (see [`AppState::keys`]).
+    keys: RwLock<Arc<KeySet>>,
+    /// A key never published: what `unknown-kid` faults and forged tokens sign with. Made on
+    /// first use (off the async workers).
+    unpublished: Mutex<Option<Arc<SigningKey>>>,
+    /// Fault rules ([`crate::faults`]).
+    pub faults: crate::faults::Faults,
+    /// Propagation delay, lifetime jitter, region latency ([`crate::settings`]).
+    pub settings: crate::settings::Settings,
     /// The world loaded at start: `POST /_emulator/reset` returns to it.
     pub spec: WorldSpec,
     /// What the ready file says; `GET /_emulator/info` serves it.
@@ -41,7 +49,8 @@ pub struct AppState {
     pub aml_tokens: TokenCache<AmlClaims>,
     /// Per-workspace signing keys of Azure ML tokens.
     pub aml_keys: WorkspaceKeys,
-    /// One entry per decided request (ARM, model management, scoring).
+    /// One entry per token issued or refused, per decided request (ARM, model management,
+    /// scoring) and per fault that fired.
     pub journal: Journal,
     /// The named test OIDC issuers (workload identity federation offline).
     pub issuers: crate::authority::issuers::TestIssuers,
@@ -55,6 +64,8 @@ pub struct AppState {
     auto_sign_in: RwLock<Option<crate::domain::ObjectId>>,
     world: RwLock<Arc<World>>,
     rbac: RwLock<Rbac>,
+    /// Set while role-assignment changes wait for their effective time (propagation delay).
+    rbac_pending: std::sync::atomic::AtomicBool,
     /// Held by every writer for the whole write (database, then index).
     writes: Mutex<()>,
     /// Finished long-running operations (key regeneration), for their status routes.
@@ -89,14 +100,19 @@ impl AppState {
         let issuers =
             crate::authority::issuers::TestIssuers::load(&store).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let msi_key = store.emulator_secret("msi", || rand::random::<[u8; 32]>().to_vec())?;
+        let faults = crate::faults::Faults::new(&spec.faults, clock.now()).map_err(StoreError::Corrupt)?;
+        let settings = crate::settings::Settings::new(&spec.settings).map_err(StoreError::Corrupt)?;
         Ok(AppState {
+            faults,
+            settings,
+            unpublished: Mutex::new(None),
             aml_tokens: TokenCache::new(4096),
             aml_keys,
             operations: Mutex::new(VecDeque::new()),
             origins,
             clock,
             store,
-            keys,
+            keys: RwLock::new(Arc::new(keys)),
             spec,
             info,
             admin_key,
@@ -104,6 +120,7 @@ impl AppState {
             tokens: TokenCache::new(4096),
             world,
             rbac: RwLock::new(Rbac::new(roles, assignments)),
+            rbac_pending: std::sync::atomic::AtomicBool::new(false),
             writes: Mutex::new(()),
             journal: Journal::new(crate::decision::journal::DEFAULT_CAPACITY),
             issuers,
@@ -114,9 +131,49 @@ impl AppState {
         })
     }
 
-    /// A snapshot of RBAC for one decision (held briefly: writers wait for it).
+    /// The authority's keys as they stand; a request holds one set for its whole life.
+    pub fn keys(&self) -> Arc<KeySet> {
+        self.keys.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Replaces the key set (after the database committed the change).
+    pub(crate) fn publish_keys(&self, keys: KeySet) {
+        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(keys);
+    }
+
+    /// The never-published key, generated on first use. Blocking (RSA key generation): call it
+    /// off the async workers, or after [`AppState::has_unpublished_key`].
+    pub fn unpublished_key(&self) -> Result<Arc<SigningKey>, crate::authority::KeyError> {
+        let mut slot = self.unpublished.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(k) = slot.as_ref() {
+            return Ok(k.clone());
+        }
+        let key = Arc::new(SigningKey::from_stored(&SigningKey::generate()?)?);
+        *slot = Some(key.clone());
+        Ok(key)
+    }
+
+    /// The never-published key when it was made already.
+    pub fn has_unpublished_key(&self) -> Option<Arc<SigningKey>> {
+        self.unpublished.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// A snapshot of RBAC for one decision (held briefly: writers wait for it). Role-assignment
+    /// changes whose propagation delay has passed on the emulator clock are applied first.
     pub fn rbac(&self) -> RwLockReadGuard<'_, Rbac> {
+        use std::sync::atomic::Ordering;
+        if self.rbac_pending.load(Ordering::Acquire) {
+            let mut rbac = self.rbac.write().unwrap_or_else(|e| e.into_inner());
+            let waiting = rbac.settle(self.clock.now());
+            self.rbac_pending.store(waiting, Ordering::Release);
+        }
         self.rbac.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Called after an RBAC write: whether changes wait for their effective time.
+    pub(crate) fn note_rbac_pending(&self) {
+        let waiting = self.rbac.read().unwrap_or_else(|e| e.into_inner()).has_pending();
+        self.rbac_pending.store(waiting, std::sync::atomic::Ordering::Release);
     }
 
     /// A snapshot of the world; cheap (an `Arc` clone), consistent for the whole request.
@@ -166,10 +223,11 @@ impl AppState {
         &'a self,
         world: &'a World,
         origin: &'a str,
+        keys: &'a crate::authority::KeySet,
     ) -> crate::authority::grants::GrantContext<'a> {
         crate::authority::grants::GrantContext {
             world,
-            keys: &self.keys,
+            keys,
             now: self.clock.now(),
             origins: &self.origins,
             origin,
@@ -178,6 +236,7 @@ impl AppState {
             auto_sign_in: self.auto_sign_in(),
             issuers: &self.issuers,
             store: &self.store,
+            jittered_lifetime: self.settings.jittered_lifetime(),
         }
     }
 

@@ -109,9 +109,33 @@ async function identityEnvironment({ options, scope }) {
   return [await getTokenResult(new EnvironmentCredential(options || {}), scope)];
 }
 
+/**
+ * A Node client that validates tokens itself: it fetches the authority's JWKS (fetch, trusting the
+ * CA through NODE_EXTRA_CA_CERTS), looks up the token's kid and verifies RS256 with node:crypto;
+ * then presents the token to ARM. Returns what it saw.
+ */
+async function validateWithJwks({ url, tenantId, token, armPath }) {
+  const crypto = require('node:crypto');
+  const [h, c, s] = token.split('.');
+  const header = JSON.parse(Buffer.from(h, 'base64url').toString('utf8'));
+  const jwks = await (await fetch(`${url}/${tenantId}/discovery/v2.0/keys`)).json();
+  const jwk = jwks.keys.find((k) => k.kid === header.kid);
+  let verified = false;
+  let error = null;
+  if (!jwk) {
+    error = `unknown kid ${header.kid}: the key set has ${jwks.keys.map((k) => k.kid).join(', ')}`;
+  } else {
+    const key = crypto.createPublicKey({ key: { kty: jwk.kty, n: jwk.n, e: jwk.e }, format: 'jwk' });
+    verified = crypto.verify('RSA-SHA256', Buffer.from(`${h}.${c}`), key, Buffer.from(s, 'base64url'));
+  }
+  const arm = await fetch(`${url}${armPath}`, { headers: { authorization: `Bearer ${token}` } });
+  return { kid: header.kid, verified, error, armStatus: arm.status, armBody: await arm.json() };
+}
+
 module.exports = {
   ...require('./user-scenarios'),
   describeError,
+  validateWithJwks,
   adalClientCredentials,
   msalClientCredentials,
   identityClientSecret,

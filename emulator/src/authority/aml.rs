@@ -24,6 +24,20 @@ use crate::store::{Store, StoreError};
 pub struct WorkspaceKeys {
     by_workspace: Mutex<HashMap<Uuid, Arc<SigningKey>>>,
     by_kid: RwLock<HashMap<String, Arc<SigningKey>>>,
+    /// Keys a rotation replaced that still verify: kid → workspace.
+    past: RwLock<HashMap<String, Uuid>>,
+    /// Retired keys: kid → when (RFC 3339), for the journal's reason.
+    retired: RwLock<HashMap<String, String>>,
+}
+
+/// One workspace's Azure ML token keys, as `GET /_emulator/keys` lists them.
+#[derive(Clone, Debug, Serialize)]
+pub struct WorkspaceKeyView {
+    pub workspace_id: Uuid,
+    /// The key that signs.
+    pub active: String,
+    /// Keys a rotation replaced that still verify, newest first.
+    pub published: Vec<String>,
 }
 
 /// Why a token could not be minted.
@@ -46,9 +60,24 @@ impl WorkspaceKeys {
             by_kid.insert(key.kid.clone(), key.clone());
             by_workspace.insert(workspace, key);
         }
+        let (mut past, mut retired) = (HashMap::new(), HashMap::new());
+        for p in store.past_workspace_keys()? {
+            match p.retired {
+                Some(at) => {
+                    retired.insert(p.key.kid, at);
+                }
+                None => {
+                    let key = Arc::new(SigningKey::from_stored(&p.key)?);
+                    past.insert(key.kid.clone(), p.workspace_id.unwrap_or_default());
+                    by_kid.insert(key.kid.clone(), key);
+                }
+            }
+        }
         Ok(WorkspaceKeys {
             by_workspace: Mutex::new(by_workspace),
             by_kid: RwLock::new(by_kid),
+            past: RwLock::new(past),
+            retired: RwLock::new(retired),
         })
     }
 
@@ -74,6 +103,94 @@ impl WorkspaceKeys {
             .insert(key.kid.clone(), key.clone());
         keys.insert(workspace_id, key.clone());
         Ok(key)
+    }
+}
+
+impl WorkspaceKeys {
+    /// A new key signs the workspace's tokens; the one it replaces keeps verifying until retired.
+    /// Answers (new kid, replaced kid). Blocking (key generation, SQLite); callers hold the
+    /// service layer's writer.
+    pub fn rotate(&self, workspace_id: Uuid, store: &Store, at: &str) -> Result<(String, Option<String>), MintError> {
+        let mut keys = self.by_workspace.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(old) = keys.get(&workspace_id).cloned() else {
+            drop(keys);
+            let key = self.get_or_create(workspace_id, store)?;
+            return Ok((key.kid.clone(), None));
+        };
+        let generated = SigningKey::generate()?;
+        store.rotate_workspace_key(workspace_id, &generated, at)?;
+        let key = Arc::new(SigningKey::from_stored(&generated)?);
+        self.by_kid
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.kid.clone(), key.clone());
+        self.past
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(old.kid.clone(), workspace_id);
+        keys.insert(workspace_id, key.clone());
+        Ok((key.kid.clone(), Some(old.kid.clone())))
+    }
+
+    /// Retires a key a rotation replaced: tokens it signed no longer verify. Answers its
+    /// workspace; none when `kid` is no such key (an active key cannot be retired).
+    pub fn retire(&self, kid: &str, store: &Store, at: &str) -> Result<Option<Uuid>, MintError> {
+        let Some(workspace) = self.past.read().unwrap_or_else(|e| e.into_inner()).get(kid).copied() else {
+            return Ok(None);
+        };
+        store.retire_workspace_key(kid, at)?;
+        self.past.write().unwrap_or_else(|e| e.into_inner()).remove(kid);
+        self.by_kid.write().unwrap_or_else(|e| e.into_inner()).remove(kid);
+        self.retired
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(kid.to_string(), at.to_string());
+        Ok(Some(workspace))
+    }
+
+    /// When `kid` was retired, if it was a workspace key that was.
+    pub fn retired_at(&self, kid: &str) -> Option<String> {
+        self.retired.read().unwrap_or_else(|e| e.into_inner()).get(kid).cloned()
+    }
+
+    /// Whether `kid` is the active key of some workspace.
+    pub fn is_active(&self, kid: &str) -> bool {
+        self.by_workspace
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .any(|k| k.kid == kid)
+    }
+
+    /// The active key of a workspace, if it has one yet.
+    pub fn active(&self, workspace_id: Uuid) -> Option<Arc<SigningKey>> {
+        self.by_workspace
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&workspace_id)
+            .cloned()
+    }
+
+    /// Every workspace's keys.
+    pub fn list(&self) -> Vec<WorkspaceKeyView> {
+        let past = self.past.read().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<WorkspaceKeyView> = self
+            .by_workspace
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(ws, k)| WorkspaceKeyView {
+                workspace_id: *ws,
+                active: k.kid.clone(),
+                published: past
+                    .iter()
+                    .filter(|(_, w)| *w == ws)
+                    .map(|(kid, _)| kid.clone())
+                    .collect(),
+            })
+            .collect();
+        out.sort_by_key(|v| v.workspace_id);
+        out
     }
 }
 

@@ -8,6 +8,7 @@ use base64::Engine;
 use rsa::pkcs8::EncodePrivateKey;
 use serde_json::{json, Value};
 use sha1::{Digest, Sha1};
+use std::sync::Arc;
 
 use crate::store::StoredKey;
 
@@ -107,6 +108,11 @@ impl SigningKey {
         move |message, signature| self.verify(message, signature)
     }
 
+    /// The public key, PKCS#1 `RSAPublicKey` DER.
+    pub fn public_pkcs1_der(&self) -> &[u8] {
+        &self.public_der
+    }
+
     /// Verifies an RS256 signature made with this key.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &self.public_der)
@@ -136,26 +142,51 @@ fn thumbprint(cert_der: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(Sha1::digest(cert_der))
 }
 
-/// The published keys: the active one signs; retired ones stay published so tokens they signed
-/// still verify until they expire.
+/// The authority's keys as they stand: the active one signs; keys it replaced stay published
+/// (they still verify the tokens they signed) until they are retired. Swapped whole on rotation
+/// ([`crate::state::AppState::keys`]), so a request sees one consistent set.
 #[derive(Debug)]
 pub struct KeySet {
-    pub active: SigningKey,
-    pub retired: Vec<SigningKey>,
+    pub active: Arc<SigningKey>,
+    /// Replaced by a rotation, still published, newest first.
+    pub published: Vec<Arc<SigningKey>>,
+    /// Retired keys' ids and when they were retired (RFC 3339): no longer published, named in
+    /// the journal when a token they signed comes back.
+    pub retired: Vec<(String, String)>,
 }
 
 impl KeySet {
+    /// A set of one active key.
+    pub fn single(active: SigningKey) -> Self {
+        KeySet {
+            active: Arc::new(active),
+            published: Vec::new(),
+            retired: Vec::new(),
+        }
+    }
+
+    /// The JWKS document; v2 key sets name the issuer.
     pub fn jwks(&self, issuer: Option<&str>) -> Value {
-        let keys: Vec<Value> = std::iter::once(&self.active)
-            .chain(&self.retired)
-            .map(|k| k.jwk(issuer))
-            .collect();
+        let keys: Vec<Value> = self.all().map(|k| k.jwk(issuer)).collect();
+        json!({ "keys": keys })
+    }
+
+    /// The JWKS without the active key (the `missing-key` fault: a botched rotation).
+    pub fn jwks_without_active(&self, issuer: Option<&str>) -> Value {
+        let keys: Vec<Value> = self.published.iter().map(|k| k.jwk(issuer)).collect();
         json!({ "keys": keys })
     }
 
     pub fn find(&self, kid: &str) -> Option<&SigningKey> {
-        std::iter::once(&self.active)
-            .chain(&self.retired)
-            .find(|k| k.kid == kid)
+        self.all().find(|k| k.kid == kid).map(|k| &**k)
+    }
+
+    /// When `kid` was retired, if it was.
+    pub fn retired_at(&self, kid: &str) -> Option<&str> {
+        self.retired.iter().find(|(k, _)| k == kid).map(|(_, at)| at.as_str())
+    }
+
+    fn all(&self) -> impl Iterator<Item = &Arc<SigningKey>> {
+        std::iter::once(&self.active).chain(&self.published)
     }
 }

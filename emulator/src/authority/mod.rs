@@ -5,7 +5,9 @@
 
 pub mod aml;
 pub mod assertion;
+pub mod cae;
 pub mod claims;
+pub mod forge;
 pub mod grant_state;
 pub mod grants;
 pub mod issuers;

@@ -9,8 +9,10 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
 
 mod credentials;
+mod demo;
 mod directory_verbs;
 mod logging;
+mod toolkit;
 mod verbs;
 
 use crate::client::{AdminClient, ClientError};
@@ -60,6 +62,16 @@ enum Command {
     SignIn(directory_verbs::SignInArgs),
     /// Subject tokens of the emulator's test OIDC issuers (workload identity federation).
     Federation(credentials::FederationArgs),
+    /// Fault rules: make any surface throttle, fail, slow down or refuse, in Azure's shape.
+    Fault(toolkit::FaultArgs),
+    /// The decision journal: every token issued or refused, every decision and fault, with why.
+    Journal(toolkit::JournalArgs),
+    /// Signing keys: list, rotate (with overlap), retire.
+    Keys(toolkit::KeysArgs),
+    /// Propagation delay, token-lifetime jitter, region latency.
+    Settings(toolkit::SettingsArgs),
+    /// Short scenarios that drive an emulator and say what happened and why.
+    Demo(demo::DemoArgs),
 }
 
 #[derive(Args, Debug)]
@@ -116,6 +128,18 @@ struct ServeArgs {
     /// answers without the page and device codes are approved on their first poll.
     #[arg(long)]
     auto_sign_in: Option<String>,
+    /// `on` records every token, decision and fault in the journal (GET /_emulator/journal);
+    /// `off` records nothing (for benchmarks).
+    #[arg(long, value_parser = ["on", "off"], default_value = "on")]
+    journal: String,
+    /// Entries the journal keeps; the oldest go first.
+    #[arg(long, default_value_t = crate::decision::journal::DEFAULT_CAPACITY as u64,
+          value_parser = clap::value_parser!(u64).range(1..=crate::decision::journal::MAX_CAPACITY as u64))]
+    journal_size: u64,
+    /// Milliseconds the Azure ML token call takes per 1000 km between a workspace's region and
+    /// its service's cluster region (default 0, or the fixtures' setting).
+    #[arg(long, value_name = "MS_PER_1000KM")]
+    region_latency: Option<f64>,
 }
 
 /// How CLI verbs find a running emulator (accepted before or after the verb's own arguments).
@@ -222,6 +246,11 @@ pub fn main() -> ExitCode {
         Command::Ad(args) => directory_verbs::ad(args),
         Command::SignIn(args) => directory_verbs::sign_in(args),
         Command::Federation(args) => credentials::federation(args),
+        Command::Fault(args) => toolkit::fault(args),
+        Command::Journal(args) => toolkit::journal(args),
+        Command::Keys(args) => toolkit::keys(args),
+        Command::Settings(args) => toolkit::settings(args),
+        Command::Demo(args) => demo::demo(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -250,6 +279,9 @@ fn serve(args: ServeArgs) -> Result<(), CliError> {
         msi_port: args.msi_port,
         listen_443: args.listen_443,
         auto_sign_in: args.auto_sign_in,
+        journal: args.journal == "on",
+        journal_size: usize::try_from(args.journal_size).unwrap_or(usize::MAX),
+        region_latency_ms_per_1000km: args.region_latency,
         ..Config::default()
     };
     if let Some(w) = args.workers {

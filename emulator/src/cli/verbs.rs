@@ -37,6 +37,11 @@ enum ServiceAction {
     Token {
         name: String,
     },
+    /// Its Azure ML token lifetime: 90, 90s, 15m, 1h ("default" for an hour).
+    Lifetime {
+        name: String,
+        lifetime: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -91,6 +96,54 @@ enum SpAction {
         #[arg(long)]
         id: String,
     },
+    /// Client secrets: add (two valid at once during a rotation), expire now, delete.
+    Secret {
+        #[command(subcommand)]
+        action: SecretAction,
+    },
+    /// Disable a service principal or user (AADSTS7000112 / AADSTS50057 from then on).
+    Disable {
+        #[arg(long)]
+        id: String,
+    },
+    /// Enable it again.
+    Enable {
+        #[arg(long)]
+        id: String,
+    },
+    /// Its access-token lifetime: 90, 90s, 15m, 1h ("default" for the tenant's).
+    Lifetime {
+        #[arg(long)]
+        id: String,
+        lifetime: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum SecretAction {
+    Add {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        value: Option<String>,
+        /// Expires this long from now on the emulator clock (90, 90s, 15m, 1h, 2d).
+        #[arg(long)]
+        expires_in: Option<String>,
+        #[arg(long, default_value = "")]
+        display_name: String,
+    },
+    Expire {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        key_id: String,
+    },
+    Delete {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        key_id: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -107,6 +160,16 @@ enum RoleWhat {
     Assignment {
         #[command(subcommand)]
         action: AssignmentAction,
+    },
+    /// What-if: would RBAC allow the action at the scope, and which assignment decides it.
+    Explain {
+        /// A user's UPN, a service principal's name or client id, or an object id.
+        #[arg(long)]
+        assignee: String,
+        #[arg(long)]
+        action: String,
+        #[arg(long)]
+        scope: String,
     },
 }
 
@@ -231,8 +294,71 @@ pub fn sp(args: SpArgs) -> Result<(), CliError> {
             });
         }
         SpAction::Show { id } => print_json(&client.get::<Value>(&format!("/_emulator/service-principals/{id}"))?),
+        SpAction::Secret { action } => print_json(&secret(&client, action)?),
+        SpAction::Disable { id } => {
+            print_json(&client.post(&format!("/_emulator/principals/{}/disable", enc(&id)), &json!({}))?)
+        }
+        SpAction::Enable { id } => {
+            print_json(&client.post(&format!("/_emulator/principals/{}/enable", enc(&id)), &json!({}))?)
+        }
+        SpAction::Lifetime { id, lifetime } => print_json(&client.post(
+            &format!("/_emulator/service-principals/{}/token-lifetime", enc(&id)),
+            &lifetime_body(&lifetime),
+        )?),
     }
     Ok(())
+}
+
+fn enc(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// `{"lifetime": "5s"}`, or `{"seconds": null}` for "default".
+fn lifetime_body(lifetime: &str) -> Value {
+    if lifetime.eq_ignore_ascii_case("default") {
+        json!({"seconds": null})
+    } else {
+        json!({"lifetime": lifetime})
+    }
+}
+
+fn secret(client: &AdminClient, action: SecretAction) -> Result<Value, CliError> {
+    Ok(match action {
+        SecretAction::Add {
+            id,
+            value,
+            expires_in,
+            display_name,
+        } => {
+            let expires = match expires_in {
+                Some(d) => Some(
+                    crate::clock::parse_duration(&d)
+                        .ok_or_else(|| {
+                            CliError::Usage(format!("cannot read duration '{d}': use 90, 90s, 15m, 1h or 2d"))
+                        })?
+                        .whole_seconds(),
+                ),
+                None => None,
+            };
+            client.post(
+                &format!("/_emulator/service-principals/{}/secrets", enc(&id)),
+                &json!({"value": value, "expires_in_seconds": expires, "displayName": display_name}),
+            )?
+        }
+        SecretAction::Expire { id, key_id } => client.post(
+            &format!(
+                "/_emulator/service-principals/{}/secrets/{}/expire",
+                enc(&id),
+                enc(&key_id)
+            ),
+            &json!({}),
+        )?,
+        SecretAction::Delete { id, key_id } => client.delete(&format!(
+            "/_emulator/service-principals/{}/secrets/{}",
+            enc(&id),
+            enc(&key_id)
+        ))?,
+    })
 }
 
 /// `az ad sp create-for-rbac` output.
@@ -263,7 +389,21 @@ fn sdk_auth_json(created: &Value, info: &ReadyInfo) -> Value {
 
 pub fn role(args: RoleArgs) -> Result<(), CliError> {
     let client = client(&args.target)?;
-    let RoleWhat::Assignment { action } = args.what;
+    let action = match args.what {
+        RoleWhat::Assignment { action } => action,
+        RoleWhat::Explain {
+            assignee,
+            action,
+            scope,
+        } => {
+            let v: Value = client.post(
+                "/_emulator/explain",
+                &json!({"principal": assignee, "action": action, "scope": scope}),
+            )?;
+            print_json(&v);
+            return Ok(());
+        }
+    };
     let value: Value = match action {
         AssignmentAction::Create { assignee, role, scope } => client.post(
             "/_emulator/role-assignments",
@@ -326,6 +466,10 @@ pub fn service(args: ServiceArgs) -> Result<(), CliError> {
         ServiceAction::Token { name } => {
             client.post(&format!("/_emulator/services/{}/token", enc(&name)), &json!({}))?
         }
+        ServiceAction::Lifetime { name, lifetime } => client.post(
+            &format!("/_emulator/services/{}/token-lifetime", enc(&name)),
+            &lifetime_body(&lifetime),
+        )?,
     };
     print_json(&value);
     Ok(())

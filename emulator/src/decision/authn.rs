@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 
 use crate::authority::aml::{self, AmlClaims};
 use crate::authority::verify::{verify_with, AccessClaims, VerifyError};
+use crate::domain::rbac::PrincipalType;
 use crate::domain::services::WorkspaceRef;
 use crate::domain::world::Subscription;
 use crate::domain::{ObjectId, TenantId, World};
@@ -88,9 +89,28 @@ pub enum Expectation<'a> {
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]
 pub enum CredentialKind {
+    /// An Entra access token presented to ARM, model management or scoring.
     EntraToken,
+    /// An Azure ML token presented to scoring.
     AmlToken,
+    /// A service's or endpoint's key presented to scoring.
     Key,
+    /// A client secret presented to the token endpoint.
+    AppSecret,
+    /// A certificate-signed client assertion presented to the token endpoint.
+    Certificate,
+    /// A federated (workload identity) assertion presented to the token endpoint.
+    FederatedAssertion,
+    /// A user's password (ROPC) presented to the token endpoint.
+    UserPassword,
+    /// A refresh token presented to the token endpoint.
+    RefreshToken,
+    /// An authorization code presented to the token endpoint.
+    AuthorizationCode,
+    /// A device code presented to the token endpoint.
+    DeviceCode,
+    /// No credential, or one the token endpoint could not read.
+    None,
 }
 
 /// Who a credential names.
@@ -106,6 +126,10 @@ pub struct Principal {
     pub token_id: Option<String>,
     /// The verified Entra claims (none for keys and Azure ML tokens).
     pub claims: Option<Arc<AccessClaims>>,
+    /// `user`, `service-principal` or `key-holder` (for the journal).
+    pub kind: &'static str,
+    /// The user's or application's display name, when the world knows it.
+    pub display_name: Option<String>,
 }
 
 /// Why a credential was refused. Each surface renders these in its own shape.
@@ -121,7 +145,7 @@ pub enum AuthnFailure {
     WrongAudience(String),
     #[error("the token's issuer '{issuer}' is not the subscription's tenant {expected}")]
     WrongTenant { issuer: String, expected: TenantId },
-    #[error("the token expired at {exp}, emulator clock {now}")]
+    #[error("the token expired at {}, emulator clock {}", rfc3339(exp), rfc3339(now))]
     Expired { exp: OffsetDateTime, now: OffsetDateTime },
     #[error("the token is not valid before {0}")]
     NotYetValid(i64),
@@ -131,6 +155,12 @@ pub enum AuthnFailure {
     WrongTarget,
     #[error("the token names no object id")]
     NoObjectId,
+}
+
+/// A time as the journal writes it: RFC 3339 to the second (`2030-01-01T10:00:00Z`).
+fn rfc3339(t: &OffsetDateTime) -> String {
+    let f = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    t.to_offset(time::UtcOffset::UTC).format(&f).unwrap_or_default()
 }
 
 fn invalid(why: impl std::fmt::Display) -> AuthnFailure {
@@ -191,6 +221,8 @@ pub fn authenticate(
                         credential: CredentialKind::Key,
                         token_id: None,
                         claims: None,
+                        kind: "key-holder",
+                        display_name: None,
                     });
                 }
             }
@@ -215,9 +247,21 @@ fn entra_claims(state: &AppState, token: &[u8]) -> Result<Arc<AccessClaims>, Aut
         .tokens
         .get_or_verify(token, || {
             let text = std::str::from_utf8(token).map_err(|_| VerifyError::Malformed)?;
-            crate::authority::verify::verify(&state.keys, text)
+            crate::authority::verify::verify(&state.keys(), text)
         })
-        .map_err(invalid)
+        .map_err(|e| key_failure(e, token, |kid| state.keys().retired_at(kid).map(str::to_string)))
+}
+
+/// A verification failure in words; an unknown `kid` that belonged to a retired key says so
+/// ("signed by key … retired at …"), which is what a botched rotation looks like in the journal.
+fn key_failure(e: VerifyError, token: &[u8], retired_at: impl Fn(&str) -> Option<String>) -> AuthnFailure {
+    if e == VerifyError::UnknownKey {
+        let kid = crate::faults::facts::header_kid(token);
+        if let Some((kid, at)) = kid.and_then(|k| retired_at(&k).map(|at| (k, at))) {
+            return invalid(format!("the token was signed by key {kid}, retired at {at}"));
+        }
+    }
+    invalid(e)
 }
 
 /// The token's tenant: `tid` names a tenant of this world and `iss` is that tenant's v1 or v2 issuer.
@@ -240,12 +284,15 @@ fn entra_principal(world: &World, claims: Arc<AccessClaims>, tenant: TenantId) -
         .as_deref()
         .and_then(|o| o.parse().ok())
         .ok_or(AuthnFailure::NoObjectId)?;
-    let label = world
-        .principal(object_id)
+    let known = world.principal(object_id);
+    let kind = principal_kind(known.as_ref().map(|(_, k)| *k), claims.idtyp.as_deref());
+    let label = known
         .map(|(label, _)| label)
         .or_else(|| claims.upn.clone())
         .unwrap_or_else(|| object_id.to_string());
     Ok(Principal {
+        kind,
+        display_name: world.display_name(object_id),
         object_id: Some(object_id),
         tenant: Some(tenant),
         label,
@@ -272,7 +319,7 @@ fn aml_principal(
                 state.aml_key(kid).map(|k| move |m: &[u8], s: &[u8]| k.verify(m, s))
             })
         })
-        .map_err(invalid)?;
+        .map_err(|e| key_failure(e, token, |kid| state.aml_keys.retired_at(kid)))?;
     if !aml::audience_is(&claims.aud, target.workspace, target.kind, target.name) || claims.sid != target.instance {
         return Err(AuthnFailure::WrongTarget);
     }
@@ -292,6 +339,8 @@ fn aml_principal(
         None => None,
     };
     Ok(Principal {
+        kind: principal_kind(object_id.and_then(|o| world.principal(o)).map(|(_, k)| k), None),
+        display_name: object_id.and_then(|o| world.display_name(o)),
         label: object_id.map_or_else(|| "Azure ML token holder".into(), |o| o.to_string()),
         object_id,
         tenant: Some(target.tenant),
@@ -299,6 +348,15 @@ fn aml_principal(
         token_id: Some(claims.jti.clone()),
         claims: None,
     })
+}
+
+/// How the journal names a principal's kind: from the world, else from the token's `idtyp`.
+fn principal_kind(known: Option<PrincipalType>, idtyp: Option<&str>) -> &'static str {
+    match (known, idtyp) {
+        (Some(PrincipalType::User), _) | (None, Some("user")) => "user",
+        (Some(PrincipalType::Group | PrincipalType::ForeignGroup), _) => "group",
+        _ => "service-principal",
+    }
 }
 
 /// `exp` and `nbf` against the clock, and a lifetime this emulator could have minted.

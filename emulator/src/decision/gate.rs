@@ -6,10 +6,6 @@
 
 use std::cell::RefCell;
 
-use actix_web::HttpRequest;
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
-
 use super::authn::{authenticate, AuthnFailure, Credential, Expectation, Principal};
 use super::journal::JournalEntry;
 use crate::domain::rbac::Decision;
@@ -17,6 +13,7 @@ use crate::domain::scope::Scope;
 use crate::domain::{ObjectId, World};
 use crate::http::surface::{request_info, RequestInfo};
 use crate::state::{AppState, RbacMode};
+use actix_web::HttpRequest;
 
 /// An enforced RBAC denial: what each surface renders as its 403.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,9 +83,7 @@ impl<'a> Gate<'a> {
     /// The principals whose assignments count for `principal`: itself, then every group it
     /// belongs to, directly or through nested groups (a member holds its groups' roles).
     fn subjects(&self, principal: ObjectId) -> Vec<ObjectId> {
-        let mut subjects = vec![principal];
-        subjects.extend(self.state.world().groups_of(principal));
-        subjects
+        subjects(self.state, principal)
     }
 
     /// `action` at `scope` for the authenticated principal, or a denial — which log-only mode
@@ -138,7 +133,7 @@ impl<'a> Gate<'a> {
 
     fn decide(&self, action: &str, scope: &Scope) -> Decision {
         match self.object_id() {
-            Some(oid) => self.state.rbac().decide(&self.subjects(oid), action, scope),
+            Some(oid) => decide(self.state, &self.subjects(oid), action, scope),
             None => Decision {
                 allowed: false,
                 matched: None,
@@ -197,6 +192,27 @@ impl<'a> Gate<'a> {
     }
 }
 
+/// The principals whose assignments count for `principal`: itself (and, once groups exist, the
+/// groups it belongs to). The gate and `POST /_emulator/explain` both ask here.
+pub fn subjects(state: &AppState, principal: ObjectId) -> Vec<ObjectId> {
+    let mut subjects = vec![principal];
+    subjects.extend(state.world().groups_of(principal));
+    subjects
+}
+
+/// The RBAC decision for `subjects` — what the gate enforces and what explain answers — with a
+/// denial's reason naming assignments not yet effective (propagation delay).
+pub fn decide(state: &AppState, subjects: &[ObjectId], action: &str, scope: &Scope) -> Decision {
+    let rbac = state.rbac();
+    let mut decision = rbac.decide(subjects, action, scope);
+    if !decision.allowed {
+        if let Some(note) = rbac.pending_note(subjects, scope) {
+            decision.reason = format!("{}; {note}", decision.reason);
+        }
+    }
+    decision
+}
+
 impl Drop for Gate<'_> {
     fn drop(&mut self) {
         let principal = self.principal.get_mut().take();
@@ -211,24 +227,29 @@ impl Drop for Gate<'_> {
             })
         });
         let Some(outcome) = outcome else { return };
-        let now = self.state.clock.now();
-        self.state.journal.record(JournalEntry {
-            id: 0,
-            request_id: self.info.id,
-            time: now.format(&Rfc3339).unwrap_or_default(),
-            wall_time: OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default(),
-            surface: self.info.surface,
-            route: std::mem::take(&mut self.route),
-            principal: principal.as_ref().and_then(|p| p.object_id).map(|o| o.to_string()),
-            principal_name: principal.as_ref().map(|p| p.label.clone()),
-            credential: principal.as_ref().map(|p| p.credential),
-            token_id: principal.as_ref().and_then(|p| p.token_id.clone()),
-            action: outcome.action,
-            scope: outcome.scope,
-            decision: if outcome.allowed { "allow" } else { "deny" },
-            enforced: outcome.enforced,
-            kind: outcome.kind,
-            reason: outcome.reason,
-        });
+        if !self.state.journal.enabled() {
+            return;
+        }
+        let mut entry = JournalEntry::new(
+            self.info,
+            std::mem::take(&mut self.route),
+            self.state.clock.now(),
+            outcome.kind,
+            outcome.allowed,
+            outcome.reason,
+        );
+        if let Some(p) = principal {
+            entry.principal = p.object_id.map(|o| o.to_string());
+            entry.principal_kind = Some(p.kind);
+            entry.principal_display_name = p.display_name;
+            entry.app_id = p.claims.as_ref().and_then(|c| c.client_id()).map(str::to_string);
+            entry.principal_name = Some(p.label);
+            entry.credential = Some(p.credential);
+            entry.token_id = p.token_id;
+        }
+        entry.action = outcome.action;
+        entry.scope = outcome.scope;
+        entry.enforced = outcome.enforced;
+        self.state.journal.record(entry);
     }
 }

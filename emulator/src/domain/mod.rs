@@ -5,6 +5,7 @@ pub mod certificate;
 pub mod grant;
 pub mod ids;
 pub mod rbac;
+pub mod regions;
 pub mod scope;
 pub mod secret;
 pub mod seed;

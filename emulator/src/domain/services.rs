@@ -86,6 +86,8 @@ pub struct Service {
     pub token_lifetime_seconds: Option<u32>,
     pub description: Option<String>,
     pub created: String,
+    /// The region of the cluster it runs on; none means the workspace's.
+    pub cluster_region: Option<String>,
 }
 
 /// Why a service definition is refused, in the words the service API uses.
@@ -145,6 +147,8 @@ pub struct OnlineEndpoint {
     pub description: Option<String>,
     pub token_lifetime_seconds: Option<u32>,
     pub created: String,
+    /// The region of the cluster it runs on; none means the workspace's.
+    pub cluster_region: Option<String>,
 }
 
 /// An Azure region's programmatic name: letters and digits only (`eastus`, `westeurope`,

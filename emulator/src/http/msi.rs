@@ -103,7 +103,7 @@ fn issue(
     let world = state.world();
     let identity = mi::select(&world, host, selector).map_err(|e| MsiError::bad_request(flavor, e.to_string()))?;
     let is_own = |r: &str| state.origins.is_own(r);
-    mi::mint(&world, &state.keys, &is_own, state.clock.unix(), identity, resource).map_err(|e| {
+    mi::mint(&world, &state.keys(), &is_own, state.clock.unix(), identity, resource).map_err(|e| {
         let aad = crate::error::AadError::unknown_resource(resource, &e.0);
         MsiError::new(
             flavor,

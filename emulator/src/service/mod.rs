@@ -10,6 +10,8 @@ pub mod deployments;
 pub mod directory;
 pub mod groups;
 pub mod identities;
+pub mod keys;
+pub mod lifecycle;
 pub mod rbac;
 pub mod resources;
 pub mod users;

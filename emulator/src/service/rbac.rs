@@ -53,7 +53,11 @@ pub fn assign(state: &AppState, a: RoleAssignment) -> Result<RoleAssignment, Ass
         }
     }
     w.store().insert_assignment(&a)?;
-    w.rbac().insert_assignment(a.clone());
+    match propagation(state) {
+        Some(at) => w.rbac().insert_assignment_at(a.clone(), at),
+        None => w.rbac().insert_assignment(a.clone()),
+    }
+    state.note_rbac_pending();
     Ok(a)
 }
 
@@ -64,8 +68,18 @@ pub fn unassign(state: &AppState, name: Uuid) -> Result<Option<RoleAssignment>, 
         return Ok(None);
     }
     w.store().delete_assignment(name)?;
-    let removed = w.rbac().remove_assignment(name);
+    let removed = match propagation(state) {
+        Some(at) => w.rbac().remove_assignment_at(name, at),
+        None => w.rbac().remove_assignment(name),
+    };
+    state.note_rbac_pending();
     Ok(removed)
+}
+
+/// When a change made now takes effect, with a propagation delay set; none for at once.
+fn propagation(state: &AppState) -> Option<time::OffsetDateTime> {
+    let delay = state.settings.propagation_seconds();
+    (delay > 0).then(|| state.clock.now() + time::Duration::seconds(i64::try_from(delay).unwrap_or(i64::MAX)))
 }
 
 #[derive(Debug, thiserror::Error)]

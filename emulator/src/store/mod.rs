@@ -5,6 +5,7 @@ mod directory;
 mod grant_state;
 mod identities;
 mod keys;
+mod lifecycle;
 mod rbac;
 mod resources;
 mod seed;
@@ -19,7 +20,7 @@ use rusqlite_migration::{Migrations, M};
 
 pub use grant_state::{GrantKey, NewGrant, StoredGrant, Take};
 pub use identities::Replay;
-pub use keys::StoredKey;
+pub use keys::{PastKey, StoredKey};
 pub use seed::SeedRecord;
 pub use services::Scored;
 
@@ -46,6 +47,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0005_seed.sql")),
         M::up(include_str!("../../migrations/0006_users_groups.sql")),
         M::up(include_str!("../../migrations/0007_credentials_identities.sql")),
+        M::up(include_str!("../../migrations/0008_faults_keys.sql")),
     ])
 }
 

@@ -31,12 +31,13 @@ pub(super) fn insert_services(tx: &Transaction<'_>, seed: &Seed) -> StoreResult<
 fn insert_service(conn: &Connection, s: &Service) -> StoreResult<()> {
     conn.execute(
         "INSERT INTO services (name, service_id, subscription_id, resource_group, workspace, compute_type,
-             auth_enabled, token_auth_enabled, primary_key, secondary_key, scoring, token_lifetime_seconds, description, created)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+             auth_enabled, token_auth_enabled, primary_key, secondary_key, scoring, token_lifetime_seconds, description, created, cluster_region)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         params![
             s.name, s.id.to_string(), s.workspace.subscription_id.to_string(), s.workspace.resource_group, s.workspace.workspace,
             s.compute_type.as_str(), s.auth_enabled, s.token_auth_enabled, s.primary_key, s.secondary_key,
-            serde_json::to_string(&s.scoring).expect("scoring serialises"), s.token_lifetime_seconds, s.description, s.created
+            serde_json::to_string(&s.scoring).expect("scoring serialises"), s.token_lifetime_seconds, s.description, s.created,
+            s.cluster_region
         ],
     )?;
     Ok(())
@@ -45,8 +46,8 @@ fn insert_service(conn: &Connection, s: &Service) -> StoreResult<()> {
 fn insert_endpoint(conn: &Connection, e: &OnlineEndpoint) -> StoreResult<()> {
     conn.execute(
         "INSERT INTO online_endpoints (name, endpoint_id, subscription_id, resource_group, workspace, location,
-             auth_mode, primary_key, secondary_key, deployments, scoring, description, token_lifetime_seconds, created)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+             auth_mode, primary_key, secondary_key, deployments, scoring, description, token_lifetime_seconds, created, cluster_region)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         params![
             e.name,
             e.id.to_string(),
@@ -61,7 +62,8 @@ fn insert_endpoint(conn: &Connection, e: &OnlineEndpoint) -> StoreResult<()> {
             serde_json::to_string(&e.scoring).expect("scoring serialises"),
             e.description,
             e.token_lifetime_seconds,
-            e.created
+            e.created,
+            e.cluster_region
         ],
     )?;
     Ok(())
@@ -114,7 +116,8 @@ impl Store {
         let conn = self.conn();
         let mut stmt = conn.prepare(
             "SELECT name, service_id, subscription_id, resource_group, workspace, compute_type, auth_enabled,
-                    token_auth_enabled, primary_key, secondary_key, scoring, token_lifetime_seconds, description, created
+                    token_auth_enabled, primary_key, secondary_key, scoring, token_lifetime_seconds, description, created,
+                    cluster_region
              FROM services ORDER BY rowid",
         )?;
         let services = stmt
@@ -128,12 +131,15 @@ impl Store {
                         r.get::<_, String>(4)?,
                     ),
                     (r.get::<_, String>(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?),
-                    (r.get::<_, String>(10)?, r.get(11)?, r.get(12)?, r.get(13)?),
+                    (r.get::<_, String>(10)?, r.get(11)?, r.get(12)?, r.get(13)?, r.get(14)?),
                 ))
             })?
             .map(|row| {
-                let ((name, id, sub, rg, ws), (compute, auth, token, pk, sk), (sc, lifetime, description, created)) =
-                    row?;
+                let (
+                    (name, id, sub, rg, ws),
+                    (compute, auth, token, pk, sk),
+                    (sc, lifetime, description, created, cluster_region),
+                ) = row?;
                 Ok(Service {
                     name,
                     id: id.parse().map_err(|e| corrupt("service id", e))?,
@@ -147,12 +153,13 @@ impl Store {
                     token_lifetime_seconds: lifetime,
                     description,
                     created,
+                    cluster_region,
                 })
             })
             .collect::<StoreResult<Vec<_>>>()?;
         let mut stmt = conn.prepare(
             "SELECT name, endpoint_id, subscription_id, resource_group, workspace, location, auth_mode, primary_key,
-                    secondary_key, deployments, scoring, description, token_lifetime_seconds, created
+                    secondary_key, deployments, scoring, description, token_lifetime_seconds, created, cluster_region
              FROM online_endpoints ORDER BY rowid",
         )?;
         let endpoints = stmt
@@ -172,14 +179,14 @@ impl Store {
                         r.get(8)?,
                         r.get::<_, String>(9)?,
                     ),
-                    (r.get::<_, String>(10)?, r.get(11)?, r.get(12)?, r.get(13)?),
+                    (r.get::<_, String>(10)?, r.get(11)?, r.get(12)?, r.get(13)?, r.get(14)?),
                 ))
             })?
             .map(|row| {
                 let (
                     (name, id, sub, rg, ws),
                     (location, mode, pk, sk, deployments),
-                    (sc, description, lifetime, created),
+                    (sc, description, lifetime, created, cluster_region),
                 ) = row?;
                 Ok(OnlineEndpoint {
                     name,
@@ -194,6 +201,7 @@ impl Store {
                     description,
                     token_lifetime_seconds: lifetime,
                     created,
+                    cluster_region,
                 })
             })
             .collect::<StoreResult<Vec<_>>>()?;

@@ -6,7 +6,18 @@ use serde_json::Value;
 use crate::helpers::*;
 use crate::services::mms;
 
+/// The entries of ARM, model management and scoring (token issuance has its own, `kind: token`).
 fn entries(app: &TestApp) -> Vec<Value> {
+    app.get("/_emulator/journal").body["entries"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| e["kind"] != "token")
+        .collect()
+}
+
+fn all_entries(app: &TestApp) -> Vec<Value> {
     app.get("/_emulator/journal").body["entries"]
         .as_array()
         .cloned()
@@ -18,6 +29,8 @@ fn every_decided_request_leaves_one_entry_with_its_reason() {
     let app = TestApp::spawn();
     let t = app.arm_token(CLIENT, SECRET);
     assert!(entries(&app).is_empty(), "token issuance is not an ARM decision");
+    let issued = all_entries(&app);
+    assert_eq!(issued.len(), 1, "the token issued has its own entry");
 
     // Allowed: names the assignment that allowed it.
     assert_eq!(

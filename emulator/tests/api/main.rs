@@ -1,5 +1,6 @@
 //! One integration-test binary: every test starts its own emulator in-process on port 0.
 
+mod faults;
 mod fuzz;
 mod helpers;
 mod journal;
@@ -27,4 +28,5 @@ mod services;
 mod slow_clients;
 mod token_errors;
 mod tokens;
+mod toolkit;
 mod users;

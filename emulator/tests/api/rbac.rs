@@ -611,7 +611,7 @@ fn log_only_mode_allows_and_journals() {
     });
     let t = app.arm_token(CLIENT, SECRET);
     assert_eq!(app.arm("GET", &v(&rg_path(), "2024-11-01"), Some(&t), None).status, 200);
-    let journal = app.get("/_emulator/journal").body;
+    let journal = app.get("/_emulator/journal?surface=arm").body;
     assert_eq!(journal["rbac_mode"], "log-only");
     let e = &journal["entries"][0];
     assert_eq!(e["action"], "Microsoft.Resources/subscriptions/resourceGroups/read");

@@ -169,6 +169,7 @@ impl WorldBuilder {
             scoring: Default::default(),
             token_lifetime_seconds: None,
             description: None,
+            cluster_region: None,
         });
         self
     }
@@ -187,6 +188,7 @@ impl WorldBuilder {
             scoring: Default::default(),
             token_lifetime_seconds: None,
             description: None,
+            cluster_region: None,
         });
         self
     }

@@ -71,6 +71,9 @@ pub struct AppClaims {
     pub tid: String,
     pub uti: String,
     pub ver: &'static str,
+    /// Client capabilities the request declared (`["CP1"]`: continuous access evaluation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub xms_cc: Option<Vec<String>>,
 }
 
 /// The v1 issuer: `https://sts.windows.net/{tid}/`.
@@ -115,6 +118,7 @@ impl AppClaims {
             tid: tenant.id.to_string(),
             uti: random_b64::<16>(),
             ver: if v1 { "1.0" } else { "2.0" },
+            xms_cc: None,
         }
     }
 }

@@ -5,6 +5,7 @@ use super::client_auth::{self, PresentedClient};
 use super::request::TokenRequest;
 use super::tenant::TenantSelector;
 use super::{token_lifetime, GrantContext, Issued, ProtocolVersion};
+use crate::authority::cae::ClaimsRequest;
 use crate::authority::claims::AppClaims;
 use crate::authority::jwt;
 use crate::domain::audience;
@@ -32,8 +33,12 @@ pub fn grant(
     let client = client_auth::authenticate_confidential(ctx, app, presented.credential.as_ref(), &requested.resource)?;
     let audience = audience::resolve(ctx.world, home.id, &requested.resource, &|r| ctx.origins.is_own(r))
         .ok_or_else(|| AadError::unknown_resource(&requested.resource, &home.display_name))?;
-    let lifetime = token_lifetime(home, app);
-    let claims = AppClaims::new(
+    let lifetime = match (app.token_lifetime_seconds, ctx.jittered_lifetime) {
+        (None, Some(jittered)) => jittered,
+        _ => token_lifetime(home, app),
+    };
+    let asked = ClaimsRequest::parse(request.param("claims"));
+    let mut claims = AppClaims::new(
         home,
         client.app,
         client.method,
@@ -41,6 +46,8 @@ pub fn grant(
         ctx.now.unix_timestamp(),
         lifetime,
     );
+    claims.xms_cc = asked.xms_cc();
+    claims.nbf = asked.nbf(claims.nbf, ctx.now.unix_timestamp());
     Ok(Issued {
         access_token: jwt::encode(&ctx.keys.active, audience.version == 1, &claims),
         expires_in: lifetime,

@@ -67,6 +67,9 @@ pub struct GrantContext<'a> {
     pub device_polls: &'a device_code::DevicePolls,
     /// The user pending device codes are approved as on their first poll (auto sign-in for CI).
     pub auto_sign_in: Option<ObjectId>,
+    /// An Entra-like lifetime drawn for this request when the world asks for jitter
+    /// ([`crate::settings`]); an application's own lifetime still wins.
+    pub jittered_lifetime: Option<i64>,
 }
 
 /// A freshly issued access token and the numbers both response shapes need.

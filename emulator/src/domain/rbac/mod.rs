@@ -7,6 +7,7 @@
 //! can grant the action back.
 
 mod assignments;
+mod propagation;
 mod roles;
 
 use std::collections::HashMap;
@@ -15,6 +16,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 pub use assignments::{AssignmentIndex, Held, PrincipalType, RoleAssignment};
+pub use propagation::Pending;
 pub use roles::{builtin_roles, wildcard_match, Permission, RoleDefinition, RoleType};
 
 use super::scope::Scope;
@@ -50,6 +52,8 @@ pub struct Rbac {
     roles: HashMap<Uuid, RoleDefinition>,
     assignments: HashMap<Uuid, RoleAssignment>,
     index: AssignmentIndex,
+    /// Changes waiting for their effective time (propagation delay).
+    pending: Vec<Pending>,
 }
 
 impl Rbac {
@@ -65,6 +69,7 @@ impl Rbac {
             roles,
             assignments,
             index,
+            pending: Vec::new(),
         }
     }
 
@@ -144,6 +149,12 @@ impl Rbac {
         let scope = self
             .assignments
             .get(&held.assignment)
+            .or_else(|| {
+                self.pending
+                    .iter()
+                    .map(|p| &p.assignment)
+                    .find(|a| a.name == held.assignment)
+            })
             .map(|a| a.scope.to_string())
             .unwrap_or_default();
         Matched {

@@ -308,6 +308,37 @@ impl Directory {
         self.reindex();
     }
 
+    /// The display name of a user or an application's service principal.
+    pub fn display_name(&self, oid: ObjectId) -> Option<String> {
+        match *self.principal_by_oid.get(&oid)? {
+            Entry::User(i) => Some(self.users[i].display_name.clone()),
+            Entry::Application(i) => Some(self.applications[i].display_name.clone()),
+            Entry::Group(i) => Some(self.groups[i].display_name.clone()),
+        }
+    }
+
+    /// Changes an application in place (ids stay: the indexes hold); false when there is none.
+    pub fn update_application(&mut self, client_id: ClientId, change: impl FnOnce(&mut Application)) -> bool {
+        match self.app_by_client_id.get(&client_id) {
+            Some(&i) => {
+                change(&mut self.applications[i]);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Changes a user in place (its object id stays); false when there is none.
+    pub fn update_user(&mut self, object_id: ObjectId, change: impl FnOnce(&mut User)) -> bool {
+        match self.principal_by_oid.get(&object_id) {
+            Some(&Entry::User(i)) => {
+                change(&mut self.users[i]);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Adds an application (a new service principal): indexed at once.
     pub fn push_application(&mut self, app: Application) {
         let i = self.applications.len();

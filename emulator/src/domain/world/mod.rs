@@ -321,6 +321,11 @@ impl World {
         self.directory.contains(oid)
     }
 
+    /// The display name of a user or service principal.
+    pub fn display_name(&self, oid: ObjectId) -> Option<String> {
+        self.directory.display_name(oid)
+    }
+
     pub fn subscriptions_of(&self, tenant: TenantId) -> impl Iterator<Item = &Subscription> {
         self.subscriptions.iter().filter(move |s| s.tenant_id == tenant)
     }
@@ -349,6 +354,16 @@ impl World {
 
     pub fn remove_group(&mut self, oid: ObjectId) {
         Arc::make_mut(&mut self.directory).remove_group(oid);
+    }
+
+    /// Changes an application in place; false when there is none.
+    pub fn update_application(&mut self, client_id: ClientId, change: impl FnOnce(&mut Application)) -> bool {
+        Arc::make_mut(&mut self.directory).update_application(client_id, change)
+    }
+
+    /// Changes a user in place; false when there is none.
+    pub fn update_user(&mut self, object_id: ObjectId, change: impl FnOnce(&mut User)) -> bool {
+        Arc::make_mut(&mut self.directory).update_user(object_id, change)
     }
 
     /// Adds or replaces (by subscription and name) a resource group.

@@ -70,7 +70,7 @@ async fn start(
     let outcome = crate::service::blocking(state, move |s| {
         let world = s.world();
         Ok(device_code::start(
-            &s.grant_context(&world, &base),
+            &s.grant_context(&world, &base, &s.keys()),
             version,
             &tenant,
             &request,

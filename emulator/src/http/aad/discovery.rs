@@ -84,13 +84,27 @@ fn discovery_common(site: &Site, t: &str, oauth: &str) -> Value {
 
 pub(super) async fn keys_v1(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AadFailure> {
     resolve(&state, &req, &Site::of(&state, &req))?;
-    Ok(HttpResponse::Ok().json(state.keys.jwks(None)))
+    Ok(HttpResponse::Ok().json(jwks(&state, &req, None)))
 }
 
 pub(super) async fn keys_v2(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AadFailure> {
     let (_, issuer_tid) = resolve(&state, &req, &Site::of(&state, &req))?;
     let issuer = format!("https://login.microsoftonline.com/{issuer_tid}/v2.0");
-    Ok(HttpResponse::Ok().json(state.keys.jwks(Some(&issuer))))
+    Ok(HttpResponse::Ok().json(jwks(&state, &req, Some(&issuer))))
+}
+
+/// The published keys — without the signing key when a `missing-key` fault fired (a botched
+/// rotation: validators cannot find the `kid` of fresh tokens).
+fn jwks(state: &AppState, req: &HttpRequest, issuer: Option<&str>) -> serde_json::Value {
+    let missing = actix_web::HttpMessage::extensions(req)
+        .get::<crate::faults::FiredSet>()
+        .is_some_and(|f| f.of(crate::faults::Kind::MissingKey).is_some());
+    let keys = state.keys();
+    if missing {
+        keys.jwks_without_active(issuer)
+    } else {
+        keys.jwks(issuer)
+    }
 }
 
 #[derive(Deserialize)]

@@ -20,6 +20,7 @@ mod discovery;
 mod pages;
 mod signin_page;
 mod token;
+mod token_journal;
 mod userrealm;
 
 use actix_web::web;

@@ -70,9 +70,10 @@ fn user_fields(out: &mut Value, user: &grants::UserTokens) {
     }
 }
 
-/// Reads the request and runs the grant against a snapshot of the world: client credentials with
-/// a secret on this worker; user grants and client assertions (whose `jti` is recorded in SQLite)
-/// on the blocking pool.
+/// Reads the request and runs the grant against a snapshot of the world, signing with the key an
+/// `unknown-kid` fault asks for, and journals the outcome: client credentials with a secret on
+/// this worker; user grants and client assertions (whose `jti` is recorded in SQLite) on the
+/// blocking pool.
 async fn token(
     state: &Data<AppState>,
     req: &HttpRequest,
@@ -83,25 +84,53 @@ async fn token(
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
     let request = TokenRequest::parse(header("content-type"), header("authorization"), body);
     let base = origin(state, req);
+    let keys = signing_keys(state, req);
+    let seen = super::token_journal::Seen::of(req);
     let inline =
         request.param("grant_type") == Some("client_credentials") && request.param("client_assertion").is_none();
     if inline {
-        let world = state.world();
-        let ctx = state.grant_context(&world, &base);
-        return grants::token(&ctx, version, &tenant, &request).map_err(|e| fail(state, req, e));
+        return grant(state, &request, &tenant, version, &base, keys, seen).map_err(|e| fail(state, req, e));
     }
     let outcome = crate::service::blocking(state, move |s| {
-        let world = s.world();
-        Ok(grants::token(
-            &s.grant_context(&world, &base),
-            version,
-            &tenant,
-            &request,
-        ))
+        Ok(grant(s, &request, &tenant, version, &base, keys, seen))
     })
     .await
     .unwrap_or_else(|e| Err(AadError::generic(503, &e.to_string())));
     outcome.map_err(|e| fail(state, req, e))
+}
+
+fn grant(
+    state: &AppState,
+    request: &TokenRequest,
+    tenant: &str,
+    version: ProtocolVersion,
+    origin: &str,
+    keys: std::sync::Arc<crate::authority::KeySet>,
+    seen: super::token_journal::Seen,
+) -> Result<Issued, AadError> {
+    let world = state.world();
+    let ctx = state.grant_context(&world, origin, &keys);
+    let outcome = grants::token(&ctx, version, tenant, request);
+    super::token_journal::record(state, seen, &world, request, outcome.as_ref());
+    outcome
+}
+
+/// The authority's keys, or — when an `unknown-kid` fault fired for this request and the
+/// never-published key exists (it is made when such a rule is added) — a set whose signing key
+/// no JWKS publishes.
+fn signing_keys(state: &AppState, req: &HttpRequest) -> std::sync::Arc<crate::authority::KeySet> {
+    let keys = state.keys();
+    let unknown_kid = actix_web::HttpMessage::extensions(req)
+        .get::<crate::faults::FiredSet>()
+        .is_some_and(|f| f.of(crate::faults::Kind::UnknownKid).is_some());
+    match state.has_unpublished_key().filter(|_| unknown_kid) {
+        Some(unpublished) => std::sync::Arc::new(crate::authority::KeySet {
+            active: unpublished,
+            published: Vec::new(),
+            retired: Vec::new(),
+        }),
+        None => keys,
+    }
 }
 
 /// Token responses are never cached (AAD sends both headers) and echo `client-request-id`.

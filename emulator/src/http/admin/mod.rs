@@ -2,14 +2,22 @@
 //! Loopback clients only, unless an admin key is configured and presented.
 
 mod credentials;
+mod explain;
+mod faults;
+mod forge;
 mod groups;
 mod interactive;
 mod issuers;
+mod journal;
+mod keys;
+mod lifecycle;
 mod managed_identities;
 mod resolve;
 mod role_assignments;
 mod service_principals;
 mod services;
+mod settings;
+mod ui;
 mod users;
 
 use actix_web::web::{self, Bytes, Data};
@@ -37,10 +45,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/reset", web::post().to(reset))
     .route("/clock", web::get().to(clock_show))
     .route("/clock", web::post().to(clock_move))
-    .route("/journal", web::get().to(journal))
     .configure(service_principals::routes)
     .configure(role_assignments::routes)
     .configure(services::routes)
+    .configure(journal::routes)
+    .configure(faults::routes)
+    .configure(keys::routes)
+    .configure(settings::routes)
+    .configure(lifecycle::routes)
+    .configure(explain::routes)
+    .configure(forge::routes)
+    .configure(ui::routes)
     .configure(credentials::routes)
     .configure(issuers::routes)
     .configure(managed_identities::routes)
@@ -86,12 +101,6 @@ async fn reset(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, 
         .await
         .map_err(|e| AdminError::Internal(e.to_string()))?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"status": "reset"})))
-}
-
-/// Every decided request, oldest first (see [`crate::decision::journal`]).
-async fn journal(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AdminError> {
-    authorize(&state, &req)?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({"rbac_mode": state.rbac_mode, "entries": state.journal.entries()})))
 }
 
 fn bad(message: impl Into<String>) -> AdminError {

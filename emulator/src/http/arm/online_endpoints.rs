@@ -215,6 +215,7 @@ fn new_endpoint(
         description: body.properties.description,
         token_lifetime_seconds: None,
         created: ctx.now(),
+        cluster_region: None,
     })
 }
 
@@ -292,6 +293,13 @@ pub async fn token(ctx: &Ctx<'_>, ws: &Ws, name: &str) -> ArmResult {
     }
     if !ctx.world.region_available(&w.location) {
         return Err(ArmError::region_unavailable(&w.location));
+    }
+    let distance = ctx
+        .state()
+        .settings
+        .region_latency(&w.location, e.cluster_region.as_deref());
+    if !distance.is_zero() {
+        actix_web::rt::time::sleep(distance).await;
     }
     let request = MintRequest {
         audience: aml::endpoint_audience(&e.workspace, &e.name),

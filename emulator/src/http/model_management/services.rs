@@ -106,6 +106,7 @@ pub(super) async fn create(cx: &Cx<'_>, body: &[u8]) -> MmsResult {
         token_lifetime_seconds: None,
         description: b.description,
         created: now_rfc3339(cx),
+        cluster_region: None,
     };
     let service = cx.write(move |s| writes::create_service(s, service), |_| taken).await?;
     Ok(HttpResponse::Accepted()
@@ -182,6 +183,11 @@ pub(super) async fn token(cx: &Cx<'_>, name: &str) -> MmsResult {
     }
     if !cx.world.region_available(&cx.region) {
         return Err(MmsError::region_unavailable(&cx.region));
+    }
+    // The farther the cluster from the workspace's region, the longer the token takes.
+    let distance = cx.data.settings.region_latency(&cx.region, s.cluster_region.as_deref());
+    if !distance.is_zero() {
+        actix_web::rt::time::sleep(distance).await;
     }
     let request = MintRequest {
         audience: aml::service_audience(&s.workspace, &s.name),

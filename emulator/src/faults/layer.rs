@@ -1,0 +1,191 @@
+//! The fault middleware. It runs inside the surface middleware (which has resolved the request's
+//! surface and id) and inside the body timeouts, and evaluates the fault table once per request:
+//! with no rule in the table it costs one atomic load.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use actix_web::body::{BodySize, BoxBody, EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::http::{ConnectionType, Method};
+use actix_web::middleware::Next;
+use actix_web::web::{Bytes, Data};
+use actix_web::HttpMessage;
+
+use super::facts::Facts;
+use super::{render, FiredSet, Kind};
+use crate::decision::JournalEntry;
+use crate::http::surface::{request_info, Surface};
+use crate::state::AppState;
+
+/// The body of an answer a fault shaped: a whole error, one cut off half-way, or none at all.
+pub enum FaultBody {
+    Whole(BoxBody),
+    /// The first half of a body whose `Content-Length` announces all of it; the connection is
+    /// dropped after it.
+    Truncated {
+        head: Option<Bytes>,
+        declared: u64,
+        pause: Option<Pin<Box<tokio::time::Sleep>>>,
+    },
+    /// Nothing: the connection is dropped before any body byte.
+    Reset,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the fault rule cut the connection")]
+struct Cut;
+
+impl MessageBody for FaultBody {
+    type Error = Box<dyn std::error::Error>;
+
+    fn size(&self) -> BodySize {
+        match self {
+            FaultBody::Whole(b) => b.size(),
+            FaultBody::Truncated { declared, .. } => BodySize::Sized(*declared),
+            FaultBody::Reset => BodySize::Stream,
+        }
+    }
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        match self.get_mut() {
+            FaultBody::Whole(b) => Pin::new(b).poll_next(cx),
+            FaultBody::Truncated { head, pause, .. } => {
+                if let Some(h) = head.take().filter(|h| !h.is_empty()) {
+                    *pause = Some(Box::pin(tokio::time::sleep(Duration::from_millis(100))));
+                    return Poll::Ready(Some(Ok(h)));
+                }
+                match pause.as_mut().map(|p| p.as_mut().poll(cx)) {
+                    Some(Poll::Pending) => Poll::Pending,
+                    _ => Poll::Ready(Some(Err(Box::new(Cut)))),
+                }
+            }
+            FaultBody::Reset => Poll::Ready(Some(Err(Box::new(Cut)))),
+        }
+    }
+}
+
+/// Longest token request body read to learn its grant and client (AAD's own limit is far lower).
+const MAX_FORM: usize = 64 * 1024;
+
+/// See the module documentation.
+pub async fn layer(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody, FaultBody>>, actix_web::Error> {
+    let state = match req.app_data::<Data<AppState>>() {
+        Some(s) if s.faults.active() => s.clone(),
+        _ => return Ok(next.call(req).await?.map_into_left_body()),
+    };
+    let info = request_info(req.request());
+    if info.surface == Surface::Control {
+        return Ok(next.call(req).await?.map_into_left_body());
+    }
+    let facts = gather(&mut req, &state, info.surface).await;
+    let fired = state.faults.evaluate(&facts, state.clock.now());
+    if fired.0.is_empty() {
+        return Ok(next.call(req).await?.map_into_left_body());
+    }
+    record(&state, &req, &fired, &facts);
+    let latency: u64 = fired.0.iter().map(|f| f.latency_ms).sum();
+    if latency > 0 {
+        actix_web::rt::time::sleep(Duration::from_millis(latency)).await;
+    }
+    if let Some(end) = fired.0.iter().find(|f| !f.kind().proceeds()) {
+        let body = if end.kind() == Kind::Reset {
+            let mut response = actix_web::HttpResponse::Ok().message_body(FaultBody::Reset)?;
+            response.head_mut().set_connection_type(ConnectionType::Close);
+            response
+        } else {
+            render::respond(&state, req.request(), end, &facts).map_body(|_, b| FaultBody::Whole(b))
+        };
+        return Ok(req.into_response(body).map_into_right_body());
+    }
+    let truncate = fired.of(Kind::Truncate).is_some();
+    req.extensions_mut().insert(fired);
+    let res = next.call(req).await?;
+    if !truncate {
+        return Ok(res.map_into_left_body());
+    }
+    let (http_req, response) = res.into_parts();
+    let (head, body) = response.into_parts();
+    let bytes = actix_web::body::to_bytes(body)
+        .await
+        .map_err(|e| actix_web::error::ErrorInternalServerError(e.into().to_string()))?;
+    let cut = bytes.slice(..bytes.len() / 2);
+    let mut response = head.set_body(FaultBody::Truncated {
+        head: Some(cut),
+        declared: bytes.len() as u64,
+        pause: None,
+    });
+    response.head_mut().set_connection_type(ConnectionType::Close);
+    Ok(ServiceResponse::new(http_req, response).map_into_right_body())
+}
+
+/// The request's facts: its path, then its token request form (token endpoints) or its bearer
+/// credential (everything else).
+async fn gather(req: &mut ServiceRequest, state: &AppState, surface: Surface) -> Facts {
+    let world = state.world();
+    let mut facts = Facts::from_path(surface, req.method().as_str(), req.path(), &world);
+    if facts.token_endpoint && req.method() == Method::POST {
+        let header = |name: &str| {
+            req.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let (content_type, authorization) = (header("content-type"), header("authorization"));
+        let body = req
+            .extract::<Bytes>()
+            .await
+            .ok()
+            .filter(|b| b.len() <= MAX_FORM)
+            .unwrap_or_default();
+        let form =
+            crate::authority::grants::TokenRequest::parse(content_type.as_deref(), authorization.as_deref(), &body);
+        facts.add_token_request(
+            form.param("grant_type"),
+            form.basic_credentials().map(|(id, _)| id),
+            form.param("client_id"),
+            form.param("username"),
+            &world,
+        );
+        req.set_payload(actix_web::dev::Payload::from(body));
+    } else if let Some(credential) = req.headers().get(AUTHORIZATION).map(|v| v.as_bytes().to_vec()) {
+        if let crate::decision::Credential::Bearer(token) = crate::decision::Credential::from_header(Some(&credential))
+        {
+            facts.add_bearer(token, &world);
+        }
+    }
+    facts
+}
+
+/// One journal entry per fault that fired, with its rule id.
+fn record(state: &AppState, req: &ServiceRequest, fired: &FiredSet, facts: &Facts) {
+    if !state.journal.enabled() {
+        return;
+    }
+    let info = request_info(req.request());
+    for f in &fired.0 {
+        let mut entry = JournalEntry::new(
+            info,
+            format!("{} {}", req.method(), req.path()),
+            state.clock.now(),
+            "fault",
+            f.kind().proceeds(),
+            render::describe(f, facts),
+        );
+        entry.fault = Some(f.rule.id.clone());
+        entry.principal = facts.token.as_ref().and_then(|t| t.oid.clone());
+        entry.app_id = facts
+            .token
+            .as_ref()
+            .and_then(|t| t.appid.clone().or_else(|| t.azp.clone()))
+            .or_else(|| facts.identities.last().cloned().filter(|_| facts.token_endpoint));
+        entry.principal_name = facts.identities.first().cloned();
+        state.journal.record(entry);
+    }
+}

@@ -1,0 +1,142 @@
+//! The journal's entry for every token the Entra ID surface issues or refuses: who asked (the
+//! client, and the user for user grants), with which credential kind, for which resource, and
+//! either the issued token's `uti` and expiry or the AADSTS error in words. Never the secret,
+//! the password or the token.
+
+use actix_web::HttpRequest;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use time::format_description::well_known::Rfc3339;
+
+use crate::authority::grants::{Issued, TokenRequest};
+use crate::decision::{CredentialKind, JournalEntry};
+use crate::domain::ids::parse_guid;
+use crate::domain::{ClientId, World};
+use crate::error::AadError;
+use crate::http::surface::{request_info, RequestInfo};
+use crate::state::AppState;
+
+/// What the request presented, by its grant and form.
+fn credential(request: &TokenRequest, grant: &str) -> CredentialKind {
+    match grant {
+        "password" => CredentialKind::UserPassword,
+        "refresh_token" => CredentialKind::RefreshToken,
+        "authorization_code" => CredentialKind::AuthorizationCode,
+        "device_code" | "urn:ietf:params:oauth:grant-type:device_code" => CredentialKind::DeviceCode,
+        _ if request.param("client_assertion").is_some() => {
+            // A certificate's assertion names the certificate (x5t); a federated one does not.
+            let header = request
+                .param("client_assertion")
+                .and_then(|a| a.split('.').next())
+                .and_then(|h| URL_SAFE_NO_PAD.decode(h).ok())
+                .and_then(|h| serde_json::from_slice::<serde_json::Value>(&h).ok());
+            if header.is_some_and(|h| h.get("x5t").is_some() || h.get("x5t#S256").is_some()) {
+                CredentialKind::Certificate
+            } else {
+                CredentialKind::FederatedAssertion
+            }
+        }
+        _ if request.param("client_secret").is_some() || request.basic_credentials().is_some() => {
+            CredentialKind::AppSecret
+        }
+        _ => CredentialKind::None,
+    }
+}
+
+/// The `uti` and `exp` of a token this authority just signed (read back from its claims).
+fn issued_token_facts(token: &str) -> (Option<String>, Option<i64>) {
+    let claims = token
+        .split('.')
+        .nth(1)
+        .and_then(|c| URL_SAFE_NO_PAD.decode(c).ok())
+        .and_then(|c| serde_json::from_slice::<serde_json::Value>(&c).ok());
+    let claims = claims.unwrap_or_default();
+    (claims["uti"].as_str().map(str::to_string), claims["exp"].as_i64())
+}
+
+/// What the journal needs of the HTTP request (taken before the grant may move off the worker).
+pub(super) struct Seen {
+    info: RequestInfo,
+    route: String,
+}
+
+impl Seen {
+    pub(super) fn of(req: &HttpRequest) -> Self {
+        Seen {
+            info: request_info(req),
+            route: format!("{} {}", req.method(), req.path()),
+        }
+    }
+}
+
+/// Records one entry for the request's outcome.
+pub(super) fn record(
+    state: &AppState,
+    seen: Seen,
+    world: &World,
+    request: &TokenRequest,
+    outcome: Result<&Issued, &AadError>,
+) {
+    if !state.journal.enabled() {
+        return;
+    }
+    let grant = request.param("grant_type").unwrap_or("(none)");
+    let client_id = request
+        .basic_credentials()
+        .map(|(id, _)| id)
+        .or_else(|| request.param("client_id").map(str::to_string));
+    let app = client_id
+        .as_deref()
+        .and_then(|c| parse_guid(c).ok())
+        .and_then(|id| world.application(ClientId(id)));
+    let user = request
+        .param("username")
+        .and_then(|upn| world.users().iter().find(|u| u.upn.eq_ignore_ascii_case(upn)));
+    let resource = request
+        .param("resource")
+        .or_else(|| request.param("scope"))
+        .map(str::to_string);
+    let reason = match outcome {
+        Ok(issued) => {
+            let (_, exp) = issued_token_facts(&issued.access_token);
+            let exp = exp
+                .and_then(|e| time::OffsetDateTime::from_unix_timestamp(e).ok())
+                .and_then(|e| e.format(&Rfc3339).ok())
+                .unwrap_or_default();
+            format!(
+                "issued an access token for {} by {grant}, expiring at {exp} ({} s)",
+                issued.resource, issued.expires_in
+            )
+        }
+        Err(e) => format!("refused: AADSTS{} {}: {}", e.code, e.error, e.message),
+    };
+    let mut entry = JournalEntry::new(
+        seen.info,
+        seen.route,
+        state.clock.now(),
+        "token",
+        outcome.is_ok(),
+        reason,
+    );
+    entry.app_id = client_id;
+    entry.credential = Some(credential(request, grant));
+    entry.action = Some(format!("token ({grant})"));
+    entry.scope = resource;
+    entry.token_id = outcome.ok().and_then(|i| issued_token_facts(&i.access_token).0);
+    match (user, app) {
+        (Some(u), _) => {
+            entry.principal = Some(u.object_id.to_string());
+            entry.principal_name = Some(u.upn.clone());
+            entry.principal_display_name = Some(u.display_name.clone());
+            entry.principal_kind = Some("user");
+        }
+        (None, Some(a)) => {
+            entry.principal = Some(a.object_id.to_string());
+            entry.principal_name = Some(a.object_id.to_string());
+            entry.principal_display_name = Some(a.display_name.clone());
+            entry.principal_kind = Some("service-principal");
+        }
+        (None, None) => {}
+    }
+    state.journal.record(entry);
+}
