@@ -194,14 +194,18 @@ def _v2_workspace(ws) -> dict[str, Any]:
         "display_name": ws.display_name,
         "description": ws.description,
         "discovery_url": ws.discovery_url,
+        "managed_network_isolation_mode": ws.managed_network.isolation_mode if ws.managed_network else None,
         "type": type(ws).__module__ + "." + type(ws).__name__,
     }
 
 
 def _ml_client(credential, p: dict[str, Any]):
+    """An MLClient; ``p["polling_interval"]`` (seconds) when the scenario waits on long-running operations:
+    Azure's online-endpoint answers carry no Retry-After, so azure-ai-ml would wait its 30 s default."""
     from azure.ai.ml import MLClient
 
-    return MLClient(credential, p["subscription_id"], p["resource_group"], p["workspace"])
+    extra = {"polling_interval": p["polling_interval"]} if "polling_interval" in p else {}
+    return MLClient(credential, p["subscription_id"], p["resource_group"], p["workspace"], **extra)
 
 
 def _secret_credential(p: dict[str, Any], client_id: str, secret: str):
@@ -333,6 +337,7 @@ def _http_entry(request, response) -> dict[str, Any]:
     if isinstance(body, bytes):
         body = body.decode("utf-8", "replace")
     auth = request.headers.get("Authorization")
+    text = response.text if len(response.content) < 4000 else None
     return {
         "method": request.method,
         "path": path,
@@ -341,6 +346,11 @@ def _http_entry(request, response) -> dict[str, Any]:
         "bearer": auth.partition(" ")[2] if auth else None,
         "deployment": request.headers.get("azureml-model-deployment"),
         "body": body if isinstance(body, str) and len(body) < 4000 else None,
+        # What a long-running operation's answers say: where to poll, how long to wait, what state.
+        "location": response.headers.get("Location"),
+        "async_operation": response.headers.get("Azure-AsyncOperation"),
+        "retry_after": response.headers.get("Retry-After"),
+        "response": text,
     }
 
 
@@ -658,6 +668,47 @@ def v2_regenerate_keys(p: dict[str, Any]) -> dict[str, Any]:
     out["after_secondary"] = _v2_credentials(ops.get_keys(name))
     out["old_secondary_scoring"] = _score(scoring_uri, before.secondary_key, p["input"])
     out["regen_bad_type"] = recorded(lambda: ops.begin_regenerate_keys(name, key_type="tertiary"))
+    return out
+
+
+def _statuses(poller) -> list[str]:
+    """poller.status() from the start until done, each state once, in order."""
+    seen = [poller.status()]
+    while not poller.done():
+        poller.wait(0.05)
+        if poller.status() != seen[-1]:
+            seen.append(poller.status())
+    return seen
+
+
+def v2_endpoint_long_running(p: dict[str, Any]) -> dict[str, Any]:
+    """begin_create_or_update then begin_delete of a new Key endpoint: the 201/202 answers, the polls,
+    and poller.status() from start to end."""
+    from azure.ai.ml.entities import ManagedOnlineEndpoint
+    from azure.identity import EnvironmentCredential
+
+    _install_http_recorder(p)
+    ml = _ml_client(EnvironmentCredential(), p)
+    ops = ml.online_endpoints
+    name = p["new_endpoint"]
+    out: dict[str, Any] = {}
+
+    def create():
+        poller = ops.begin_create_or_update(ManagedOnlineEndpoint(name=name, auth_mode="key"))
+        states = _statuses(poller)
+        ep = poller.result()
+        return {"states": states, "provisioning_state": ep.provisioning_state, "scoring_uri": ep.scoring_uri}
+
+    out["create"] = recorded(create)
+    out["get_after_create"] = outcome(lambda: ops.get(name).provisioning_state)
+
+    def delete():
+        poller = ops.begin_delete(name=name)
+        states = _statuses(poller)
+        return {"states": states, "result": poller.result()}
+
+    out["delete"] = recorded(delete)
+    out["get_after_delete"] = outcome(lambda: ops.get(name))
     return out
 
 

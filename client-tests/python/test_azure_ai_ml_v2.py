@@ -46,7 +46,8 @@ def v2_reads(emulator, admin, admin_sp, tmp_path_factory):
     other = admin.arm(
         "PUT", emu.workspace_scope(sub, workspace=OTHER_WORKSPACE), token, "2024-10-01", json={"location": "westus2"}
     )
-    assert other.status_code in (200, 201), other.text
+    # Workspace PUT is Azure's long-running operation: 202, the workspace written (New-AzMLWorkspace.Recording.json).
+    assert other.status_code == 202, other.text
     params = _params(
         emulator,
         admin={"clientId": admin_sp["clientId"], "clientSecret": admin_sp["clientSecret"]},
@@ -70,6 +71,8 @@ def test_workspaces_get(v2_reads, emulator, subscription_id):
     assert ws["id"] == emu.workspace_scope(subscription_id)
     assert ws["display_name"] == emu.WORKSPACE
     assert ws["discovery_url"].startswith(emulator["url"].rstrip("/") + "/"), ws
+    # azure-ai-ml reads managedNetwork (2024-10-01-preview): Azure sends isolationMode Disabled.
+    assert ws["managed_network_isolation_mode"] == "Disabled"
     # The metadata URL alone selected the emulator's (non-AzureCloud) cloud.
     assert v2_reads["current_cloud"] == "Emulator"
 

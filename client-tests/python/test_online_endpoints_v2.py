@@ -20,17 +20,24 @@ OTHER_AMLTOKEN = "ep-amltoken-2"  # created in the fixture, so a token of ep-aml
 VALIDATION_EXCEPTION = "azure.ai.ml.exceptions.ValidationException"
 HTTP_RESPONSE_ERROR = "azure.core.exceptions.HttpResponseError"
 NOT_FOUND_ERROR = "azure.core.exceptions.ResourceNotFoundError"
-AML_TOKEN_ISSUER = f"https://{emu.WORKSPACE_REGION}.api.azureml.ms"
+# Azure ML tokens say iss = aud = "azureml" (the recorded token: Azure/azure-powershell
+# Get-AzMLWorkspaceOnlineEndpointToken.Recording.json); they live 24 h, refresh after 12 h.
+AML_TOKEN_ISSUER = "azureml"
+AML_TOKEN_LIFETIME = 86_400
+AML_TOKEN_REFRESH = 43_200
 AML_AUDIENCE = "https://ml.azure.com"
 
 
 def _params(emulator, **extra):
+    # polling_interval: Azure's online-endpoint 201/202 carry no Retry-After, so azure-ai-ml would wait
+    # its 30 s default before the first poll (README, long-running operations).
     return emu.scenario_params(
         emulator,
         ep_key=emu.EP_KEY,
         ep_amltoken=emu.EP_AMLTOKEN,
         ep_aad=emu.EP_AAD,
         input=INPUT,
+        polling_interval=0.2,
         **extra,
     )
 
@@ -50,6 +57,18 @@ def _endpoint_id(subscription_id: str, name: str) -> str:
 
 def _ep(name: str, suffix: str = "") -> str:
     return f"{{ws}}/onlineEndpoints/{name}{suffix}"
+
+
+def _assert_polled_to_done(part: dict, start: int, url: str, route: str) -> list[dict]:
+    """From ``start`` on, the SDK GETs ``url`` (an operation route of this emulator): 202 while it
+    runs, then one 200. Returns the polls."""
+    assert route in url, url
+    polls = part["http"][start:]
+    path = url.split("?")[0].split("://", 1)[1]
+    path = path[path.index("/"):]
+    statuses = [h["status"] for h in polls if h["path"] == path]
+    assert statuses and statuses[-1] == 200 and all(s == 202 for s in statuses[:-1]), (statuses, part["http"])
+    return [h for h in polls if h["path"] == path]
 
 
 def _score_call(part: dict) -> dict:
@@ -103,12 +122,14 @@ def test_get_keys_amltoken_mode(v2_endpoints, emulator, default_app):
     assert tok["class"] == "azure.ai.ml.entities._endpoint.online_endpoint.EndpointAuthToken"
     assert tok["token_type"] == "Bearer"
     claims = tok["claims"]
-    assert claims["iss"] == AML_TOKEN_ISSUER
-    assert claims["aud"] == _endpoint_id(emulator["subscription_id"], emu.EP_AMLTOKEN).lower()
+    assert claims["iss"] == claims["aud"] == AML_TOKEN_ISSUER
+    assert claims["endpointName"] == emu.EP_AMLTOKEN
+    assert claims["actions"] == '["Microsoft.MachineLearningServices/workspaces/onlineEndpoints/score/action"]'
+    assert "iat" not in claims and "nbf" not in claims
     assert claims["oid"] == default_app["object_id"]
     assert claims["tid"] == emulator["tenant_id"]
     assert tok["expiry_time_utc"] == claims["exp"]
-    assert claims["iat"] < tok["refresh_after_time_utc"] < tok["expiry_time_utc"]
+    assert tok["expiry_time_utc"] - tok["refresh_after_time_utc"] == AML_TOKEN_LIFETIME - AML_TOKEN_REFRESH
     assert _calls(part) == [("GET", _ep(emu.EP_AMLTOKEN), 200), ("POST", _ep(emu.EP_AMLTOKEN, "/token"), 200)]
 
 
@@ -202,7 +223,7 @@ def test_deployment_header_leaks_into_later_invoke(v2_endpoints):
 
 def test_amltoken_of_another_endpoint_is_refused(v2_endpoints, emulator):
     other = _value(v2_endpoints["other_amltoken_keys"])
-    assert other["claims"]["aud"] == _endpoint_id(emulator["subscription_id"], OTHER_AMLTOKEN).lower()
+    assert other["claims"]["endpointName"] == OTHER_AMLTOKEN
     assert v2_endpoints["amltoken_on_own_endpoint"]["status"] == 200
     refused = v2_endpoints["amltoken_on_other_endpoint"]
     assert refused["status"] == 401, refused
@@ -227,14 +248,19 @@ def test_begin_regenerate_keys(emulator, reset_world, tmp_path):
     assert (before["primary_key"], before["secondary_key"]) == (emu.EP_KEY_PRIMARY, emu.EP_KEY_SECONDARY)
 
     # GET endpoint, listKeys, then regenerateKeys carrying the CURRENT primary key as keyValue; the
-    # emulator reads that as "make a new one" and answers 200 (empty body), so .result() returns at once.
+    # emulator reads that as "make a new one". As Azure (New-AzMLWorkspaceOnlineEndpointKey.Recording.json):
+    # 202, body null, Location on mfeOperationResults only; .result() polls it until 200.
     part = value["regen_primary"]
     assert _value(part) is None
-    assert _calls(part) == [
+    assert _calls(part)[:3] == [
         ("GET", _ep(emu.EP_KEY), 200),
         ("POST", _ep(emu.EP_KEY, "/listKeys"), 200),
-        ("POST", _ep(emu.EP_KEY, "/regenerateKeys"), 200),
+        ("POST", _ep(emu.EP_KEY, "/regenerateKeys"), 202),
     ]
+    accepted = part["http"][2]
+    assert accepted["response"] == "null"
+    assert accepted["async_operation"] is None
+    _assert_polled_to_done(part, 3, accepted["location"], "/mfeOperationResults/")
     assert json.loads(part["http"][2]["body"]) == {"keyType": "Primary", "keyValue": emu.EP_KEY_PRIMARY}
 
     after = value["after_primary"]
@@ -293,3 +319,57 @@ def test_reader_credentials_and_invoke(emulator, reader_principal, tmp_path):
     assert err["status_code"] == 403
     assert "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/score/action" in err["message"]
     assert _calls(value["invoke_aad"])[-1] == ("POST", f"/online/{emu.EP_AAD}/score", 403)
+
+
+# --- long-running operations -------------------------------------------------------------------
+
+
+def test_endpoint_create_and_delete_are_long_running_operations(emulator, reset_world, tmp_path):
+    """begin_create_or_update / begin_delete see Azure's answers (New-AzMLWorkspaceOnlineEndpoint.Recording.json):
+    PUT 201 Creating with Azure-AsyncOperation (mfeOperationsStatus), polls until Succeeded, then the
+    endpoint; DELETE 202 (body null) with both URLs, polls until done. poller.status() goes from
+    InProgress to Succeeded."""
+    name = "ep-lro-1"
+    value = _ok(emu.run_scenario(emulator, "v2_endpoint_long_running", _params(emulator, new_endpoint=name),
+                                 home=tmp_path))
+    create = value["create"]
+    made = _value(create)
+    assert made["states"] == ["InProgress", "Succeeded"], made
+    assert made["provisioning_state"] == "Succeeded"
+    assert made["scoring_uri"] == f"{emulator['url'].rstrip('/')}/online/{name}/score"
+    calls = _calls(create)
+    put = next(i for i, c in enumerate(calls) if c[0] == "PUT")
+    assert calls[put] == ("PUT", _ep(name), 201)
+    answer = create["http"][put]
+    assert json.loads(answer["response"])["properties"]["provisioningState"] == "Creating"
+    assert answer["location"].split("?")[0].endswith(f"/onlineEndpoints/{name}")
+    assert answer["retry_after"] is None
+    polls = _assert_status_polled(create, put + 1, answer["async_operation"])
+    assert json.loads(polls[-1]["response"])["status"] == "Succeeded"
+    assert calls[-1] == ("GET", _ep(name), 200), "final state via the original URI"
+    assert _value(value["get_after_create"]) == "Succeeded"
+
+    delete = value["delete"]
+    gone = _value(delete)
+    assert gone["states"] == ["InProgress", "Succeeded"], gone
+    calls = _calls(delete)
+    assert calls[0] == ("DELETE", _ep(name), 202)
+    answer = delete["http"][0]
+    assert answer["response"] == "null"
+    assert "/mfeOperationResults/" in answer["location"]
+    _assert_status_polled(delete, 1, answer["async_operation"])
+    err = _error(value["get_after_delete"])
+    assert err["classes"][0] == NOT_FOUND_ERROR, err
+
+
+def _assert_status_polled(part: dict, start: int, url: str) -> list[dict]:
+    """From ``start`` on the SDK GETs the mfeOperationsStatus ``url``: always 200, InProgress until the
+    last, which says Succeeded."""
+    assert "/mfeOperationsStatus/" in url, url
+    path = url.split("?")[0].split("://", 1)[1]
+    path = path[path.index("/"):]
+    polls = [h for h in part["http"][start:] if h["path"] == path]
+    states = [json.loads(h["response"])["status"] for h in polls]
+    assert polls and all(h["status"] == 200 for h in polls), part["http"]
+    assert states[-1] == "Succeeded" and all(s == "InProgress" for s in states[:-1]), states
+    return polls

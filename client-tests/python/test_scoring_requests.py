@@ -18,7 +18,7 @@ import requests
 import emulator_support as emu
 
 INPUT = {"data": [[0.1, 0.2, 0.3]]}
-AML_TOKEN_ISSUER = f"https://{emu.WORKSPACE_REGION}.api.azureml.ms"
+AML_TOKEN_ISSUER = "azureml"  # iss = aud = "azureml", as Azure ML tokens say
 OTHER_AKS = "aks-service-2"
 OTHER_AMLTOKEN = "ep-amltoken-2"
 
@@ -190,8 +190,11 @@ def test_regenerated_away_service_key(scoring, reset_world):
 def test_regenerated_away_endpoint_key(scoring, reset_world):
     def regenerate(body: dict) -> tuple[str, str]:
         resp = scoring.endpoint("POST", emu.EP_KEY, "/regenerateKeys", json=body)
-        assert resp.status_code == 200, resp.text
-        assert resp.content == b""
+        # Azure's long-running answer (New-AzMLWorkspaceOnlineEndpointKey.Recording.json): 202, body
+        # null, Location on mfeOperationResults; the key is already replaced.
+        assert resp.status_code == 202, resp.text
+        assert resp.content == b"null"
+        assert "/mfeOperationResults/" in resp.headers["Location"]
         return scoring.endpoint_keys(emu.EP_KEY)
 
     # keyValue equal to the current key (what azure-ai-ml sends): a new random key.
@@ -232,7 +235,8 @@ def test_expired_tokens(scoring, restore_clock):
     _accepted(scoring.score("ep-amltoken", ep_token))
     _accepted(scoring.score("ep-aad", entra))
 
-    restore_clock.clock(advance_seconds=7200)
+    # Azure ML tokens live 24 h (Entra tokens about 1 h): 24 h 10 min on, all three are expired.
+    restore_clock.clock(advance_seconds=86_400 + 600)
     _refused(scoring.score("aks", aks_token), "expired")
     _refused(scoring.score("ep-amltoken", ep_token), "expired")
     _refused(scoring.score("ep-aad", entra))

@@ -26,8 +26,10 @@ SET_SECONDARY = "my-own-secondary-key-value-0000000000000000="
 WEBSERVICE_EXCEPTION = "azureml.exceptions._azureml_exception.WebserviceException"
 ACI_CLASS = "azureml.core.webservice.aci.AciWebservice"
 AKS_CLASS = "azureml.core.webservice.aks.AksWebservice"
-AML_TOKEN_ISSUER = f"https://{emu.WORKSPACE_REGION}.api.azureml.ms"
-TOKEN_LIFETIME_SECONDS = 3600  # services.token_lifetime_seconds default (fixtures/default.toml)
+# Azure ML tokens say iss = aud = "azureml" (the recorded online-endpoint token); v1 service tokens get the
+# same shape and the same 24 h / 12 h lifetime, by choice (README: no source shows v1's).
+AML_TOKEN_ISSUER = "azureml"
+TOKEN_REFRESH_BEFORE_EXPIRY = 43_200  # exp - refreshAfter
 
 IMAGE_DETAILS_NULL = (
     "emulator bug: GET {mms}/services/{name}?expand=true answers \"imageDetails\": null; azureml-core "
@@ -112,11 +114,11 @@ def _assert_aks(svc: dict, url: str):
 
 
 def _assert_service_token_claims(claims: dict, subscription_id: str, tenant_id: str, object_id: str, name: str):
-    assert claims["iss"] == AML_TOKEN_ISSUER
-    assert claims["aud"] == _service_id(subscription_id, name).lower()
+    assert claims["iss"] == claims["aud"] == AML_TOKEN_ISSUER
+    assert claims["endpointName"] == name
     assert claims["tid"] == tenant_id
     assert claims["oid"] == object_id
-    assert claims["exp"] - claims["iat"] == TOKEN_LIFETIME_SECONDS
+    assert "iat" not in claims and "nbf" not in claims
 
 
 def _assert_bad_mms_response(err: dict, status: int, *fragments: str):
@@ -257,7 +259,7 @@ def test_aks_get_token(v1_services, emulator, default_app):
         claims, emulator["subscription_id"], emulator["tenant_id"], default_app["object_id"], emu.AKS_SERVICE
     )
     # refresh_by (refreshAfter) comes before the token's expiry; expiryOn is the token's exp.
-    assert claims["iat"] < tok["refresh_by"] < claims["exp"]
+    assert abs(claims["exp"] - tok["refresh_by"] - TOKEN_REFRESH_BEFORE_EXPIRY) <= 1
     # get_token() and get_access_token() each fetch a token: a second may pass between the two.
     assert 0 <= tok["access_refresh_after"] - tok["refresh_by"] <= 1
     assert tok["access_expiry_on"] == tok["access_token_claims"]["exp"]
@@ -377,14 +379,15 @@ def test_regen_primary_key(emulator, reset_world, tmp_path):
 
 
 def test_aks_token_expiry_and_run(emulator, default_app, restore_clock, tmp_path):
-    params = _params(emulator, advance_seconds=7200)
+    # Azure ML tokens live 24 h: move the clock 25 h on.
+    params = _params(emulator, advance_seconds=90_000)
     value = _ok(emu.run_scenario(emulator, "v1_aks_token_expiry", params, home=tmp_path))
     claims = value["claims"]
-    assert claims["iat"] < value["refresh_by"] < claims["exp"]
+    assert abs(claims["exp"] - value["refresh_by"] - TOKEN_REFRESH_BEFORE_EXPIRY) <= 1
     assert value["before"]["status"] == 200
-    assert value["clock"]["offset_seconds"] >= 7200
+    assert value["clock"]["offset_seconds"] >= 90_000
 
-    # The old service token, 2 h on: refused.
+    # The old service token, 25 h on: refused.
     old = value["old_token_after"]
     assert old["status"] == 401, old
     assert old["www_authenticate"].startswith("Bearer")
@@ -409,7 +412,7 @@ def test_aks_token_expiry_and_run(emulator, default_app, restore_clock, tmp_path
         ("POST", f"/api/v1/service/{emu.AKS_SERVICE}/score", 200),
     ]
     new_claims = emu.claims(fresh["http"][1]["bearer"])
-    assert new_claims["iat"] >= claims["exp"]  # issued on the moved clock
+    assert new_claims["exp"] >= claims["exp"] + 3600  # issued on the moved clock, 24 h from then
     assert new_claims["oid"] == default_app["object_id"]
 
 

@@ -73,6 +73,8 @@ pub struct Config {
     pub journal_size: usize,
     /// Overrides the fixtures' `settings.region_latency_ms_per_1000km`.
     pub region_latency_ms_per_1000km: Option<f64>,
+    /// How long long-running operations take on the emulator clock (`serve --lro-seconds`).
+    pub lro: time::Duration,
 }
 
 impl Default for Config {
@@ -97,6 +99,7 @@ impl Default for Config {
             journal: true,
             journal_size: crate::decision::journal::DEFAULT_CAPACITY,
             region_latency_ms_per_1000km: None,
+            lro: time::Duration::seconds(1),
         }
     }
 }
@@ -225,6 +228,7 @@ impl Emulator {
             info,
             config.admin_key.clone(),
             config.rbac_mode,
+            config.lro,
         )?);
         if let Some(who) = &config.auto_sign_in {
             let world = state.world();

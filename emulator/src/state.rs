@@ -16,6 +16,7 @@ use crate::authority::verify::TokenCache;
 use crate::authority::{KeySet, SigningKey};
 use crate::clock::Clock;
 use crate::decision::Journal;
+use crate::domain::operations::Operations;
 use crate::domain::rbac::Rbac;
 use crate::domain::World;
 use crate::fixtures::WorldSpec;
@@ -70,6 +71,8 @@ pub struct AppState {
     writes: Mutex<()>,
     /// Finished long-running operations (key regeneration), for their status routes.
     operations: Mutex<VecDeque<(Uuid, serde_json::Value)>>,
+    /// ARM's long-running operations, progressing on the clock.
+    pub lro: Operations,
 }
 
 /// Whether RBAC denials are enforced or only recorded.
@@ -93,6 +96,7 @@ impl AppState {
         info: ReadyInfo,
         admin_key: Option<String>,
         rbac_mode: RbacMode,
+        lro: time::Duration,
     ) -> StoreResult<Self> {
         let world = RwLock::new(Arc::new(store.load_world()?));
         let (roles, assignments) = store.load_rbac()?;
@@ -109,6 +113,7 @@ impl AppState {
             aml_tokens: TokenCache::new(4096),
             aml_keys,
             operations: Mutex::new(VecDeque::new()),
+            lro: Operations::new(lro),
             origins,
             clock,
             store,

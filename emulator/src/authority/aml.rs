@@ -1,9 +1,20 @@
 //! Azure ML tokens: what `POST …/services/{name}/token` (SDK v1) and `POST …/onlineEndpoints/{name}/token`
 //! (SDK v2, AMLToken mode) hand out, and what scoring accepts in their place of a key.
 //!
-//! Their real format is not documented; the emulator mints RS256 JWTs signed with a key of the
-//! workspace (generated on first use, persisted), issued by the workspace's region and addressed to
-//! one service or endpoint, so a token for service A does not open service B.
+//! Their format follows the one real token on record (Azure/azure-powershell
+//! `src/MachineLearningServices/test/Get-AzMLWorkspaceOnlineEndpointToken.Recording.json`, 2022-05-01):
+//! header `{"alg":"RS256","kid":<40 hex>,"typ":"JWT"}`; claims `canRefresh` ("False"),
+//! `workspaceId`, `tid`, `oid`, `actions` (a JSON array as a string), `endpointName`, `serviceId`,
+//! `exp`, `iss` and `aud` both `"azureml"`, and no `iat`/`nbf`. The emulator signs them with a key of
+//! the workspace (generated on first use, persisted); scoring accepts a token only for the
+//! workspace, name, instance (`serviceId`) and score action it names, so a token for service A does
+//! not open service B, nor a re-created A.
+//!
+//! Lifetime: 24 h, refresh after 12 h, exactly (the same recording: `expiryTimeUtc` = Date +
+//! 86,400 s, `refreshAfterTimeUtc` = Date + 43,200 s). SDK v1 service tokens (`POST
+//! …/services/{name}/token`): no public answer shows their lifetime or claims. The emulator gives
+//! them the same shape and lifetime, by choice: the recorded token's `serviceId` claim names the
+//! same kind of id v1 services have, which suggests one token service for both (see README).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -84,6 +95,19 @@ impl WorkspaceKeys {
     /// The key that verifies tokens with this `kid`.
     pub fn by_kid(&self, kid: &str) -> Option<Arc<SigningKey>> {
         self.by_kid.read().unwrap_or_else(|e| e.into_inner()).get(kid).cloned()
+    }
+
+    /// The `kid` of the workspace's key, if it has one yet.
+    pub fn kid_of(&self, workspace_id: Uuid) -> Option<String> {
+        let keys = self.by_workspace.lock().unwrap_or_else(|e| e.into_inner());
+        keys.get(&workspace_id).map(|k| k.kid.clone())
+    }
+
+    /// Whether `kid` is a key of the workspace: its active key, or one a rotation replaced and
+    /// that is not retired yet (the overlap).
+    pub fn belongs_to(&self, kid: &str, workspace_id: Uuid) -> bool {
+        self.kid_of(workspace_id).as_deref() == Some(kid)
+            || self.past.read().unwrap_or_else(|e| e.into_inner()).get(kid) == Some(&workspace_id)
     }
 
     /// The workspace's key, generated and persisted on first use. Blocking.
@@ -194,12 +218,31 @@ impl WorkspaceKeys {
     }
 }
 
+/// What an Azure ML token opens: an SDK v1 web service or an SDK v2 online endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scorable {
+    Service,
+    Endpoint,
+}
+
+impl Scorable {
+    /// The action the token's `actions` claim grants: the recorded endpoint token's, and for
+    /// services the AKS score action of Azure's operation list (an inference: no v1 token is on record).
+    pub fn score_action(self) -> &'static str {
+        match self {
+            Scorable::Service => "Microsoft.MachineLearningServices/workspaces/services/aks/score/action",
+            Scorable::Endpoint => "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/score/action",
+        }
+    }
+}
+
 /// What to mint an Azure ML token for.
 pub struct MintRequest {
     pub workspace: WorkspaceRef,
-    /// See [`service_audience`] and [`endpoint_audience`].
-    pub audience: String,
-    /// The service or endpoint instance.
+    pub kind: Scorable,
+    /// The service or endpoint name (`endpointName`).
+    pub name: String,
+    /// The service or endpoint instance (`serviceId`).
     pub instance: Uuid,
     /// Its own lifetime setting, if any.
     pub lifetime: Option<u32>,
@@ -226,8 +269,9 @@ pub fn mint(world: &World, keys: &WorkspaceKeys, store: &Store, req: MintRequest
     Ok(issue(
         &key,
         Issue {
-            region: &ws.location,
-            audience: req.audience,
+            workspace_id: ws.workspace_id,
+            kind: req.kind,
+            name: req.name,
             instance: req.instance,
             caller: req.caller,
             tenant,
@@ -237,24 +281,49 @@ pub fn mint(world: &World, keys: &WorkspaceKeys, store: &Store, req: MintRequest
     ))
 }
 
-/// Lifetime when neither the service nor the endpoint sets one (about an hour, like Azure's).
-pub const DEFAULT_LIFETIME_SECONDS: i64 = 3600;
+/// Lifetime when neither the service nor the endpoint sets one: Azure's 24 h (module docs).
+/// Clients are told to refresh half-way, after 12 h.
+pub const DEFAULT_LIFETIME_SECONDS: i64 = 86_400;
 
+/// Both `iss` and `aud` of every Azure ML token, as recorded.
+pub const ISSUER_AND_AUDIENCE: &str = "azureml";
+
+/// The claims, in the recorded token's order. `iat` and `nbf` are never minted (the recorded token
+/// has neither) but honoured when present.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AmlClaims {
-    pub iss: String,
-    pub aud: String,
-    pub iat: i64,
-    pub nbf: i64,
-    pub exp: i64,
-    pub jti: String,
-    /// The id of the service or endpoint instance: a deleted and re-created one of the same name
-    /// does not accept tokens of its predecessor.
-    pub sid: uuid::Uuid,
+    /// `"False"`, as recorded.
+    #[serde(rename = "canRefresh")]
+    pub can_refresh: String,
+    #[serde(rename = "workspaceId")]
+    pub workspace_id: Uuid,
+    pub tid: String,
+    /// The caller; tokens the control API mints name none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oid: Option<String>,
+    /// A JSON array of actions, as a string: `["…/onlineEndpoints/score/action"]`.
+    pub actions: String,
+    /// The service or endpoint name.
+    #[serde(rename = "endpointName")]
+    pub endpoint_name: String,
+    /// The service or endpoint instance: a deleted and re-created one of the same name does not
+    /// accept tokens of its predecessor.
+    #[serde(rename = "serviceId")]
+    pub service_id: Uuid,
+    pub exp: i64,
+    pub iss: String,
+    pub aud: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tid: Option<String>,
+    pub iat: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+}
+
+impl AmlClaims {
+    /// Whether the token grants `kind`'s score action.
+    pub fn grants(&self, kind: Scorable) -> bool {
+        serde_json::from_str::<Vec<String>>(&self.actions).is_ok_and(|a| a.iter().any(|x| x == kind.score_action()))
+    }
 }
 
 /// A minted token with the times the service APIs report.
@@ -266,51 +335,11 @@ pub struct AmlToken {
     pub refresh_after: i64,
 }
 
-/// The audience of a v1 service's tokens.
-pub fn service_audience(ws: &WorkspaceRef, name: &str) -> String {
-    format!("{}/services/{}", ws.arm_id(), name).to_ascii_lowercase()
-}
-
-/// The audience of an online endpoint's tokens.
-pub fn endpoint_audience(ws: &WorkspaceRef, name: &str) -> String {
-    format!("{}/onlineEndpoints/{}", ws.arm_id(), name).to_ascii_lowercase()
-}
-
-/// Whether `aud` is the audience of the service (`kind` "services") or endpoint ("onlineEndpoints")
-/// `name` in `ws`: the same comparison as against [`service_audience`] / [`endpoint_audience`],
-/// without building the string on every scoring request.
-pub fn audience_is(aud: &str, ws: &WorkspaceRef, kind: &str, name: &str) -> bool {
-    let mut parts = aud.split('/');
-    next_eq(&mut parts, "")
-        && next_eq(&mut parts, "subscriptions")
-        && parts_next_is_guid(&mut parts, ws.subscription_id.0)
-        && next_eq(&mut parts, "resourcegroups")
-        && next_eq(&mut parts, &ws.resource_group)
-        && next_eq(&mut parts, "providers")
-        && next_eq(&mut parts, "microsoft.machinelearningservices")
-        && next_eq(&mut parts, "workspaces")
-        && next_eq(&mut parts, &ws.workspace)
-        && next_eq(&mut parts, kind)
-        && next_eq(&mut parts, name)
-        && parts.next().is_none()
-}
-
-fn next_eq<'a>(parts: &mut impl Iterator<Item = &'a str>, expected: &str) -> bool {
-    parts.next().is_some_and(|p| p.eq_ignore_ascii_case(expected))
-}
-
-fn parts_next_is_guid<'a>(parts: &mut impl Iterator<Item = &'a str>, expected: uuid::Uuid) -> bool {
-    parts.next().and_then(|p| uuid::Uuid::parse_str(p).ok()) == Some(expected)
-}
-
-pub fn issuer(region: &str) -> String {
-    format!("https://{}.api.azureml.ms", region.to_ascii_lowercase())
-}
-
-pub struct Issue<'a> {
-    pub region: &'a str,
-    pub audience: String,
-    pub instance: uuid::Uuid,
+pub struct Issue {
+    pub workspace_id: Uuid,
+    pub kind: Scorable,
+    pub name: String,
+    pub instance: Uuid,
     pub caller: Option<String>,
     /// The workspace's tenant.
     pub tenant: String,
@@ -318,17 +347,20 @@ pub struct Issue<'a> {
     pub lifetime: i64,
 }
 
-pub fn issue(key: &SigningKey, i: Issue<'_>) -> AmlToken {
+pub fn issue(key: &SigningKey, i: Issue) -> AmlToken {
     let claims = AmlClaims {
-        iss: issuer(i.region),
-        aud: i.audience,
-        iat: i.now,
-        nbf: i.now,
-        exp: i.now + i.lifetime,
-        jti: uuid::Uuid::new_v4().to_string(),
-        sid: i.instance,
+        can_refresh: "False".into(),
+        workspace_id: i.workspace_id,
+        tid: i.tenant,
         oid: i.caller,
-        tid: Some(i.tenant),
+        actions: serde_json::json!([i.kind.score_action()]).to_string(),
+        endpoint_name: i.name,
+        service_id: i.instance,
+        exp: i.now + i.lifetime,
+        iss: ISSUER_AND_AUDIENCE.into(),
+        aud: ISSUER_AND_AUDIENCE.into(),
+        iat: None,
+        nbf: None,
     };
     AmlToken {
         token: jwt::encode(key, false, &claims),
@@ -342,18 +374,56 @@ mod tests {
     use super::*;
 
     #[test]
-    fn audience_comparison_matches_the_built_string() {
-        let ws = WorkspaceRef {
-            subscription_id: "0b1f6471-1bf0-4dda-aec3-cb9272f09590".parse().unwrap(),
-            resource_group: "ml-example-rg".into(),
-            workspace: "ml-example".into(),
-        };
-        let aud = service_audience(&ws, "aks-service-1");
-        assert!(audience_is(&aud, &ws, "services", "aks-service-1"));
-        assert!(audience_is(&aud.to_uppercase(), &ws, "services", "AKS-service-1"));
-        assert!(!audience_is(&aud, &ws, "services", "aks-service-2"));
-        assert!(!audience_is(&aud, &ws, "onlineEndpoints", "aks-service-1"));
-        assert!(!audience_is(&format!("{aud}/x"), &ws, "services", "aks-service-1"));
-        assert!(audience_is(&endpoint_audience(&ws, "ep"), &ws, "onlineEndpoints", "ep"));
+    fn claims_follow_the_recorded_token() {
+        let key = SigningKey::from_stored(&SigningKey::generate().unwrap()).unwrap();
+        let t = issue(
+            &key,
+            Issue {
+                workspace_id: Uuid::nil(),
+                kind: Scorable::Endpoint,
+                name: "ep".into(),
+                instance: Uuid::max(),
+                caller: Some("oid".into()),
+                tenant: "tid".into(),
+                now: 1_654_422_078,
+                lifetime: DEFAULT_LIFETIME_SECONDS,
+            },
+        );
+        // Recorded: expiryTimeUtc 1654508478 and refreshAfterTimeUtc 1654465278 for Date 1654422078.
+        assert_eq!((t.expires_on, t.refresh_after), (1_654_508_478, 1_654_465_278));
+        use base64::Engine;
+        let payload = t.token.split('.').nth(1).unwrap();
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap();
+        let text = String::from_utf8(raw.clone()).unwrap();
+        let order: Vec<usize> = [
+            "canRefresh",
+            "workspaceId",
+            "tid",
+            "oid",
+            "actions",
+            "endpointName",
+            "serviceId",
+            "exp",
+            "iss",
+            "aud",
+        ]
+        .iter()
+        .map(|k| text.find(&format!("\"{k}\":")).unwrap())
+        .collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{text}");
+        assert!(!text.contains("\"iat\"") && !text.contains("\"nbf\""));
+        let claims: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+        assert_eq!(
+            (claims["iss"].as_str(), claims["aud"].as_str()),
+            (Some("azureml"), Some("azureml"))
+        );
+        assert_eq!(
+            claims["actions"],
+            "[\"Microsoft.MachineLearningServices/workspaces/onlineEndpoints/score/action\"]"
+        );
+        let parsed: AmlClaims = serde_json::from_value(claims).unwrap();
+        assert!(parsed.grants(Scorable::Endpoint) && !parsed.grants(Scorable::Service));
     }
 }

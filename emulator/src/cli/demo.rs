@@ -341,9 +341,10 @@ fn aml_token_expiry(x: &Demo) -> Result<(), CliError> {
         "score with a fresh Azure ML token",
         &x.send("POST", &score, Some(&t), None, Some(json!({})))?,
     )?;
-    with_clock(x, 3601, || {
+    // Azure ML tokens live a day (recorded: expiryTimeUtc = Date + 86,400 s).
+    with_clock(x, crate::authority::aml::DEFAULT_LIFETIME_SECONDS + 1, || {
         x.show(
-            "score with it an hour later",
+            "score with it a day later",
             &x.send("POST", &score, Some(&t), None, Some(json!({})))?,
         )
     })

@@ -140,6 +140,21 @@ struct ServeArgs {
     /// its service's cluster region (default 0, or the fixtures' setting).
     #[arg(long, value_name = "MS_PER_1000KM")]
     region_latency: Option<f64>,
+    /// How long ARM's long-running operations (resource group and workspace deletion, workspace
+    /// and online endpoint writes, key regeneration) take on the emulator clock, in seconds. Their
+    /// 201/202 and polling follow Azure's; a short default keeps tests fast.
+    #[arg(long, default_value_t = DEFAULT_LRO_SECONDS, value_parser = lro_seconds)]
+    lro_seconds: f64,
+}
+
+/// The default of `serve --lro-seconds`.
+const DEFAULT_LRO_SECONDS: f64 = 1.0;
+
+fn lro_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=86_400.0).contains(&v) => Ok(v),
+        _ => Err("a number of seconds from 0 to 86400".into()),
+    }
 }
 
 /// How CLI verbs find a running emulator (accepted before or after the verb's own arguments).
@@ -288,6 +303,7 @@ fn serve(args: ServeArgs) -> Result<(), CliError> {
         config.workers = w;
     }
     config.rbac_mode = args.rbac;
+    config.lro = time::Duration::seconds_f64(args.lro_seconds);
     let running = Emulator::start(config)?;
     let info = running.info().clone();
     print_banner(&info, args.in_memory, args.rbac, running.fixtures_changed())?;

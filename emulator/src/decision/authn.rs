@@ -12,10 +12,9 @@ use std::sync::Arc;
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
-use crate::authority::aml::{self, AmlClaims};
+use crate::authority::aml::{self, AmlClaims, Scorable};
 use crate::authority::verify::{verify_with, AccessClaims, VerifyError};
 use crate::domain::rbac::PrincipalType;
-use crate::domain::services::WorkspaceRef;
 use crate::domain::world::Subscription;
 use crate::domain::{ObjectId, TenantId, World};
 use crate::state::AppState;
@@ -57,14 +56,13 @@ impl<'a> Credential<'a> {
 /// The service or endpoint instance an Azure ML token must be addressed to.
 #[derive(Clone, Copy, Debug)]
 pub struct AmlTarget<'a> {
-    pub workspace: &'a WorkspaceRef,
-    /// `services` (SDK v1) or `onlineEndpoints` (SDK v2), as in the audience.
-    pub kind: &'a str,
+    /// The workspace's GUID (`workspaceId`): only its key verifies the token.
+    pub workspace_id: uuid::Uuid,
+    pub kind: Scorable,
     pub name: &'a str,
-    /// The instance id: a re-created service of the same name does not accept old tokens.
+    /// The instance id (`serviceId`): a re-created service of the same name does not accept old tokens.
     pub instance: uuid::Uuid,
-    /// The workspace's region (the issuer) and tenant.
-    pub region: &'a str,
+    /// The workspace's tenant.
     pub tenant: TenantId,
 }
 
@@ -302,8 +300,8 @@ fn entra_principal(world: &World, claims: Arc<AccessClaims>, tenant: TenantId) -
     })
 }
 
-/// An Azure ML token of the workspace, for exactly this service or endpoint instance, issued by
-/// the workspace's region for its tenant.
+/// An Azure ML token of the workspace, for exactly this service or endpoint instance and its score
+/// action, for the workspace's tenant (the recorded claim shape: [`crate::authority::aml`]).
 fn aml_principal(
     state: &AppState,
     world: &World,
@@ -316,19 +314,31 @@ fn aml_principal(
         .get_or_verify(token, || {
             let text = std::str::from_utf8(token).map_err(|_| VerifyError::Malformed)?;
             verify_with(text, |kid| {
-                state.aml_key(kid).map(|k| move |m: &[u8], s: &[u8]| k.verify(m, s))
+                // Only the target workspace's own key verifies its tokens.
+                state
+                    .aml_key(kid)
+                    .filter(|_| state.aml_keys.belongs_to(kid, target.workspace_id))
+                    .map(|k| move |m: &[u8], s: &[u8]| k.verify(m, s))
             })
         })
         .map_err(|e| key_failure(e, token, |kid| state.aml_keys.retired_at(kid)))?;
-    if !aml::audience_is(&claims.aud, target.workspace, target.kind, target.name) || claims.sid != target.instance {
+    if claims.iss != aml::ISSUER_AND_AUDIENCE || claims.aud != aml::ISSUER_AND_AUDIENCE {
+        return Err(invalid("the token's iss and aud are not Azure ML's"));
+    }
+    let addressed = claims.workspace_id == target.workspace_id
+        && claims.endpoint_name.eq_ignore_ascii_case(target.name)
+        && claims.service_id == target.instance
+        && claims.grants(target.kind);
+    if !addressed {
         return Err(AuthnFailure::WrongTarget);
     }
-    if claims.iss != aml::issuer(target.region) || claims.tid.as_deref() != Some(&target.tenant.to_string()) {
-        return Err(invalid(
-            "the token was not issued by the workspace's region for its tenant",
-        ));
+    if claims.tid != target.tenant.to_string() {
+        return Err(invalid("the token was not issued for the workspace's tenant"));
     }
-    check_times(claims.exp, Some(claims.iat), Some(claims.nbf), now)?;
+    // Azure ML tokens carry no iat: their lifetime counts from now (or from exp, once past it, so
+    // an expired token is reported as expired).
+    let issued = claims.iat.or_else(|| Some(now.unix_timestamp().min(claims.exp)));
+    check_times(claims.exp, issued, claims.nbf, now)?;
     // Tokens the control API mints name no caller; any other names a principal of this world.
     let object_id = match claims.oid.as_deref() {
         Some(o) => {
@@ -345,7 +355,7 @@ fn aml_principal(
         object_id,
         tenant: Some(target.tenant),
         credential: CredentialKind::AmlToken,
-        token_id: Some(claims.jti.clone()),
+        token_id: None,
         claims: None,
     })
 }

@@ -4,6 +4,7 @@ pub mod audience;
 pub mod certificate;
 pub mod grant;
 pub mod ids;
+pub mod operations;
 pub mod rbac;
 pub mod regions;
 pub mod scope;

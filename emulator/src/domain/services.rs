@@ -149,6 +149,7 @@ pub struct OnlineEndpoint {
     pub created: String,
     /// The region of the cluster it runs on; none means the workspace's.
     pub cluster_region: Option<String>,
+    pub provenance: crate::domain::world::Provenance,
 }
 
 /// An Azure region's programmatic name: letters and digits only (`eastus`, `westeurope`,

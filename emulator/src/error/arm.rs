@@ -17,6 +17,12 @@ pub struct ArmError {
     pub message: String,
     /// The `WWW-Authenticate` value, for 401s.
     pub challenge: Option<String>,
+    /// Decided by ARM's front door rather than a resource provider: answered with
+    /// `x-ms-failure-cause: gateway` (Azure/azure-powershell#3079; the 404 ResourceNotFound and 403
+    /// of the azure-ai-ml `test_workspace_update` recording).
+    pub gateway: bool,
+    /// `error.details`, when the answer has them.
+    pub details: Option<serde_json::Value>,
 }
 
 fn arm(status: u16, code: &'static str, message: String) -> ArmError {
@@ -25,6 +31,16 @@ fn arm(status: u16, code: &'static str, message: String) -> ArmError {
         code,
         message,
         challenge: None,
+        gateway: false,
+        details: None,
+    }
+}
+
+/// An error ARM's gateway answers itself.
+fn gateway(status: u16, code: &'static str, message: String) -> ArmError {
+    ArmError {
+        gateway: true,
+        ..arm(status, code, message)
     }
 }
 
@@ -81,6 +97,8 @@ impl ArmError {
             status: 401,
             code,
             message,
+            gateway: true,
+            details: None,
             challenge: Some(format!(
                 "Bearer authorization_uri=\"{authorization_uri}\", error=\"invalid_token\", error_description=\"{description}\""
             )),
@@ -164,13 +182,13 @@ impl ArmError {
     }
 
     pub fn authorization_failed(client: &str, object_id: &str, action: &str, scope: &str) -> Self {
-        arm(403, "AuthorizationFailed", format!(
+        gateway(403, "AuthorizationFailed", format!(
             "The client '{client}' with object id '{object_id}' does not have authorization to perform action '{action}' over scope '{scope}' or the scope is invalid. If access was recently granted, please refresh your credentials."
         ))
     }
 
     pub fn missing_api_version() -> Self {
-        arm(
+        gateway(
             400,
             "MissingApiVersionParameter",
             "The api-version query parameter (?api-version=) is required for all requests.".into(),
@@ -178,15 +196,31 @@ impl ArmError {
     }
 
     pub fn invalid_api_version(version: &str, supported: &str) -> Self {
-        arm(
+        gateway(
             400,
             "InvalidApiVersionParameter",
             format!("The api-version '{version}' is invalid. The supported versions are '{supported}'."),
         )
     }
 
+    /// A resource provider's type that does not know the api-version (Microsoft.MachineLearningServices,
+    /// Microsoft.ManagedIdentity): `type` is below the namespace (`workspaces/onlineEndpoints`).
+    pub fn no_registered_provider(location: &str, version: &str, ty: &str, supported: &str, locations: &str) -> Self {
+        gateway(400, "NoRegisteredProviderFound", format!(
+            "No registered resource provider found for location '{location}' and API version '{version}' for type '{ty}'. The supported api-versions are '{supported}'. The supported locations are '{locations}'."
+        ))
+    }
+
+    /// A type of `namespace` that does not know the api-version, as a direct REST call gets it
+    /// (Microsoft.Authorization).
+    pub fn invalid_resource_type(ty: &str, namespace: &str, version: &str, supported: &str) -> Self {
+        gateway(404, "InvalidResourceType", format!(
+            "The resource type '{ty}' could not be found in the namespace '{namespace}' for api version '{version}'. The supported api-versions are '{supported}'."
+        ))
+    }
+
     pub fn subscription_not_found(sub: &str) -> Self {
-        arm(
+        gateway(
             404,
             "SubscriptionNotFound",
             format!("The subscription '{sub}' could not be found."),
@@ -204,7 +238,7 @@ impl ArmError {
     }
 
     pub fn resource_group_not_found(rg: &str) -> Self {
-        arm(
+        gateway(
             404,
             "ResourceGroupNotFound",
             format!("Resource group '{rg}' could not be found."),
@@ -212,13 +246,13 @@ impl ArmError {
     }
 
     pub fn resource_not_found(resource_type: &str, name: &str, rg: &str) -> Self {
-        arm(404, "ResourceNotFound", format!(
+        gateway(404, "ResourceNotFound", format!(
             "The Resource '{resource_type}/{name}' under resource group '{rg}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix"
         ))
     }
 
     pub fn path_not_found(path: &str) -> Self {
-        arm(
+        gateway(
             404,
             "NotFound",
             format!("The requested path '{path}' does not name an emulated ARM resource or collection."),
@@ -226,7 +260,7 @@ impl ArmError {
     }
 
     pub fn method_not_allowed(method: &str, path: &str) -> Self {
-        arm(
+        gateway(
             405,
             "MethodNotAllowed",
             format!("The HTTP method '{method}' is not supported at '{path}'."),
@@ -240,7 +274,7 @@ impl ArmError {
 
     /// ARM takes only JSON bodies.
     pub fn unsupported_media_type(media: Option<&str>) -> Self {
-        arm(
+        gateway(
             415,
             "UnsupportedMediaType",
             format!(
@@ -252,11 +286,23 @@ impl ArmError {
 
     /// A nested resource whose parent does not exist.
     pub fn parent_not_found(parent: &str) -> Self {
-        arm(
+        gateway(
             404,
             "ParentResourceNotFound",
             format!("Can not perform requested operation on nested resource. Parent resource '{parent}' not found."),
         )
+    }
+
+    /// A poll of an operation the service does not know: the Azure ML front end's answer, as
+    /// recorded for an mfeOperationResults poll (Azure/azure-powershell
+    /// `New-AzMLWorkspaceOnlineEndpointKey.Recording.json`).
+    pub fn operation_not_found(id: &str) -> Self {
+        ArmError {
+            details: Some(
+                json!([{"code": "OperationNotFound", "message": format!("There is no operation with id {id}.")}]),
+            ),
+            ..arm(404, "NotFound", "The specified resource was not found.".into())
+        }
     }
 
     /// Azure ML tokens cannot be issued while the workspace's region is down.
@@ -312,7 +358,13 @@ impl ResponseError for ArmError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        challenged(self.status_code(), self.challenge.as_deref())
-            .json(json!({"error": {"code": self.code, "message": self.message}}))
+        let mut builder = challenged(self.status_code(), self.challenge.as_deref());
+        if self.gateway {
+            builder.insert_header(("x-ms-failure-cause", "gateway"));
+        }
+        builder.json(match &self.details {
+            None => json!({"error": {"code": self.code, "message": self.message}}),
+            Some(details) => json!({"error": {"code": self.code, "message": self.message, "details": details}}),
+        })
     }
 }

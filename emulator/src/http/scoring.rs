@@ -11,6 +11,7 @@ use actix_web::web::{self, Data};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde_json::json;
 
+use crate::authority::aml::Scorable;
 use crate::decision::{AmlTarget, Credential, Expectation, Gate};
 use crate::domain::scope::Scope;
 use crate::domain::services::{AuthMode, ComputeType, OnlineEndpoint, Scoring, WorkspaceRef};
@@ -79,7 +80,7 @@ fn v1(state: &AppState, req: &HttpRequest, body: &ScoringBody, compute: ComputeT
     }
     if service.auth_enabled || service.token_auth_enabled {
         let gate = Gate::new(state, req);
-        let target = aml_target(&world, &service.workspace, "services", &service.name, service.id);
+        let target = aml_target(&world, &service.workspace, Scorable::Service, &service.name, service.id);
         let expectation = Expectation::Scoring {
             keys: service
                 .auth_enabled
@@ -101,18 +102,17 @@ fn v1(state: &AppState, req: &HttpRequest, body: &ScoringBody, compute: ComputeT
 fn aml_target<'w>(
     world: &'w World,
     ws: &'w WorkspaceRef,
-    kind: &'w str,
+    kind: Scorable,
     name: &'w str,
     instance: uuid::Uuid,
 ) -> Option<AmlTarget<'w>> {
     let workspace = world.workspace(ws.subscription_id, &ws.resource_group, &ws.workspace)?;
     let tenant = world.subscription(ws.subscription_id)?.tenant_id;
     Some(AmlTarget {
-        workspace: ws,
+        workspace_id: workspace.workspace_id,
         kind,
         name,
         instance,
-        region: &workspace.location,
         tenant,
     })
 }
@@ -159,7 +159,7 @@ fn endpoint_expectation<'w>(
         AuthMode::AmlToken => (
             Expectation::Scoring {
                 keys: None,
-                aml: aml_target(world, &ep.workspace, "onlineEndpoints", &ep.name, ep.id),
+                aml: aml_target(world, &ep.workspace, Scorable::Endpoint, &ep.name, ep.id),
             },
             Expected::AmlToken,
         ),

@@ -6,7 +6,7 @@
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::CONTENT_TYPE;
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpRequest};
 use serde::Serialize;
@@ -99,7 +99,8 @@ pub async fn layer(
     // for formatting it; `RUST_LOG=azureml_emulator=debug` or `TEST_LOG=1` shows it.
     let span = tracing::debug_span!("request", id = %info.id, surface = info.surface.as_ref(),
         method = %req.method(), path = %req.path());
-    let res = next.call(req).instrument(span).await?;
+    let mut res = next.call(req).instrument(span).await?;
+    conventions(info, res.headers_mut());
     let plain_error = res.response().error().is_some()
         && res.status().is_client_error()
         && !res
@@ -115,6 +116,31 @@ pub async fn layer(
     let (req, _) = res.into_parts();
     let rendered = crate::error::render(info.surface, &req, &crate::error::Generic::framework(status, &message));
     Ok(ServiceResponse::new(req, rendered).map_into_right_body())
+}
+
+/// The headers a surface puts on every answer, as the recordings show them
+/// (`openapi/fidelity/SOURCES.md`): Entra ID and ARM label JSON `application/json; charset=utf-8`;
+/// Entra ID names each answer with `x-ms-request-id` (its errors use their `trace_id`; ARM sets its
+/// own request ids in its dispatcher).
+fn conventions(info: RequestInfo, headers: &mut HeaderMap) {
+    if !matches!(info.surface, Surface::Aad | Surface::Arm) {
+        return;
+    }
+    let json = headers
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == b"application/json");
+    if json {
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+    }
+    let request_id = HeaderName::from_static("x-ms-request-id");
+    if info.surface == Surface::Aad && !headers.contains_key(&request_id) {
+        if let Ok(v) = HeaderValue::from_str(&info.id.to_string()) {
+            headers.insert(request_id, v);
+        }
+    }
 }
 
 /// Collapses `//` in paths (MSAL with a trailing-slash authority, az's `resource//.default`

@@ -48,6 +48,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0006_users_groups.sql")),
         M::up(include_str!("../../migrations/0007_credentials_identities.sql")),
         M::up(include_str!("../../migrations/0008_faults_keys.sql")),
+        M::up(include_str!("../../migrations/0009_wire_fidelity.sql")),
     ])
 }
 

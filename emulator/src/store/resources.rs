@@ -3,7 +3,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{Store, StoreResult};
-use crate::domain::world::{ResourceGroup, Workspace};
+use crate::domain::world::{Provenance, ResourceGroup, Workspace};
 use crate::domain::SubscriptionId;
 
 /// Creates or updates a resource group in the caller's transaction; true when it was created.
@@ -35,10 +35,10 @@ pub(super) fn upsert_workspace(conn: &Connection, ws: &Workspace) -> StoreResult
         .optional()?;
     conn.execute(
         "INSERT INTO workspaces (subscription_id, resource_group, name, location, friendly_name, workspace_id,
-             description, tags, sku, created, linked)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+             description, tags, sku, created, linked, provenance)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
          ON CONFLICT (subscription_id, resource_group, name) DO UPDATE SET friendly_name = ?5,
-             description = ?7, tags = ?8, sku = ?9, linked = ?11",
+             description = ?7, tags = ?8, sku = ?9, linked = ?11, provenance = ?12",
         params![
             ws.subscription_id.to_string(),
             ws.resource_group,
@@ -50,10 +50,16 @@ pub(super) fn upsert_workspace(conn: &Connection, ws: &Workspace) -> StoreResult
             serde_json::Value::Object(ws.tags.clone()).to_string(),
             ws.sku,
             ws.created,
-            serde_json::Value::Object(ws.linked.clone()).to_string()
+            serde_json::Value::Object(ws.linked.clone()).to_string(),
+            provenance_json(&ws.provenance)
         ],
     )?;
     Ok(existed.is_none())
+}
+
+/// The `provenance` column's JSON.
+pub(super) fn provenance_json(p: &Provenance) -> String {
+    serde_json::to_string(p).unwrap_or_else(|_| "{}".into())
 }
 
 impl Store {

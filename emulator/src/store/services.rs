@@ -46,8 +46,9 @@ fn insert_service(conn: &Connection, s: &Service) -> StoreResult<()> {
 fn insert_endpoint(conn: &Connection, e: &OnlineEndpoint) -> StoreResult<()> {
     conn.execute(
         "INSERT INTO online_endpoints (name, endpoint_id, subscription_id, resource_group, workspace, location,
-             auth_mode, primary_key, secondary_key, deployments, scoring, description, token_lifetime_seconds, created, cluster_region)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+             auth_mode, primary_key, secondary_key, deployments, scoring, description, token_lifetime_seconds, created,
+             cluster_region, provenance)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         params![
             e.name,
             e.id.to_string(),
@@ -63,7 +64,8 @@ fn insert_endpoint(conn: &Connection, e: &OnlineEndpoint) -> StoreResult<()> {
             e.description,
             e.token_lifetime_seconds,
             e.created,
-            e.cluster_region
+            e.cluster_region,
+            super::resources::provenance_json(&e.provenance)
         ],
     )?;
     Ok(())
@@ -159,7 +161,8 @@ impl Store {
             .collect::<StoreResult<Vec<_>>>()?;
         let mut stmt = conn.prepare(
             "SELECT name, endpoint_id, subscription_id, resource_group, workspace, location, auth_mode, primary_key,
-                    secondary_key, deployments, scoring, description, token_lifetime_seconds, created, cluster_region
+                    secondary_key, deployments, scoring, description, token_lifetime_seconds, created, cluster_region,
+                    provenance
              FROM online_endpoints ORDER BY rowid",
         )?;
         let endpoints = stmt
@@ -179,14 +182,21 @@ impl Store {
                         r.get(8)?,
                         r.get::<_, String>(9)?,
                     ),
-                    (r.get::<_, String>(10)?, r.get(11)?, r.get(12)?, r.get(13)?, r.get(14)?),
+                    (
+                        r.get::<_, String>(10)?,
+                        r.get(11)?,
+                        r.get(12)?,
+                        r.get(13)?,
+                        r.get(14)?,
+                        r.get::<_, String>(15)?,
+                    ),
                 ))
             })?
             .map(|row| {
                 let (
                     (name, id, sub, rg, ws),
                     (location, mode, pk, sk, deployments),
-                    (sc, description, lifetime, created, cluster_region),
+                    (sc, description, lifetime, created, cluster_region, provenance),
                 ) = row?;
                 Ok(OnlineEndpoint {
                     name,
@@ -202,6 +212,7 @@ impl Store {
                     token_lifetime_seconds: lifetime,
                     created,
                     cluster_region,
+                    provenance: serde_json::from_str(&provenance).map_err(|e| corrupt("endpoint provenance", e))?,
                 })
             })
             .collect::<StoreResult<Vec<_>>>()?;
@@ -244,8 +255,15 @@ impl Store {
     /// description); false when that instance is gone.
     pub fn update_endpoint(&self, e: &OnlineEndpoint) -> StoreResult<bool> {
         Ok(self.conn().execute(
-            "UPDATE online_endpoints SET auth_mode = ?3, description = ?4 WHERE name = ?1 AND endpoint_id = ?2",
-            params![e.name, e.id.to_string(), e.auth_mode.as_str(), e.description],
+            "UPDATE online_endpoints SET auth_mode = ?3, description = ?4, provenance = ?5
+             WHERE name = ?1 AND endpoint_id = ?2",
+            params![
+                e.name,
+                e.id.to_string(),
+                e.auth_mode.as_str(),
+                e.description,
+                super::resources::provenance_json(&e.provenance)
+            ],
         )? > 0)
     }
 

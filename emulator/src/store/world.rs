@@ -358,7 +358,7 @@ fn resource_groups(conn: &Connection) -> StoreResult<Vec<ResourceGroup>> {
 fn workspaces(conn: &Connection) -> StoreResult<Vec<Workspace>> {
     let mut stmt = conn.prepare(
         "SELECT subscription_id, resource_group, name, location, friendly_name, workspace_id,
-                description, tags, sku, created, linked FROM workspaces ORDER BY rowid",
+                description, tags, sku, created, linked, provenance FROM workspaces ORDER BY rowid",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok((
@@ -376,12 +376,15 @@ fn workspaces(conn: &Connection) -> StoreResult<Vec<Workspace>> {
                 r.get(8)?,
                 r.get(9)?,
                 r.get::<_, String>(10)?,
+                r.get::<_, String>(11)?,
             ),
         ))
     })?;
     rows.map(|row| {
-        let ((sub, resource_group, name, location, friendly_name, wid), (description, tags, sku, created, linked)) =
-            row?;
+        let (
+            (sub, resource_group, name, location, friendly_name, wid),
+            (description, tags, sku, created, linked, provenance),
+        ) = row?;
         Ok(Workspace {
             subscription_id: sub.parse().map_err(bad("workspace subscription"))?,
             resource_group,
@@ -394,6 +397,8 @@ fn workspaces(conn: &Connection) -> StoreResult<Vec<Workspace>> {
             sku,
             created,
             linked: json_map(&linked, "workspace links")?,
+            provenance: serde_json::from_str(&provenance)
+                .map_err(|e| StoreError::Corrupt(format!("workspace provenance: {e}")))?,
         })
     })
     .collect()

@@ -203,25 +203,65 @@ fn api_versions_are_checked() {
         m,
         "The api-version query parameter (?api-version=) is required for all requests."
     );
-    for bad in ["2018-01-01", "2099-01-01", "banana"] {
-        let m = assert_arm_error(
-            &app.arm("GET", &v(&ws_path(WS), bad), Some(&t), None),
-            400,
-            "InvalidApiVersionParameter",
-        );
+    // Azure ML is a resource provider: ARM answers its unknown versions with
+    // NoRegisteredProviderFound, naming the workspace's region (openapi/fidelity/SOURCES.md).
+    for bad in ["2018-01-01", "2099-01-01", "2099-01-01-preview", "2023-02-01", "banana"] {
+        let r = app.arm("GET", &v(&ws_path(WS), bad), Some(&t), None);
+        let m = assert_arm_error(&r, 400, "NoRegisteredProviderFound");
         assert!(
             m.starts_with(&format!(
-                "The api-version '{bad}' is invalid. The supported versions are '"
+                "No registered resource provider found for location 'eastus' and API version '{bad}' for type 'workspaces'. The supported api-versions are '2018-03-01-preview, 2018-11-19, "
             )),
             "{m}"
         );
+        assert_eq!(
+            r.headers.get("x-ms-failure-cause").and_then(|h| h.to_str().ok()),
+            Some("gateway")
+        );
     }
+    // Resource groups: ARM's own InvalidApiVersionParameter with its exact list.
+    for bad in ["2023-02-01", "2016-03-30", "2021-04-01-preview"] {
+        let r = app.arm(
+            "GET",
+            &v(&format!("/subscriptions/{SUB}/resourcegroups"), bad),
+            Some(&t),
+            None,
+        );
+        let m = assert_arm_error(&r, 400, "InvalidApiVersionParameter");
+        assert!(m.starts_with(&format!("The api-version '{bad}' is invalid. The supported versions are '2025-04-01,2025-03-01,2024-10-01-preview,")), "{m}");
+        assert!(m.ends_with(",2014-01-01,2013-03-01,2014-02-26,2014-04'."), "{m}");
+        assert_eq!(
+            r.headers.get("x-ms-failure-cause").and_then(|h| h.to_str().ok()),
+            Some("gateway")
+        );
+    }
+    // Role assignments: InvalidResourceType, 404.
+    let r = app.arm(
+        "GET",
+        &v(
+            &format!("/subscriptions/{SUB}/providers/Microsoft.Authorization/roleAssignments"),
+            "2020-07-01-preview",
+        ),
+        Some(&t),
+        None,
+    );
+    assert_arm_error(&r, 404, "InvalidResourceType");
+    // A repeated api-version is joined with ',' as ARM joins it: never a version.
+    let r = app.arm(
+        "GET",
+        &format!("{}?api-version=2024-04-01&api-version=2024-04-01", ws_path(WS)),
+        Some(&t),
+        None,
+    );
+    let m = assert_arm_error(&r, 400, "NoRegisteredProviderFound");
+    assert!(m.contains("API version '2024-04-01,2024-04-01'"), "{m}");
     for good in [
+        "2020-01-01",
         "2020-06-01",
         "2022-05-01",
         "2025-04-01",
         "2024-10-01-preview",
-        "2099-01-01-preview",
+        "2026-07-15-preview",
     ] {
         assert_eq!(
             app.arm("GET", &v(&ws_path(WS), good), Some(&t), None).status,
@@ -251,6 +291,39 @@ fn workspace_shape_follows_the_api_version() {
             .unwrap()
             .contains("/Microsoft.Storage/storageAccounts/"));
     }
+    // The requested version's schema: 2020-era without systemData; 2024-10-01-preview with the
+    // 13 properties issue 14 lists and six-key systemData (fixtures: made by the emulator).
+    assert!(old.get("systemData").is_none() && old["properties"].get("managedNetwork").is_none());
+    let latest = app
+        .arm("GET", &v(&ws_path(WS), "2024-10-01-preview"), Some(&t), None)
+        .body;
+    let p = &latest["properties"];
+    for key in [
+        "managedNetwork",
+        "allowRoleAssignmentOnRG",
+        "softDeleteEnabled",
+        "notebookInfo",
+        "linkedModelInventoryArmId",
+        "ipAllowlist",
+        "networkAcls",
+        "serverlessComputeSettings",
+        "enableSoftwareBillOfMaterials",
+        "sdkTelemetryAppInsightsKey",
+        "enableDataIsolation",
+        "systemDatastoresAuthMode",
+        "enableServiceSideCMKEncryption",
+    ] {
+        assert!(p.get(key).is_some(), "{key} missing: {p}");
+    }
+    assert_eq!(p["managedNetwork"]["isolationMode"], "Disabled");
+    assert_eq!(
+        latest["systemData"],
+        json!({"createdAt": "2024-01-01T00:00:00.0000000Z", "createdBy": "azureml-emulator", "createdByType": "Application",
+               "lastModifiedAt": "2024-01-01T00:00:00.0000000Z", "lastModifiedBy": "azureml-emulator", "lastModifiedByType": "Application"})
+    );
+    // 2023-10-01 has managedNetwork but not the 2024-10-01 additions.
+    let mid = app.arm("GET", &v(&ws_path(WS), "2023-10-01"), Some(&t), None).body;
+    assert!(mid["properties"].get("managedNetwork").is_some() && mid["properties"].get("networkAcls").is_none());
     let discovery = app.get("/discovery").body;
     assert_eq!(discovery["modelmanagement"], app.url.as_str());
     assert_eq!(discovery["api"], app.url.as_str());

@@ -1,6 +1,8 @@
 //! Resource groups and workspaces through ARM: create, update, delete, and their errors.
 
-use serde_json::json;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde_json::{json, Value};
 
 use crate::helpers::*;
 
@@ -98,8 +100,42 @@ fn resource_group_lifecycle() {
         .status,
         200
     );
-    assert_eq!(app.arm("DELETE", &path("rg-new"), Some(&admin), None).status, 200);
-    assert_eq!(app.arm("DELETE", &path("rg-new"), Some(&admin), None).status, 204);
+    // ARM's long-running deletion (recorded: 202, Location on operationresults, Retry-After; polls
+    // 202 then 200 with no body), on the emulator clock.
+    let deleted = app.arm("DELETE", &path("rg-new"), Some(&admin), None);
+    assert_eq!(deleted.status, 202, "{}", deleted.body);
+    assert_eq!(deleted.header("content-length"), Some("0"));
+    assert!(deleted.header("azure-asyncoperation").is_none());
+    assert_eq!(deleted.header("retry-after"), Some("1"));
+    let location = deleted.header("location").unwrap().to_string();
+    let job = location
+        .strip_prefix(&format!("{}/subscriptions/{SUB}/operationresults/", app.url))
+        .and_then(|rest| rest.strip_suffix("?api-version=2024-11-01"))
+        .unwrap_or_else(|| panic!("{location}"));
+    let job: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(job).unwrap()).unwrap();
+    assert_eq!(
+        job,
+        json!({"jobId": "RESOURCEGROUPDELETIONJOB-RG-NEW-WESTEUROPE", "jobLocation": "westeurope"})
+    );
+    let during = app.arm("GET", &path("rg-new"), Some(&admin), None);
+    assert_eq!(
+        during.body["properties"]["provisioningState"], "Deleting",
+        "{}",
+        during.body
+    );
+    let running = app.poll(&location, &admin);
+    assert_eq!(running.status, 202);
+    assert_eq!(running.header("location"), Some(location.as_str()));
+    assert_eq!(running.header("retry-after"), Some("1"));
+    app.finish_operations();
+    let done = app.poll(&location, &admin);
+    assert_eq!((done.status, done.header("content-length")), (200, Some("0")));
+    // ARM answers a DELETE of a group that is not there with 404 (the spec declares no 204).
+    assert_arm_error(
+        &app.arm("DELETE", &path("rg-new"), Some(&admin), None),
+        404,
+        "ResourceGroupNotFound",
+    );
     let m = assert_arm_error(
         &app.arm("GET", &path("rg-new"), Some(&admin), None),
         404,
@@ -115,11 +151,41 @@ fn workspace_create_update_delete() {
     let path = v(&ws_path("ws-two"), "2024-04-01");
     let body = json!({"location": "eastus", "sku": {"name": "Basic", "tier": "Basic"}, "tags": {"team": "a"},
         "properties": {"friendlyName": "Two", "description": "second"}});
+    // PUT is a long-running operation (the 2022-05-01 recording: 202, no body, Location and
+    // Azure-AsyncOperation on workspaceOperationsStatus, no Retry-After).
     let created = app.arm("PUT", &path, Some(&t), Some(body));
-    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.status, 202, "{}", created.body);
+    assert_eq!(created.header("content-length"), Some("0"));
+    assert!(created.header("retry-after").is_none());
+    let status_url = created.header("azure-asyncoperation").unwrap().to_string();
+    let ops = format!("{}/subscriptions/{SUB}/providers/Microsoft.MachineLearningServices/locations/eastus/workspaceOperationsStatus/", app.url);
+    assert!(
+        status_url.starts_with(&ops) && status_url.ends_with("?api-version=2024-04-01&type=async"),
+        "{status_url}"
+    );
+    assert_eq!(
+        created
+            .header("location")
+            .map(|l| l.replace("&type=location", "&type=async")),
+        Some(status_url.clone())
+    );
+    let creating = app.arm("GET", &path, Some(&t), None);
+    assert_eq!(creating.body["properties"]["provisioningState"], "Creating");
+    let running = app.poll(&status_url, &t);
+    assert_eq!((running.status, &running.body["status"]), (200, &json!("InProgress")));
+    app.finish_operations();
+    assert_eq!(
+        app.poll(&status_url, &t).body,
+        json!({"status": "Succeeded", "percentComplete": 100.0})
+    );
+    let created = app.arm("GET", &path, Some(&t), None);
+    assert_eq!(created.body["properties"]["provisioningState"], "Succeeded");
     let id = created.body["properties"]["workspaceId"].clone();
     assert_eq!(created.body["properties"]["friendlyName"], "Two");
     assert_eq!(created.body["tags"]["team"], "a");
+    // systemData names the creator (ml-admin, an application, by client id).
+    assert_eq!(created.body["systemData"]["createdBy"], ADMIN_CLIENT);
+    assert_eq!(created.body["systemData"]["createdByType"], "Application");
     let patched = app.arm(
         "PATCH",
         &path,
@@ -134,13 +200,16 @@ fn workspace_create_update_delete() {
     );
     assert_eq!(patched.body["tags"]["team"], "a", "PATCH keeps what it does not name");
     let replaced = app.arm("PUT", &path, Some(&t), Some(json!({"location": "eastus"})));
-    assert_eq!(replaced.status, 200);
+    assert_eq!(replaced.status, 202);
+    let replaced = app.arm("GET", &path, Some(&t), None);
+    assert_eq!(replaced.body["properties"]["provisioningState"], "Updating");
     assert_eq!(replaced.body["tags"], json!({}), "PUT replaces");
     assert_eq!(replaced.body["properties"]["description"], "");
     assert_eq!(
         replaced.body["properties"]["workspaceId"], id,
         "identity survives a replacing PUT"
     );
+    app.finish_operations();
     let m = assert_arm_error(
         &app.arm("PUT", &path, Some(&t), Some(json!({"location": "westus"}))),
         400,
@@ -184,8 +253,23 @@ fn workspace_create_update_delete() {
         404,
         "ResourceGroupNotFound",
     );
-    assert_eq!(app.arm("DELETE", &path, Some(&t), None).status, 200);
+    // DELETE: 202 with Location and Retry-After (spec), shown Deleting until it completes.
+    let deleted = app.arm("DELETE", &path, Some(&t), None);
+    assert_eq!(deleted.status, 202);
+    assert_eq!(deleted.header("retry-after"), Some("1"));
+    let location = deleted.header("location").unwrap().to_string();
+    assert!(
+        location.starts_with(&ops) && location.ends_with("&type=location"),
+        "{location}"
+    );
+    assert_eq!(app.poll(&location, &t).status, 202);
+    assert_eq!(
+        app.arm("GET", &path, Some(&t), None).body["properties"]["provisioningState"],
+        "Deleting"
+    );
     assert_eq!(app.arm("DELETE", &path, Some(&t), None).status, 204);
+    app.finish_operations();
+    assert_eq!(app.poll(&location, &t).status, 200);
     let m = assert_arm_error(&app.arm("GET", &path, Some(&t), None), 404, "ResourceNotFound");
     assert_eq!(m, "The Resource 'Microsoft.MachineLearningServices/workspaces/ws-two' under resource group 'ml-example-rg' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix");
 }
@@ -196,8 +280,9 @@ fn deleting_a_resource_group_deletes_its_workspaces() {
     let t = app.arm_token(ADMIN_CLIENT, ADMIN_SECRET);
     assert_eq!(
         app.arm("DELETE", &v(&rg_path(), "2024-11-01"), Some(&t), None).status,
-        200
+        202
     );
+    app.finish_operations();
     assert_arm_error(
         &app.arm("GET", &v(&ws_path(WS), "2024-04-01"), Some(&t), None),
         404,
@@ -260,7 +345,7 @@ fn arm_writes_survive_a_restart() {
                 Some(json!({"location": "eastus"}))
             )
             .status,
-            201
+            202
         );
         let ra = v(
             &format!(

@@ -218,7 +218,8 @@ fn drive(server: &Server, round: usize, kill_after: Duration) -> Round {
                                 server.call("POST", &ep("/regenerateKeys"), Some(user), Some(body))
                             }
                         },
-                        if *service { 202 } else { 200 },
+                        // Both answer 202: model management and ARM's long-running operation.
+                        202,
                     )
                 })
             })

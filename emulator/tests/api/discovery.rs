@@ -49,6 +49,46 @@ fn v1_document_and_multi_tenant_placeholders() {
     );
 }
 
+/// The documents' version-specific contents and headers, as Entra ID sends them
+/// (openapi/fidelity/aad/oidc-*.json).
+#[test]
+fn documents_follow_entra_ids_v1_and_v2_contents_and_headers() {
+    let app = TestApp::spawn();
+    let v2 = app.get(&format!("/{TENANT}/v2.0/.well-known/openid-configuration"));
+    assert_eq!(
+        v2.body["response_types_supported"],
+        serde_json::json!(["code", "id_token", "code id_token", "id_token token"])
+    );
+    assert_eq!(v2.body["tenant_region_scope"], "NA");
+    assert_eq!(v2.body["request_uri_parameter_supported"], false);
+    assert!(v2.body.get("microsoft_multi_refresh_token").is_none());
+    let v1 = app.get("/common/.well-known/openid-configuration");
+    assert_eq!(v1.body["scopes_supported"], serde_json::json!(["openid"]));
+    assert_eq!(v1.body["microsoft_multi_refresh_token"], true);
+    assert_eq!(
+        v1.body["check_session_iframe"],
+        format!("{}/common/oauth2/checksession", app.url)
+    );
+    assert_eq!(v1.body["tenant_region_scope"], serde_json::Value::Null);
+    assert!(v1.body.get("request_uri_parameter_supported").is_none());
+    assert!(v1.body["claims_supported"].as_array().unwrap().contains(&"amr".into()));
+    assert!(!v1.body["claims_supported"]
+        .as_array()
+        .unwrap()
+        .contains(&"preferred_username".into()));
+    assert_eq!(
+        app.get("/common/v2.0/.well-known/openid-configuration").body["tenant_region_scope"],
+        serde_json::Value::Null
+    );
+    for r in [&v1, &v2, &app.get(&format!("/{TENANT}/discovery/v2.0/keys"))] {
+        assert_eq!(r.headers["cache-control"], "max-age=86400, private");
+        assert_eq!(r.headers["access-control-allow-origin"], "*");
+        assert_eq!(r.headers["access-control-allow-methods"], "GET, OPTIONS");
+        assert_eq!(r.headers["content-type"], "application/json; charset=utf-8");
+        assert!(uuid::Uuid::parse_str(r.headers["x-ms-request-id"].to_str().unwrap()).is_ok());
+    }
+}
+
 #[test]
 fn adfs_documents_point_msal_at_the_v2_token_endpoint() {
     let app = TestApp::spawn();

@@ -1,6 +1,6 @@
 //! SDK v2 online endpoints: ARM operations, key regeneration rule, AML and Entra token scoring.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::helpers::*;
 
@@ -96,8 +96,22 @@ fn regenerate_rule_current_or_absent_value_means_new_key() {
             Some(body),
         )
     };
-    // What azure-ai-ml sends: the current key as keyValue.
-    assert_eq!(regen(json!({"keyType": "Primary", "keyValue": EP_PRIMARY})).status, 200);
+    // What azure-ai-ml sends: the current key as keyValue. A long-running operation (recorded:
+    // 202, body null, Location on mfeOperationResults only); the key changes at once.
+    let accepted = regen(json!({"keyType": "Primary", "keyValue": EP_PRIMARY}));
+    assert_eq!(accepted.status, 202);
+    assert_eq!(accepted.header("content-length"), Some("4"), "the body is null");
+    assert!(accepted.header("azure-asyncoperation").is_none());
+    assert!(accepted.header("x-ms-async-operation-timeout").is_none());
+    let result_url = accepted.header("location").unwrap().to_string();
+    assert!(
+        result_url.contains("/providers/Microsoft.MachineLearningServices/locations/eastus/mfeOperationResults/oe:"),
+        "{result_url}"
+    );
+    assert_eq!(app.poll(&result_url, &t).status, 202);
+    app.finish_operations();
+    let done = app.poll(&result_url, &t);
+    assert_eq!((done.status, &done.body["status"]), (200, &json!("Succeeded")));
     let after = keys(&app)["primaryKey"].as_str().unwrap().to_string();
     assert_ne!(after, EP_PRIMARY, "the current key as keyValue still regenerates");
     assert_eq!(app.score("/online/ep-key/score", Some(EP_PRIMARY), "{}").status, 401);
@@ -130,7 +144,24 @@ fn aml_token_endpoint_scoring() {
     );
     assert_eq!(tok.status, 200, "{}", tok.body);
     let access = tok.body["accessToken"].as_str().unwrap();
-    assert!(tok.body["refreshAfterTimeUtc"].as_i64().unwrap() < tok.body["expiryTimeUtc"].as_i64().unwrap());
+    // Azure's 24 h / 12 h exactly (Get-AzMLWorkspaceOnlineEndpointToken.Recording.json), on the
+    // emulator clock, and the recorded claim shape.
+    let now = app.running.clock().unix();
+    let expiry = tok.body["expiryTimeUtc"].as_i64().unwrap();
+    assert!((86_399..=86_400).contains(&(expiry - now)), "{}", expiry - now);
+    assert_eq!(expiry - tok.body["refreshAfterTimeUtc"].as_i64().unwrap(), 43_200);
+    let c = claims(access);
+    assert_eq!(
+        (c["iss"].as_str(), c["aud"].as_str()),
+        (Some("azureml"), Some("azureml"))
+    );
+    assert_eq!(c["endpointName"], "ep-amltoken");
+    assert_eq!(c["canRefresh"], "False");
+    assert_eq!(
+        c["actions"],
+        "[\"Microsoft.MachineLearningServices/workspaces/onlineEndpoints/score/action\"]"
+    );
+    assert!(c.get("iat").is_none() && c.get("nbf").is_none());
     assert_eq!(
         app.score("/online/ep-amltoken/score", Some(access), r#"{"q":2}"#).body,
         json!({"q": 2})
@@ -239,7 +270,40 @@ fn endpoint_create_update_delete() {
         Some(&t),
         Some(json!({"location": "eastus", "properties": {"authMode": "Key"}})),
     );
+    // The 2022-05-01 recording: 201, the endpoint Creating with null scoring URIs,
+    // Azure-AsyncOperation on mfeOperationsStatus, Location = the endpoint itself, a 30-minute timeout.
     assert_eq!(made.status, 201, "{}", made.body);
+    assert_eq!(made.body["properties"]["provisioningState"], "Creating");
+    assert_eq!(made.body["properties"]["scoringUri"], Value::Null);
+    assert!(made.body["properties"].get("keys").is_none());
+    assert_eq!(made.body["properties"]["compute"], Value::Null);
+    assert_eq!(made.header("location"), Some(format!("{}{path}", app.url).as_str()));
+    assert_eq!(made.header("x-ms-async-operation-timeout"), Some("PT30M"));
+    let status_url = made.header("azure-asyncoperation").unwrap().to_string();
+    assert_eq!(
+        made.body["properties"]["properties"]["AzureAsyncOperationUri"],
+        status_url.as_str()
+    );
+    assert_eq!(
+        made.body["properties"]["properties"]["azureml.onlineendpointid"],
+        ep("ep-new").to_ascii_lowercase()
+    );
+    let running = app.poll(&status_url, &t);
+    assert_eq!((running.status, &running.body["status"]), (200, &json!("InProgress")));
+    assert!(running.body.get("endTime").is_none());
+    app.finish_operations();
+    let done = app.poll(&status_url, &t).body;
+    assert_eq!(
+        (&done["status"], &done["percentComplete"]),
+        (&json!("Succeeded"), &json!(100.0))
+    );
+    assert!(done["endTime"].is_string() && done["startTime"].is_string());
+    let got = app.arm("GET", &path, Some(&t), None).body;
+    assert_eq!(got["properties"]["provisioningState"], "Succeeded");
+    assert_eq!(
+        got["properties"]["scoringUri"],
+        format!("{}/online/ep-new/score", app.url)
+    );
     let keys = app
         .arm(
             "POST",
@@ -250,19 +314,44 @@ fn endpoint_create_update_delete() {
         .body;
     let key = keys["primaryKey"].as_str().unwrap().to_string();
     assert_eq!(app.score("/online/ep-new/score", Some(&key), "{}").status, 200);
+    // PATCH: 202, body null, Location on mfeOperationResults, the timeout; Updating until done.
     let switched = app.arm(
         "PATCH",
         &path,
         Some(&t),
         Some(json!({"properties": {"authMode": "AMLToken"}})),
     );
-    assert_eq!(switched.body["properties"]["authMode"], "AMLToken");
+    assert_eq!(switched.status, 202);
+    assert_eq!(switched.header("x-ms-async-operation-timeout"), Some("PT30M"));
+    assert!(switched.header("location").unwrap().contains("/mfeOperationResults/"));
+    let updating = app.arm("GET", &path, Some(&t), None).body;
+    assert_eq!(updating["properties"]["provisioningState"], "Updating");
+    assert_eq!(updating["properties"]["authMode"], "AMLToken");
     assert_eq!(
         app.score("/online/ep-new/score", Some(&key), "{}").status,
         401,
         "keys stop when the mode changes"
     );
-    assert_eq!(app.arm("DELETE", &path, Some(&t), None).status, 200);
+    app.finish_operations();
+    // DELETE: 202, body null, Location (results) and Azure-AsyncOperation (status), the timeout.
+    let deleted = app.arm("DELETE", &path, Some(&t), None);
+    assert_eq!(deleted.status, 202);
+    assert!(deleted.header("location").unwrap().contains("/mfeOperationResults/"));
+    assert!(deleted
+        .header("azure-asyncoperation")
+        .unwrap()
+        .contains("/mfeOperationsStatus/"));
+    assert_eq!(
+        app.arm("GET", &path, Some(&t), None).body["properties"]["provisioningState"],
+        "Deleting"
+    );
     assert_eq!(app.arm("DELETE", &path, Some(&t), None).status, 204);
     assert_eq!(app.score("/online/ep-new/score", Some(&key), "{}").status, 404);
+    app.finish_operations();
+    assert_arm_error(&app.arm("GET", &path, Some(&t), None), 404, "ResourceNotFound");
+    // An operation the service does not know: the front end's 404 (recorded).
+    let unknown = status_url.replacen("/mfeOperationsStatus/oe:", "/mfeOperationsStatus/oe:0", 1);
+    let r = app.poll(&unknown, &t);
+    assert_arm_error(&r, 404, "NotFound");
+    assert_eq!(r.body["error"]["details"][0]["code"], "OperationNotFound");
 }

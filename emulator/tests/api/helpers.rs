@@ -45,7 +45,25 @@ pub struct Reply {
     pub headers: ureq::http::HeaderMap,
 }
 
+impl Reply {
+    /// A header's value as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
 impl TestApp {
+    /// GETs an operation URL the emulator handed out (absolute, on this emulator).
+    pub fn poll(&self, url: &str, token: &str) -> Reply {
+        let path = url.strip_prefix(&self.url).expect("an URL of this emulator");
+        self.arm("GET", path, Some(token), None)
+    }
+
+    /// Moves the emulator clock past every running long-running operation (1 s by default).
+    pub fn finish_operations(&self) {
+        self.running.clock().advance(time::Duration::seconds(2)).unwrap();
+    }
+
     /// A throwaway emulator with the default world, in memory.
     pub fn spawn() -> Self {
         Self::with_config(Config {

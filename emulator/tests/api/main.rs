@@ -30,3 +30,4 @@ mod token_errors;
 mod tokens;
 mod toolkit;
 mod users;
+mod wire;

@@ -503,7 +503,13 @@ fn arm_shows_real_identities_on_workspaces_endpoints_and_computes_and_manages_us
         400,
         "LocationRequired",
     );
-    assert_arm_error(&get(&path, "2017-01-01"), 400, "InvalidApiVersionParameter");
+    // A resource provider's type: ARM's NoRegisteredProviderFound, naming the resource group's region
+    // (openapi/fidelity/api-versions.json, Microsoft.ManagedIdentity).
+    let m = assert_arm_error(&get(&path, "2017-01-01"), 400, "NoRegisteredProviderFound");
+    assert!(
+        m.contains("for type 'userAssignedIdentities'") && !m.contains("location ''"),
+        "{m}"
+    );
     // ml-auth is Contributor on the workspace only: not on the resource group's identities.
     let contributor = app.arm_token(CLIENT, SECRET);
     assert_arm_error(

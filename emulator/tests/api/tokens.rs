@@ -6,16 +6,22 @@ use serde_json::Value;
 use crate::helpers::*;
 
 #[test]
-fn v2_endpoint_returns_integer_fields_and_echoes_the_scope() {
+fn v2_endpoint_returns_integer_fields_and_no_scope_for_client_credentials() {
     let app = TestApp::spawn();
     let r = app.token_v2(CLIENT, SECRET, "https://management.azure.com/.default");
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["token_type"], "Bearer");
     assert_eq!(r.body["expires_in"], 3599);
     assert_eq!(r.body["ext_expires_in"], 3599);
-    assert_eq!(r.body["scope"], "https://management.azure.com/.default");
+    // AAD's v2 client-credentials answer echoes no scope (openapi/fidelity/aad/token-v2-client-credentials.json).
+    assert!(r.body.get("scope").is_none(), "{}", r.body);
     assert!(r.body.get("resource").is_none());
     assert_eq!(r.headers["cache-control"], "no-store, no-cache");
+    assert_eq!(r.headers["pragma"], "no-cache");
+    assert_eq!(r.headers["expires"], "-1");
+    assert_eq!(r.headers["content-type"], "application/json; charset=utf-8");
+    let request_id = r.headers["x-ms-request-id"].to_str().unwrap();
+    assert!(uuid::Uuid::parse_str(request_id).is_ok(), "{request_id}");
 }
 
 #[test]

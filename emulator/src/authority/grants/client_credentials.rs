@@ -54,7 +54,7 @@ pub fn grant(
         expires_on: claims.exp,
         not_before: claims.nbf,
         resource: requested.resource,
-        scope: requested.scope,
+        scope: None,
         user: None,
     })
 }

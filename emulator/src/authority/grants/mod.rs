@@ -84,8 +84,9 @@ pub struct Issued {
     pub not_before: i64,
     /// The v1 `resource` echo (the resource as requested).
     pub resource: String,
-    /// The v2 `scope` echo (the requested `/.default` scope).
-    pub scope: String,
+    /// The v2 `scope` echo, for grants that answer with one. Client credentials answer without
+    /// it (AAD's v2 client-credentials answer has no `scope`: `openapi/fidelity/aad/token-v2-client-credentials.json`).
+    pub scope: Option<String>,
     /// What user grants return besides the access token.
     pub user: Option<UserTokens>,
 }

@@ -311,7 +311,8 @@ pub fn issue(
         expires_on: claims.exp,
         not_before: claims.nbf,
         resource: requested.resource.clone(),
-        scope: requested.scope.clone(),
+        // User grants echo the granted scopes (client credentials do not).
+        scope: Some(requested.scope.clone()),
         user: Some(UserTokens {
             refresh_token,
             id_token,

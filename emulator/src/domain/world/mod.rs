@@ -19,7 +19,7 @@ pub use directory::{Application, ClientSecret, Directory, Group, SignIn, Tenant,
 pub use identities::{
     FederatedCredential, FederatedIssuer, HostKind, Identities, IdentityHost, ManagedIdentity, UserAssignedIdentity,
 };
-pub use resources::{default_links, ResourceGroup, Subscription, Tags, Workspace};
+pub use resources::{default_links, Actor, Provenance, ResourceGroup, Subscription, Tags, Workspace};
 
 use super::ids::{ClientId, ObjectId, SubscriptionId, TenantId};
 use super::rbac::PrincipalType;

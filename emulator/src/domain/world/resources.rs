@@ -1,6 +1,6 @@
 //! Subscriptions, resource groups and workspaces.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -39,6 +39,57 @@ pub struct Workspace {
     pub created: String,
     /// Linked resource ids: `storageAccount`, `keyVault`, `applicationInsights`, `containerRegistry`.
     pub linked: Tags,
+    pub provenance: Provenance,
+}
+
+/// Who made a change, as ARM's `systemData` names them: a user's UPN (`User`) or an application's
+/// client id (`Application`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub name: String,
+    /// `User` or `Application`.
+    pub kind: String,
+}
+
+impl Actor {
+    /// What systemData says of resources the world file made: the emulator's fixtures, an
+    /// application (a choice: they were created by no principal).
+    pub fn fixtures() -> Actor {
+        Actor {
+            name: "azureml-emulator".into(),
+            kind: "Application".into(),
+        }
+    }
+}
+
+/// ARM's `systemData` beyond the creation time: who created the resource, when and by whom it
+/// last changed. Empty for resources of the world file.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provenance {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<Actor>,
+    /// ARM timestamp of the last change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<Actor>,
+}
+
+impl Provenance {
+    /// Made now by `actor`.
+    pub fn created(actor: Actor) -> Self {
+        Provenance {
+            created_by: Some(actor),
+            modified: None,
+            modified_by: None,
+        }
+    }
+
+    /// Changed at `at` by `actor`.
+    pub fn modified(&mut self, actor: Actor, at: String) {
+        self.modified = Some(at);
+        self.modified_by = Some(actor);
+    }
 }
 
 /// The storage account, key vault and Application Insights a workspace gets when its PUT names

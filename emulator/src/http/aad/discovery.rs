@@ -1,5 +1,10 @@
-//! OIDC discovery documents (v1 and v2), JWKS and instance discovery. Shapes follow
-//! `reference/api-fidelity.md` §4.4.
+//! OIDC discovery documents (v1 and v2), JWKS and instance discovery, as Entra ID answers them
+//! (`openapi/fidelity/aad/*.json` and their sources: the v2 document and headers from the
+//! Azure/azure-sdk-for-js `recording_resourcegroups_delete_test.js` recording of
+//! login.microsoftonline.com, the v1 `/common` document from AzureAD/MSIdentityTools' test).
+//! Every answer is cacheable for a day and readable cross-origin:
+//! `Cache-Control: max-age=86400, private`, `Access-Control-Allow-Origin: *`,
+//! `Access-Control-Allow-Methods: GET, OPTIONS`.
 
 use actix_web::web::{self, Data};
 use actix_web::{HttpRequest, HttpResponse};
@@ -11,15 +16,16 @@ use crate::authority::grants::{self, TenantSelector};
 use crate::error::AadFailure;
 use crate::state::AppState;
 
-/// The tenant as URLs name it (its GUID, or `common`/`organizations`) and the issuer's tenant part.
-fn tenant_names(selector: TenantSelector<'_>) -> (String, String) {
+/// The tenant as URLs name it (its GUID, or `common`/`organizations`), the issuer's tenant part,
+/// and whether it is a multi-tenant name.
+fn tenant_names(selector: TenantSelector<'_>) -> (String, String, bool) {
     match selector {
-        TenantSelector::Tenant(t) => (t.id.to_string(), t.id.to_string()),
-        TenantSelector::Multi(name) => (name.to_string(), "{tenantid}".to_string()),
+        TenantSelector::Tenant(t) => (t.id.to_string(), t.id.to_string(), false),
+        TenantSelector::Multi(name) => (name.to_string(), "{tenantid}".to_string(), true),
     }
 }
 
-fn resolve(state: &AppState, req: &HttpRequest, site: &Site) -> Result<(String, String), AadFailure> {
+fn resolve(state: &AppState, req: &HttpRequest, site: &Site) -> Result<(String, String, bool), AadFailure> {
     let world = state.world();
     grants::resolve_tenant(&world, &site.tenant)
         .map(tenant_names)
@@ -28,22 +34,46 @@ fn resolve(state: &AppState, req: &HttpRequest, site: &Site) -> Result<(String, 
 
 pub(super) async fn openid_v2(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AadFailure> {
     let site = Site::of(&state, &req);
-    let (t, issuer_tid) = resolve(&state, &req, &site)?;
-    let mut doc = discovery_common(&site, &t, "oauth2/v2.0");
+    let (t, issuer_tid, multi) = resolve(&state, &req, &site)?;
+    let mut doc = discovery_common(&site, &t, "oauth2/v2.0", multi);
     doc["jwks_uri"] = json!(site.url(&t, "discovery/v2.0/keys"));
     doc["issuer"] = json!(format!("https://login.microsoftonline.com/{issuer_tid}/v2.0"));
     doc["userinfo_endpoint"] = json!("https://graph.microsoft.com/oidc/userinfo");
     doc["scopes_supported"] = json!(["openid", "profile", "email", "offline_access"]);
-    Ok(HttpResponse::Ok().json(doc))
+    doc["response_types_supported"] = json!(["code", "id_token", "code id_token", "id_token token"]);
+    doc["request_uri_parameter_supported"] = json!(false);
+    doc["claims_supported"] = json!([
+        "sub",
+        "iss",
+        "cloud_instance_name",
+        "cloud_instance_host_name",
+        "cloud_graph_host_name",
+        "msgraph_host",
+        "aud",
+        "exp",
+        "iat",
+        "auth_time",
+        "acr",
+        "nonce",
+        "preferred_username",
+        "name",
+        "tid",
+        "ver",
+        "at_hash",
+        "c_hash",
+        "email"
+    ]);
+    Ok(cached().json(doc))
 }
 
 pub(super) async fn openid_v1(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AadFailure> {
     let site = Site::of(&state, &req);
-    let (t, issuer_tid) = resolve(&state, &req, &site)?;
-    let mut doc = discovery_common(&site, &t, "oauth2");
+    let (t, issuer_tid, multi) = resolve(&state, &req, &site)?;
+    let mut doc = discovery_common(&site, &t, "oauth2", multi);
     doc["jwks_uri"] = json!(site.url("common", "discovery/keys"));
     doc["issuer"] = json!(format!("https://sts.windows.net/{issuer_tid}/"));
     doc["userinfo_endpoint"] = json!(site.url(&t, "openid/userinfo"));
+    v1_only(&mut doc, &site, &t);
     if !site.prefix.is_empty() {
         // MSAL reads `/adfs/{tenant}/.well-known/openid-configuration` and posts v2-style requests
         // (`scope=`) to whatever endpoints it names, so under /adfs it names the v2 endpoints.
@@ -53,10 +83,50 @@ pub(super) async fn openid_v1(state: Data<AppState>, req: HttpRequest) -> Result
         doc["device_authorization_endpoint"] = json!(site.url(&t, "oauth2/v2.0/devicecode"));
         doc["end_session_endpoint"] = json!(site.url(&t, "oauth2/v2.0/logout"));
     }
-    Ok(HttpResponse::Ok().json(doc))
+    Ok(cached().json(doc))
 }
 
-fn discovery_common(site: &Site, t: &str, oauth: &str) -> Value {
+/// What only the v1 document has, or has differently (AzureAD/MSIdentityTools' recorded `/common` document).
+fn v1_only(doc: &mut Value, site: &Site, t: &str) {
+    doc["scopes_supported"] = json!(["openid"]);
+    doc["microsoft_multi_refresh_token"] = json!(true);
+    doc["check_session_iframe"] = json!(site.url(t, "oauth2/checksession"));
+    doc["response_types_supported"] = json!(["code", "id_token", "code id_token", "token id_token", "token"]);
+    doc["claims_supported"] = json!([
+        "sub",
+        "iss",
+        "cloud_instance_name",
+        "cloud_instance_host_name",
+        "cloud_graph_host_name",
+        "msgraph_host",
+        "aud",
+        "exp",
+        "iat",
+        "auth_time",
+        "acr",
+        "amr",
+        "nonce",
+        "email",
+        "given_name",
+        "family_name",
+        "nickname"
+    ]);
+}
+
+/// A discovery answer: Entra ID lets clients cache it for a day and read it from any origin.
+fn cached() -> actix_web::HttpResponseBuilder {
+    let mut builder = HttpResponse::Ok();
+    builder
+        .insert_header(("Cache-Control", "max-age=86400, private"))
+        .insert_header(("Access-Control-Allow-Origin", "*"))
+        .insert_header(("Access-Control-Allow-Methods", "GET, OPTIONS"));
+    builder
+}
+
+/// What the v1 and v2 documents share. The version-specific keys (`response_types_supported`,
+/// `claims_supported`, `scopes_supported`, …) are set by each. `tenant_region_scope` is a region
+/// for a tenant and `null` for `common`/`organizations`.
+fn discovery_common(site: &Site, t: &str, oauth: &str, multi: bool) -> Value {
     json!({
         "token_endpoint": site.url(t, &format!("{oauth}/token")),
         "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
@@ -64,17 +134,12 @@ fn discovery_common(site: &Site, t: &str, oauth: &str) -> Value {
         "device_authorization_endpoint": site.url(t, &format!("{oauth}/devicecode")),
         "end_session_endpoint": site.url(t, &format!("{oauth}/logout")),
         "response_modes_supported": ["query", "fragment", "form_post"],
-        "response_types_supported": ["code", "id_token", "code id_token", "token id_token", "token"],
         "subject_types_supported": ["pairwise"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "claims_supported": ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name",
-            "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce",
-            "preferred_username", "name", "tid", "ver", "at_hash", "c_hash", "email"],
-        "request_uri_parameter_supported": false,
         "http_logout_supported": true,
         "frontchannel_logout_supported": true,
         "kerberos_endpoint": site.url(t, "kerberos"),
-        "tenant_region_scope": "NA",
+        "tenant_region_scope": if multi { Value::Null } else { json!("NA") },
         "cloud_instance_name": "microsoftonline.com",
         "cloud_graph_host_name": "graph.windows.net",
         "msgraph_host": "graph.microsoft.com",
@@ -84,13 +149,13 @@ fn discovery_common(site: &Site, t: &str, oauth: &str) -> Value {
 
 pub(super) async fn keys_v1(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AadFailure> {
     resolve(&state, &req, &Site::of(&state, &req))?;
-    Ok(HttpResponse::Ok().json(jwks(&state, &req, None)))
+    Ok(cached().json(jwks(&state, &req, None)))
 }
 
 pub(super) async fn keys_v2(state: Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AadFailure> {
-    let (_, issuer_tid) = resolve(&state, &req, &Site::of(&state, &req))?;
+    let (_, issuer_tid, _) = resolve(&state, &req, &Site::of(&state, &req))?;
     let issuer = format!("https://login.microsoftonline.com/{issuer_tid}/v2.0");
-    Ok(HttpResponse::Ok().json(jwks(&state, &req, Some(&issuer))))
+    Ok(cached().json(jwks(&state, &req, Some(&issuer))))
 }
 
 /// The published keys — without the signing key when a `missing-key` fault fired (a botched
@@ -129,7 +194,7 @@ pub(super) async fn instance_discovery(
         .split_once("://")
         .map_or(site.base.as_str(), |(_, h)| h)
         .to_string();
-    HttpResponse::Ok().json(json!({
+    cached().json(json!({
         "tenant_discovery_endpoint": site.url(tenant, &format!("{version}.well-known/openid-configuration")),
         "api-version": "1.1",
         "metadata": [{"preferred_network": host, "preferred_cache": host, "aliases": [host]}]

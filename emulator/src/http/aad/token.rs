@@ -1,5 +1,6 @@
 //! The token endpoints: `POST /{tenant}/oauth2/token` (v1: every number a string, `resource`
-//! echoed) and `POST /{tenant}/oauth2/v2.0/token` (v2: numbers, `scope` echoed), as recorded in
+//! echoed) and `POST /{tenant}/oauth2/v2.0/token` (v2: numbers; `scope` only for grants that echo
+//! one: a client-credentials answer has none, as `openapi/fidelity/aad/token-*.json` records), as in
 //! `reference/api-fidelity.md` §4.1; user grants add `refresh_token`, `id_token` and `client_info`
 //! (`interactive-flows.md` §5). The grant runs in [`crate::authority::grants`]: client credentials
 //! on the worker (signing only), user grants off it (their grant state is SQLite).
@@ -46,11 +47,13 @@ pub(super) async fn token_v2(
     let issued = token(&state, &req, tenant.into_inner(), &body, ProtocolVersion::V2).await?;
     let mut out = json!({
         "token_type": "Bearer",
-        "scope": issued.scope,
         "expires_in": issued.expires_in,
         "ext_expires_in": issued.expires_in,
         "access_token": issued.access_token,
     });
+    if let Some(scope) = &issued.scope {
+        out["scope"] = json!(scope);
+    }
     if let Some(user) = &issued.user {
         user_fields(&mut out, user);
     }
@@ -133,12 +136,14 @@ fn signing_keys(state: &AppState, req: &HttpRequest) -> std::sync::Arc<crate::au
     }
 }
 
-/// Token responses are never cached (AAD sends both headers) and echo `client-request-id`.
+/// Token responses are never cached (AAD sends `Cache-Control`, `Pragma` and `Expires`) and echo
+/// `client-request-id`.
 pub(super) fn no_store(req: &HttpRequest) -> actix_web::HttpResponseBuilder {
     let mut builder = HttpResponse::Ok();
     builder
         .insert_header(("Cache-Control", "no-store, no-cache"))
-        .insert_header(("Pragma", "no-cache"));
+        .insert_header(("Pragma", "no-cache"))
+        .insert_header(("Expires", "-1"));
     if let Some(id) = client_request_id(req) {
         builder.insert_header(("client-request-id", id.to_string()));
     }

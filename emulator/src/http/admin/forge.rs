@@ -108,25 +108,27 @@ fn aml_claims(
                 .as_deref()
                 .map_or(s.token_auth_enabled, |n| s.name.eq_ignore_ascii_case(n))
         })
-        .map(|s| (s.workspace.clone(), aml::service_audience(&s.workspace, &s.name), s.id))
+        .map(|s| (s.workspace.clone(), aml::Scorable::Service, s.name.clone(), s.id))
         .chain(
             world
                 .online_endpoints()
                 .iter()
                 .filter(|e| o.service.as_deref().is_some_and(|n| e.name.eq_ignore_ascii_case(n)))
-                .map(|e| (e.workspace.clone(), aml::endpoint_audience(&e.workspace, &e.name), e.id)),
+                .map(|e| (e.workspace.clone(), aml::Scorable::Endpoint, e.name.clone(), e.id)),
         )
         .next()
         .ok_or_else(|| bad("service: no such web service or online endpoint (with token auth)"))?;
-    let (ws, aud, sid) = found;
+    let (ws, kind, name, instance) = found;
     let w = world
         .workspace(ws.subscription_id, &ws.resource_group, &ws.workspace)
         .ok_or_else(|| bad("the service's workspace is gone"))?;
     let tid = world.subscription(ws.subscription_id).map(|s| s.tenant_id.to_string());
+    // The recorded Azure ML claim shape (see `authority::aml`); claims the order gives override.
     Ok((
         json!({
-            "iss": aml::issuer(&w.location), "aud": aud, "iat": now, "nbf": now, "exp": now + lifetime,
-            "jti": uuid::Uuid::new_v4().to_string(), "sid": sid, "tid": tid,
+            "canRefresh": "False", "workspaceId": w.workspace_id, "tid": tid,
+            "actions": json!([kind.score_action()]).to_string(), "endpointName": name, "serviceId": instance,
+            "exp": now + lifetime, "iss": aml::ISSUER_AND_AUDIENCE, "aud": aml::ISSUER_AND_AUDIENCE,
         }),
         Some(ws),
     ))

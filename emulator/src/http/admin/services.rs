@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::authorize;
-use crate::authority::aml::{self, MintRequest};
+use crate::authority::aml::{self, MintRequest, Scorable};
 use crate::domain::services::{new_key, AuthMode, KeySlot, OnlineEndpoint, Service};
 use crate::error::AdminError;
 use crate::http::model_management::service_json;
@@ -142,16 +142,18 @@ async fn regenerate(
 
 /// What to mint for a service with token auth or an AMLToken endpoint (none for the others).
 fn mint_request(state: &AppState, found: Found) -> Option<MintRequest> {
-    let (workspace, audience, instance, lifetime) = match found {
+    let (workspace, kind, name, instance, lifetime) = match found {
         Found::Service(s) if s.token_auth_enabled => (
             s.workspace.clone(),
-            aml::service_audience(&s.workspace, &s.name),
+            Scorable::Service,
+            s.name.clone(),
             s.id,
             s.token_lifetime_seconds,
         ),
         Found::Endpoint(e) if e.auth_mode == AuthMode::AmlToken => (
             e.workspace.clone(),
-            aml::endpoint_audience(&e.workspace, &e.name),
+            Scorable::Endpoint,
+            e.name.clone(),
             e.id,
             e.token_lifetime_seconds,
         ),
@@ -159,7 +161,8 @@ fn mint_request(state: &AppState, found: Found) -> Option<MintRequest> {
     };
     Some(MintRequest {
         workspace,
-        audience,
+        kind,
+        name,
         instance,
         lifetime,
         caller: None,

@@ -11,7 +11,9 @@ use serde_json::Value;
 
 use super::authn::Caller;
 use crate::decision::Gate;
+use crate::domain::rbac::PrincipalType;
 use crate::domain::scope::Scope;
+use crate::domain::world::Actor;
 use crate::domain::World;
 use crate::error::ArmError;
 use crate::service::{ServiceError, ServiceResult};
@@ -85,6 +87,32 @@ impl Ctx<'_> {
     /// The emulator clock's now, as ARM writes timestamps.
     pub fn now(&self) -> String {
         crate::clock::arm_timestamp(self.state().clock.now())
+    }
+
+    /// The caller as ARM's `systemData` names it: a user by UPN (`User`), a service principal by
+    /// its application's client id (`Application`).
+    pub fn actor(&self) -> Actor {
+        let oid = self.caller.object_id;
+        match self.world.principal(oid) {
+            Some((upn, PrincipalType::User)) => Actor {
+                name: upn,
+                kind: "User".into(),
+            },
+            _ => Actor {
+                name: self
+                    .world
+                    .applications()
+                    .iter()
+                    .find(|a| a.object_id == oid)
+                    .map_or_else(|| oid.to_string(), |a| a.client_id.to_string()),
+                kind: "Application".into(),
+            },
+        }
+    }
+
+    /// Whether the requested api-version is `date` (`yyyy-mm-dd`) or later, previews included.
+    pub fn since(&self, date: &str) -> bool {
+        self.api_version.get(..10).unwrap_or(self.api_version) >= date
     }
 }
 

@@ -7,19 +7,37 @@ use super::online_endpoints::{endpoint_id, find};
 use super::route::Ws;
 use super::{ArmResult, Ctx};
 use crate::domain::services::OnlineEndpoint;
+use crate::domain::world::Actor;
 use crate::error::ArmError;
 
+/// A managed deployment as the Azure ML front end shows it (`openapi/fidelity/shapes/deployments.get.json`,
+/// the 2022-05-01 recording `Get-AzMLWorkspaceOnlineDeployment.Recording.json`): its settings and
+/// probes with the service's defaults, `systemData` with `createdAt`, `createdBy`, `lastModifiedAt`.
 fn deployment_json(e: &OnlineEndpoint, name: &str) -> Value {
+    let probe = json!({"failureThreshold": 30, "successThreshold": 1, "timeout": "PT2S", "period": "PT10S", "initialDelay": "PT10S"});
+    let created_by = e.provenance.created_by.clone().unwrap_or_else(Actor::fixtures);
     json!({
         "id": format!("{}/deployments/{name}", endpoint_id(e)),
         "name": name,
         "type": "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments",
+        "properties": {
+            "description": null,
+            "properties": {},
+            "scaleSettings": {"scaleType": "Default"},
+            "requestSettings": {"requestTimeout": "PT5S", "maxConcurrentRequestsPerInstance": 1, "maxQueueWait": "PT0.5S"},
+            "appInsightsEnabled": false,
+            "livenessProbe": probe,
+            "readinessProbe": probe,
+            "provisioningState": "Succeeded",
+            "instanceType": "Standard_DS3_v2",
+            "model": null,
+            "endpointComputeType": "Managed"
+        },
+        "systemData": {"createdAt": e.created, "createdBy": created_by.name, "lastModifiedAt": e.created},
+        "tags": {},
         "location": e.location,
         "kind": "Managed",
-        "tags": {},
-        "sku": {"name": "Default", "capacity": 1},
-        "properties": {"endpointComputeType": "Managed", "provisioningState": "Succeeded", "instanceType": "Standard_DS3_v2",
-                       "model": null, "scaleSettings": {"scaleType": "Default"}, "appInsightsEnabled": false}
+        "sku": {"name": "Default", "tier": "Standard", "capacity": 1}
     })
 }
 

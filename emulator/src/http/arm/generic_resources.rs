@@ -9,6 +9,7 @@ use super::route::WS_READ;
 use super::workspaces::{ws_id, ws_scope, WS_TYPE};
 use super::{ArmResult, Ctx};
 use crate::domain::scope::Scope;
+use crate::domain::world::Workspace;
 use crate::error::ArmError;
 
 pub fn list(ctx: &Ctx<'_>, sub: &str, rg: Option<&str>) -> ArmResult {
@@ -34,18 +35,25 @@ pub fn list(ctx: &Ctx<'_>, sub: &str, rg: Option<&str>) -> ArmResult {
         .filter(|_| wanted.as_deref().is_none_or(|t| t.eq_ignore_ascii_case(WS_TYPE)))
         .filter(|w| w.subscription_id == id && rg.is_none_or(|rg| w.resource_group.eq_ignore_ascii_case(rg)))
         .filter(|w| ws_scope(w).is_ok_and(|s| ctx.may(WS_READ, &s)))
-        .map(|w| {
-            json!({
-                "id": ws_id(w),
-                "name": w.name,
-                "type": WS_TYPE,
-                "kind": "Default",
-                "location": w.location,
-                "tags": w.tags,
-                "sku": {"name": w.sku, "tier": w.sku},
-                "identity": {"type": "SystemAssigned"}
-            })
-        })
+        .map(generic_json)
         .collect();
     Ok(HttpResponse::Ok().json(json!({"value": value})))
+}
+
+/// A workspace in the generic list's shape: ARM leaves `tags` out of untagged resources
+/// (`openapi/fidelity/shapes/resources.list.json`).
+fn generic_json(w: &Workspace) -> Value {
+    let mut item = json!({
+        "id": ws_id(w),
+        "name": w.name,
+        "type": WS_TYPE,
+        "kind": "Default",
+        "location": w.location,
+        "sku": {"name": w.sku, "tier": w.sku},
+        "identity": {"type": "SystemAssigned"}
+    });
+    if !w.tags.is_empty() {
+        item["tags"] = Value::Object(w.tags.clone());
+    }
+    item
 }

@@ -1,11 +1,14 @@
 //! The ARM surface: subscriptions, tenants, resource groups, workspaces, online endpoints and
-//! their deployments, computes, user-assigned identities, role definitions and role assignments.
+//! their deployments, computes, user-assigned identities, role definitions and role assignments,
+//! and the polls of long-running operations.
 //!
 //! One dispatcher authenticates (bearer token, RS256, audience, tenant, expiry against the
 //! emulator clock), parses the path into a [`route::Target`], checks the api-version, checks the
 //! permission the [`route::ACTIONS`] table declares, then calls the one handler for the target's
 //! kind and the method. Handlers live one file per resource type. A new resource type is a
-//! `Target` variant, its `ACTIONS` rows, its api-versions, a file of handlers and a match arm here.
+//! `Target` variant, its `ACTIONS` rows, its arm of `Kind::api_type` (`versions.rs`: the type's
+//! entry in `openapi/fidelity/api-versions.json`), a file of handlers and a match arm here. Writes
+//! Azure runs as long-running operations answer through `operations.rs`.
 
 mod authn;
 mod computes;
@@ -14,6 +17,7 @@ mod deployments;
 pub(crate) mod filter;
 mod generic_resources;
 mod online_endpoints;
+mod operations;
 mod resource_groups;
 mod role_assignments;
 mod role_definitions;
@@ -27,7 +31,7 @@ pub use authn::{authenticate, Caller};
 pub use context::{ArmResult, Ctx};
 pub use role_assignments::{assignment_json, check_scope_exists};
 
-use actix_web::http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::Method;
 use actix_web::web::{self, Bytes, Data};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
@@ -60,8 +64,8 @@ pub async fn dispatch(state: Data<AppState>, req: HttpRequest, body: Bytes) -> H
 
 /// `x-ms-request-id`, `x-ms-correlation-request-id` (the client's, when it sent a GUID),
 /// `x-ms-routing-request-id` in ARM's `REGION:yyyyMMddTHHmmssZ:guid` form, the client's
-/// `x-ms-client-request-id` echoed, `no-cache` headers, and JSON's `charset=utf-8` — as ARM
-/// sends them (recorded answers, `openapi/fidelity/SOURCES.md`).
+/// `x-ms-client-request-id` echoed and `no-cache` headers — as ARM sends them (JSON's
+/// `charset=utf-8`: [`crate::http::surface`]) (recorded answers, `openapi/fidelity/SOURCES.md`).
 fn tracking_headers(state: &AppState, req: &HttpRequest, response: &mut HttpResponse) {
     let request_id = request_info(req).id.to_string();
     let correlation = req
@@ -72,15 +76,6 @@ fn tracking_headers(state: &AppState, req: &HttpRequest, response: &mut HttpResp
         .map_or_else(|| request_id.clone(), |u| u.to_string());
     let routing = routing_request_id(state, &correlation);
     let headers = response.headers_mut();
-    if headers
-        .get(CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
-    {
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/json; charset=utf-8"),
-        );
-    }
     for (name, value) in [
         ("x-ms-request-id", request_id.as_str()),
         ("x-ms-correlation-request-id", correlation.as_str()),
@@ -114,7 +109,9 @@ async fn handle(state: &Data<AppState>, req: &HttpRequest, body: &[u8], gate: &G
     let world = state.world();
     let caller = authn::authenticate(state, &world, req, gate)?;
     let route = Route::parse(req.path(), req.method())?;
-    let api_version = versions::check(req.query_string(), route.target.family())?;
+    let api_version = versions::check(req.query_string(), route.target.api_type(), || {
+        region_of(&world, &route.target, body)
+    })?;
     if let Some(sub) = route.target.subscription() {
         if !crate::domain::ids::is_canonical_guid(sub) {
             return Err(ArmError::invalid_subscription_id(sub));
@@ -138,6 +135,37 @@ async fn handle(state: &Data<AppState>, req: &HttpRequest, body: &[u8], gate: &G
         ctx.require(action, &route.target.scope())?;
     }
     call(&ctx, &route.target, req.method()).await
+}
+
+/// The region a provider's api-version error names: the resource's (or its workspace's, or its
+/// resource group's) when the path names one that exists, else the body's `location`, else none.
+/// ARM's choice for a collection at subscription scope is not known (`openapi/fidelity/SOURCES.md`).
+fn region_of(world: &crate::domain::World, target: &Target, body: &[u8]) -> String {
+    let sub = target.subscription().and_then(|s| s.parse().ok());
+    let (rg, ws) = match target {
+        Target::Workspace { rg, name, .. } | Target::WorkspaceKeys { rg, name, .. } => (Some(rg), Some(name)),
+        Target::Workspaces { rg, .. } | Target::Resources { rg, .. } | Target::UserAssignedIdentities { rg, .. } => {
+            (rg.as_ref(), None)
+        }
+        Target::UserAssignedIdentity { rg, .. } => (Some(rg), None),
+        Target::ResourceGroup { rg, .. } => (Some(rg), None),
+        _ => match target.workspace() {
+            Some(w) => (Some(&w.rg), Some(&w.name)),
+            None => (None, None),
+        },
+    };
+    let from_world = sub.and_then(|sub| match (rg, ws) {
+        (Some(rg), Some(ws)) => world.workspace(sub, rg, ws).map(|w| w.location.clone()),
+        (Some(rg), None) => world.resource_group(sub, rg).map(|g| g.location.clone()),
+        _ => None,
+    });
+    from_world
+        .or_else(|| {
+            serde_json::from_slice::<serde_json::Value>(body)
+                .ok()
+                .and_then(|v| v.get("location")?.as_str().map(str::to_string))
+        })
+        .unwrap_or_default()
 }
 
 /// The one handler for the target's kind and the method ([`Route::parse`] refused other methods).
@@ -174,6 +202,16 @@ async fn call(ctx: &Ctx<'_>, target: &Target, method: &Method) -> ArmResult {
         (Target::RoleDefinition { scope, id }, &M::GET) => role_definitions::get(ctx, scope, id),
         (Target::RoleDefinition { scope, id }, &M::DELETE) => role_definitions::delete(ctx, scope, id).await,
         (Target::RoleDefinition { scope, id }, _) => role_definitions::put(ctx, scope, id).await,
+        (Target::OperationResult { sub, id }, _) => operations::poll_resource_group(ctx, sub, id),
+        (
+            Target::MlOperation {
+                sub,
+                location,
+                poll,
+                id,
+            },
+            _,
+        ) => operations::poll_ml(ctx, sub, location, *poll, id),
         (Target::Computes { ws }, _) => computes::list(ctx, ws),
         (Target::Compute { ws, name }, _) => computes::get(ctx, ws, name),
         (Target::UserAssignedIdentities { sub, rg }, _) => user_assigned_identities::list(ctx, sub, rg.as_deref()),

@@ -6,13 +6,14 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::context::created_or_ok;
+use super::operations;
 use super::route::{Ws, EP_READ};
 use super::{ArmResult, Ctx};
-use crate::authority::aml::{self, MintRequest};
+use crate::authority::aml::{self, MintRequest, Scorable};
+use crate::domain::operations::{Change, Snapshot};
 use crate::domain::scope::Scope;
 use crate::domain::services::{new_key, AuthMode, KeySlot, OnlineEndpoint, WorkspaceRef};
-use crate::domain::world::Workspace;
+use crate::domain::world::{Actor, Provenance, Workspace};
 use crate::error::ArmError;
 use crate::service::deployments as writes;
 
@@ -42,40 +43,93 @@ pub(super) fn endpoint_id(e: &OnlineEndpoint) -> String {
     format!("{}/onlineEndpoints/{}", e.workspace.arm_id(), e.name)
 }
 
-fn endpoint_json(ctx: &Ctx<'_>, e: &OnlineEndpoint) -> Value {
+/// The endpoint as the Azure ML front end shows it (`openapi/fidelity/shapes/onlineendpoints.get.json`,
+/// the 2022-05-01 recording): no `properties.keys`, `properties.compute: null`,
+/// `properties.properties` with `azureml.onlineendpointid` (the lowercased id) and
+/// `AzureAsyncOperationUri` (its last PUT's status), `systemData` with only `createdAt`,
+/// `createdBy`, `lastModifiedAt`; `mirrorTraffic` and `publicNetworkAccess` only where the
+/// api-version has them (2021-03-01-preview and 2022-05-01 have neither, 2022-10-01 only
+/// `publicNetworkAccess`: the docs' change log). While `Creating` the scoring URIs are null.
+fn endpoint_json(ctx: &Ctx<'_>, e: &OnlineEndpoint, state: &str) -> Value {
     let tenant = ctx
         .world
         .subscription(e.workspace.subscription_id)
         .map(|s| s.tenant_id.to_string())
         .unwrap_or_default();
+    let workspace_id = workspace_guid(ctx, e);
+    let id = endpoint_id(e);
+    let properties = endpoint_properties(ctx, e, state, &id, workspace_id);
+    let created_by = e.provenance.created_by.clone().unwrap_or_else(Actor::fixtures);
+    json!({
+        "id": id,
+        "name": e.name,
+        "type": EP_TYPE,
+        "properties": properties,
+        "systemData": {
+            "createdAt": e.created,
+            "createdBy": created_by.name,
+            "lastModifiedAt": e.provenance.modified.as_deref().unwrap_or(&e.created),
+        },
+        "tags": {},
+        "location": e.location,
+        "kind": "Managed",
+        "identity": super::computes::system_identity_json(&ctx.world, &id, &e.id.to_string(), &tenant),
+    })
+}
+
+/// `properties`: as recorded, with `mirrorTraffic` / `publicNetworkAccess` where the version has them.
+fn endpoint_properties(ctx: &Ctx<'_>, e: &OnlineEndpoint, state: &str, id: &str, workspace_id: Uuid) -> Value {
     let traffic: serde_json::Map<String, Value> = e
         .deployments
         .first()
         .map(|d| (d.clone(), json!(100)))
         .into_iter()
         .collect();
-    json!({
-        "id": endpoint_id(e),
-        "name": e.name,
-        "type": EP_TYPE,
-        "location": e.location,
-        "kind": "Managed",
-        "tags": {},
-        "identity": super::computes::system_identity_json(&ctx.world, &endpoint_id(e), &e.id.to_string(), &tenant),
+    let (scoring, swagger) = match state {
+        "Creating" => (None, None),
+        _ => {
+            let (a, b) = crate::http::urls::endpoint_uris(ctx.base, e);
+            (Some(a), Some(b))
+        }
+    };
+    let mut properties = json!({
+        "description": e.description,
         "properties": {
-            "authMode": e.auth_mode.as_str(),
-            "description": e.description,
-            "properties": {},
-            "scoringUri": crate::http::urls::endpoint_uris(ctx.base, e).0,
-            "swaggerUri": crate::http::urls::endpoint_uris(ctx.base, e).1,
-            "provisioningState": "Succeeded",
-            "traffic": traffic,
-            "mirrorTraffic": {},
-            "publicNetworkAccess": "Enabled",
-            "keys": null
+            "azureml.onlineendpointid": id.to_ascii_lowercase(),
+            "AzureAsyncOperationUri": operations::endpoint_async_uri(ctx, e, workspace_id),
         },
-        "systemData": {"createdAt": e.created, "createdBy": null, "createdByType": "Application", "lastModifiedAt": e.created}
-    })
+        "scoringUri": scoring,
+        "swaggerUri": swagger,
+        "authMode": e.auth_mode.as_str(),
+        "provisioningState": state,
+        "compute": null,
+        "traffic": traffic,
+    });
+    let v = ctx.api_version;
+    if v != "2021-03-01-preview" && v != "2022-05-01" {
+        properties["publicNetworkAccess"] = json!("Enabled");
+        if v != "2022-10-01" {
+            properties["mirrorTraffic"] = json!({});
+        }
+    }
+    properties
+}
+
+/// The endpoint as shown now: `provisioningState` from its running operation.
+fn shown(ctx: &Ctx<'_>, e: &OnlineEndpoint) -> Value {
+    endpoint_json(ctx, e, operations::provisioning_state(ctx, &endpoint_id(e)))
+}
+
+/// The workspace GUID the endpoint's operation ids carry.
+fn workspace_guid(ctx: &Ctx<'_>, e: &OnlineEndpoint) -> Uuid {
+    ctx.world
+        .workspace(
+            e.workspace.subscription_id,
+            &e.workspace.resource_group,
+            &e.workspace.workspace,
+        )
+        .map(|w| w.workspace_id)
+        .unwrap_or_default()
 }
 
 fn not_found(ws: &Ws, name: &str) -> ArmError {
@@ -109,13 +163,20 @@ pub fn list(ctx: &Ctx<'_>, ws: &Ws) -> ArmResult {
         .iter()
         .filter(|e| e.workspace == w)
         .filter(|e| Scope::parse(&endpoint_id(e)).is_ok_and(|s| ctx.may(EP_READ, &s)))
-        .map(|e| endpoint_json(ctx, e))
+        .map(|e| shown(ctx, e))
         .collect();
     Ok(HttpResponse::Ok().json(json!({"value": value})))
 }
 
+/// The endpoint; one being deleted is shown `Deleting` until its operation completes.
 pub fn get(ctx: &Ctx<'_>, ws: &Ws, name: &str) -> ArmResult {
-    Ok(HttpResponse::Ok().json(endpoint_json(ctx, &find(ctx, ws, name)?)))
+    match find(ctx, ws, name) {
+        Ok(e) => Ok(HttpResponse::Ok().json(shown(ctx, &e))),
+        Err(missing) => match operations::deleting(ctx, &format!("{}/onlineEndpoints/{name}", ws.id())) {
+            Some(Snapshot::Endpoint(e)) => Ok(HttpResponse::Ok().json(endpoint_json(ctx, &e, "Deleting"))),
+            _ => Err(missing),
+        },
+    }
 }
 
 #[derive(Deserialize)]
@@ -132,7 +193,9 @@ struct EndpointProps {
     description: Option<String>,
 }
 
-/// PUT creates or updates; PATCH only updates (auth mode, description).
+/// PUT creates (201) or updates (200), answering the endpoint `Creating`/`Updating` with its
+/// operation's `Azure-AsyncOperation`; PATCH only updates (auth mode, description): 202, body
+/// `null`, `Location` on the operation's result ([`operations`]).
 pub async fn put(ctx: &Ctx<'_>, ws: &Ws, name: &str) -> ArmResult {
     let w = workspace(ctx, ws)?;
     let body: EndpointBody = ctx.body()?;
@@ -150,23 +213,52 @@ pub async fn put(ctx: &Ctx<'_>, ws: &Ws, name: &str) -> ArmResult {
         })
         .transpose()?;
     match find(ctx, ws, name).ok() {
-        Some(mut e) => {
-            e.auth_mode = mode.unwrap_or(e.auth_mode);
-            e.description = body.properties.description.or(e.description);
-            let updated = ctx
-                .write(move |s| writes::update_endpoint(s, e), |_| not_found(ws, name))
-                .await?;
-            Ok(created_or_ok(false, &endpoint_json(ctx, &updated)))
-        }
+        Some(e) => update(ctx, ws, e, &w, mode, body.properties.description).await,
         None if ctx.req.method() == actix_web::http::Method::PATCH => Err(not_found(ws, name)),
-        None => {
-            let endpoint = new_endpoint(ctx, &w, name, mode, body)?;
-            let created = ctx
-                .write(move |s| writes::create_endpoint(s, endpoint), |_| name_taken(name))
-                .await?;
-            Ok(created_or_ok(true, &endpoint_json(ctx, &created)))
-        }
+        None => create(ctx, &w, name, mode, body).await,
     }
+}
+
+/// PUT on an existing endpoint: 200 `Updating` with the operation's status URL; PATCH: the
+/// front end's 202.
+async fn update(
+    ctx: &Ctx<'_>,
+    ws: &Ws,
+    mut e: OnlineEndpoint,
+    w: &Workspace,
+    mode: Option<AuthMode>,
+    description: Option<String>,
+) -> ArmResult {
+    let name = e.name.clone();
+    e.auth_mode = mode.unwrap_or(e.auth_mode);
+    e.description = description.or(e.description);
+    e.provenance.modified(ctx.actor(), ctx.now());
+    let updated = ctx
+        .write(move |s| writes::update_endpoint(s, e), |_| not_found(ws, &name))
+        .await?;
+    let op = operations::endpoint_operation(ctx, &updated, w.workspace_id, Change::Update);
+    if ctx.req.method() == actix_web::http::Method::PATCH {
+        return Ok(operations::mfe_accepted(&op, false, true));
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header(("Azure-AsyncOperation", op.status_url))
+        .insert_header(operations::MFE_TIMEOUT_HEADER)
+        .json(endpoint_json(ctx, &updated, "Updating")))
+}
+
+/// A new endpoint: 201 `Creating`, with its status URL and its own URL as `Location`.
+async fn create(ctx: &Ctx<'_>, w: &Workspace, name: &str, mode: Option<AuthMode>, body: EndpointBody) -> ArmResult {
+    let endpoint = new_endpoint(ctx, w, name, mode, body)?;
+    let created = ctx
+        .write(move |s| writes::create_endpoint(s, endpoint), |_| name_taken(name))
+        .await?;
+    let op = operations::endpoint_operation(ctx, &created, w.workspace_id, Change::Create);
+    let own_url = format!("{}{}?api-version={}", ctx.base, endpoint_id(&created), ctx.api_version);
+    Ok(HttpResponse::Created()
+        .insert_header(("Azure-AsyncOperation", op.status_url))
+        .insert_header((actix_web::http::header::LOCATION, own_url))
+        .insert_header(operations::MFE_TIMEOUT_HEADER)
+        .json(endpoint_json(ctx, &created, "Creating")))
 }
 
 fn name_taken(name: &str) -> ArmError {
@@ -216,16 +308,21 @@ fn new_endpoint(
         token_lifetime_seconds: None,
         created: ctx.now(),
         cluster_region: None,
+        provenance: Provenance::created(ctx.actor()),
     })
 }
 
+/// 202 with both operation URLs (the endpoint is gone at once; GET shows it `Deleting` until the
+/// operation completes); 204 when there is none.
 pub async fn delete(ctx: &Ctx<'_>, ws: &Ws, name: &str) -> ArmResult {
     let Ok(e) = find(ctx, ws, name) else {
         return Ok(HttpResponse::NoContent().finish());
     };
-    ctx.write(move |s| writes::delete_endpoint(s, &e.name, e.id), ArmError::internal)
+    let (gone, id) = (e.name.clone(), e.id);
+    ctx.write(move |s| writes::delete_endpoint(s, &gone, id), ArmError::internal)
         .await?;
-    Ok(HttpResponse::Ok().finish())
+    let op = operations::endpoint_operation(ctx, &e, workspace_guid(ctx, &e), Change::Delete);
+    Ok(operations::mfe_accepted(&op, true, true))
 }
 
 fn wrong_mode(e: &OnlineEndpoint, wanted: &str) -> ArmError {
@@ -276,12 +373,14 @@ pub async fn regenerate_keys(ctx: &Ctx<'_>, ws: &Ws, name: &str) -> ArmResult {
         .key_value
         .filter(|v| !v.is_empty() && v != current)
         .unwrap_or_else(new_key);
+    let written = e.clone();
     ctx.write(
-        move |s| writes::set_endpoint_key(s, &e.name, e.id, slot, value),
+        move |s| writes::set_endpoint_key(s, &written.name, written.id, slot, value),
         |_| not_found(ws, name),
     )
     .await?;
-    Ok(HttpResponse::Ok().finish())
+    let op = operations::endpoint_operation(ctx, &e, workspace_guid(ctx, &e), Change::RegenerateKeys);
+    Ok(operations::mfe_accepted(&op, false, false))
 }
 
 /// An Azure ML token for an AMLToken endpoint; 503 while the workspace's region is down.
@@ -302,7 +401,8 @@ pub async fn token(ctx: &Ctx<'_>, ws: &Ws, name: &str) -> ArmResult {
         actix_web::rt::time::sleep(distance).await;
     }
     let request = MintRequest {
-        audience: aml::endpoint_audience(&e.workspace, &e.name),
+        kind: Scorable::Endpoint,
+        name: e.name.clone(),
         workspace: e.workspace,
         instance: e.id,
         lifetime: e.token_lifetime_seconds,

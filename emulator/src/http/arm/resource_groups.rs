@@ -6,8 +6,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::context::created_or_ok;
+use super::operations;
 use super::route::RG_READ;
 use super::{ArmResult, Ctx};
+use crate::domain::operations::Snapshot;
 use crate::domain::scope::Scope;
 use crate::domain::world::{ResourceGroup, Tags};
 use crate::domain::SubscriptionId;
@@ -28,12 +30,16 @@ pub(super) fn rg_scope(rg: &ResourceGroup) -> Result<Scope, ArmError> {
 }
 
 fn rg_json(rg: &ResourceGroup) -> Value {
+    rg_json_in(rg, "Succeeded")
+}
+
+fn rg_json_in(rg: &ResourceGroup, state: &str) -> Value {
     let mut v = json!({
         "id": format!("/subscriptions/{}/resourceGroups/{}", rg.subscription_id, rg.name),
         "name": rg.name,
         "type": "Microsoft.Resources/resourceGroups",
         "location": rg.location,
-        "properties": {"provisioningState": "Succeeded"}
+        "properties": {"provisioningState": state}
     });
     // ARM leaves `tags` out when there are none (the SDKs then read None).
     if !rg.tags.is_empty() {
@@ -56,11 +62,15 @@ pub fn list(ctx: &Ctx<'_>, sub: &str) -> ArmResult {
     Ok(HttpResponse::Ok().json(json!({"value": value})))
 }
 
+/// The group; one being deleted is shown `Deleting` until its deletion completes.
 pub fn get(ctx: &Ctx<'_>, sub: &str, rg: &str) -> ArmResult {
-    ctx.world
-        .resource_group(sub_id(sub)?, rg)
-        .map(|g| HttpResponse::Ok().json(rg_json(g)))
-        .ok_or_else(|| ArmError::resource_group_not_found(rg))
+    if let Some(g) = ctx.world.resource_group(sub_id(sub)?, rg) {
+        return Ok(HttpResponse::Ok().json(rg_json(g)));
+    }
+    match operations::deleting(ctx, &format!("/subscriptions/{sub}/resourceGroups/{rg}")) {
+        Some(Snapshot::ResourceGroup(g)) => Ok(HttpResponse::Ok().json(rg_json_in(&g, "Deleting"))),
+        _ => Err(ArmError::resource_group_not_found(rg)),
+    }
 }
 
 #[derive(Deserialize)]
@@ -141,18 +151,21 @@ fn check_name(rg: &str) -> Result<(), ArmError> {
         "The provided resource group name '{rg}' has these invalid characters: '{bad}'. The name can only be a letter, digit, '-', '.', '(', ')' or '_', 1 to 90 characters long, and cannot end in '.'.")))
 }
 
+/// ARM's long-running deletion: 202 with `Location` on `operationresults` and `Retry-After`
+/// (the group, its workspaces, services and endpoints are gone at once; the operation runs on the
+/// clock). A group that does not exist is ARM's 404 ResourceGroupNotFound (the spec declares no 204).
 pub async fn delete(ctx: &Ctx<'_>, sub: &str, rg: &str) -> ArmResult {
     let id = sub_id(sub)?;
-    let name = rg.to_string();
-    let existed = ctx
-        .write(
-            move |s| resources::delete_resource_group(s, id, &name),
-            ArmError::internal,
-        )
-        .await?;
-    Ok(if existed {
-        HttpResponse::Ok().finish()
-    } else {
-        HttpResponse::NoContent().finish()
-    })
+    let group = ctx
+        .world
+        .resource_group(id, rg)
+        .cloned()
+        .ok_or_else(|| ArmError::resource_group_not_found(rg))?;
+    let name = group.name.clone();
+    ctx.write(
+        move |s| resources::delete_resource_group(s, id, &name),
+        ArmError::internal,
+    )
+    .await?;
+    Ok(operations::rg_deleted(ctx, group))
 }

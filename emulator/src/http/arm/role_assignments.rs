@@ -52,6 +52,29 @@ pub fn assignment_json(a: &RoleAssignment) -> Value {
     })
 }
 
+/// A role assignment as the requested api-version shows it: the 2022-04-01 shape from
+/// 2020-04-01-preview on, before that only `roleDefinitionId`, `principalId`, `principalType` and
+/// `scope` (the older specs' properties). A fresh PUT's answer has `createdBy`/`updatedBy` null:
+/// ARM fills them on later reads (issue 14's observation).
+fn shown(ctx: &Ctx<'_>, a: &RoleAssignment, just_created: bool) -> Value {
+    let mut v = assignment_json(a);
+    if just_created {
+        v["properties"]["createdBy"] = Value::Null;
+        v["properties"]["updatedBy"] = Value::Null;
+    }
+    if !ctx.since("2020-04-01") {
+        if let Some(p) = v["properties"].as_object_mut() {
+            p.retain(|k, _| {
+                matches!(
+                    k.as_str(),
+                    "roleDefinitionId" | "principalId" | "principalType" | "scope"
+                )
+            });
+        }
+    }
+    v
+}
+
 /// Assignments at, above and below `scope`; with `atScope()` only at and above.
 pub fn list(ctx: &Ctx<'_>, scope: &Scope) -> ArmResult {
     let filter = AssignmentFilter::parse(query_param(ctx.req.query_string(), "$filter").as_deref())?;
@@ -68,7 +91,7 @@ pub fn list(ctx: &Ctx<'_>, scope: &Scope) -> ArmResult {
     found.sort_by(|a, b| {
         (a.scope.key().len(), a.scope.key(), a.name).cmp(&(b.scope.key().len(), b.scope.key(), b.name))
     });
-    let value: Vec<Value> = found.into_iter().map(assignment_json).collect();
+    let value: Vec<Value> = found.into_iter().map(|a| shown(ctx, a, false)).collect();
     Ok(HttpResponse::Ok().json(json!({"value": value})))
 }
 
@@ -96,7 +119,7 @@ pub fn get(ctx: &Ctx<'_>, scope: &Scope, name: &str) -> ArmResult {
         .assignment(id)
         .filter(|a| a.scope == *scope)
         .ok_or_else(|| not_found(name))?;
-    Ok(HttpResponse::Ok().json(assignment_json(a)))
+    Ok(HttpResponse::Ok().json(shown(ctx, a, false)))
 }
 
 pub async fn delete(ctx: &Ctx<'_>, scope: &Scope, name: &str) -> ArmResult {
@@ -105,7 +128,7 @@ pub async fn delete(ctx: &Ctx<'_>, scope: &Scope, name: &str) -> ArmResult {
         return Ok(HttpResponse::NoContent().finish());
     }
     match ctx.write(move |s| writes::unassign(s, id), ArmError::internal).await? {
-        Some(removed) => Ok(HttpResponse::Ok().json(assignment_json(&removed))),
+        Some(removed) => Ok(HttpResponse::Ok().json(shown(ctx, &removed, false))),
         None => Ok(HttpResponse::NoContent().finish()),
     }
 }
@@ -145,7 +168,7 @@ pub async fn put(ctx: &Ctx<'_>, scope: &Scope, name: &str) -> ArmResult {
     };
     let outcome = crate::service::blocking(ctx.data, move |s| Ok(writes::assign(s, wanted))).await;
     match outcome.map_err(ArmError::internal)? {
-        Ok(created) => Ok(HttpResponse::Created().json(assignment_json(&created))),
+        Ok(created) => Ok(HttpResponse::Created().json(shown(ctx, &created, true))),
         Err(AssignError::NameTaken) => same_again(ctx, id, scope, role, principal.0),
         Err(e) => Err(refused(e, role, scope)),
     }
@@ -159,7 +182,7 @@ fn same_again(ctx: &Ctx<'_>, id: Uuid, scope: &Scope, role: Uuid, principal: Obj
         .assignment(id)
         .ok_or_else(|| ArmError::internal("assignment vanished"))?;
     if current.scope == *scope && current.role_definition == role && current.principal_id == principal {
-        return Ok(HttpResponse::Ok().json(assignment_json(current)));
+        return Ok(HttpResponse::Ok().json(shown(ctx, current, false)));
     }
     Err(ArmError::conflict(
         "RoleAssignmentUpdateNotPermitted",

@@ -87,6 +87,19 @@ pub enum Target {
         scope: Scope,
         id: String,
     },
+    /// `GET /subscriptions/{sub}/operationresults/{id}`: a resource group deletion's progress.
+    OperationResult {
+        sub: String,
+        id: String,
+    },
+    /// `GET /subscriptions/{sub}/providers/Microsoft.MachineLearningServices/locations/{location}/{poll}/{id}`:
+    /// an Azure ML operation's progress.
+    MlOperation {
+        sub: String,
+        location: String,
+        poll: MlPoll,
+        id: String,
+    },
     /// `…/workspaces/{ws}/computes`.
     Computes {
         ws: Ws,
@@ -107,6 +120,27 @@ pub enum Target {
     },
 }
 
+/// The Azure ML operation routes (`openapi/fidelity/SOURCES.md`, long-running operations).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MlPoll {
+    /// `mfeOperationsStatus`: online endpoints' `Azure-AsyncOperation`.
+    MfeStatus,
+    /// `mfeOperationResults`: online endpoints' `Location`.
+    MfeResult,
+    /// `workspaceOperationsStatus`: workspaces' (`&type=async` or `&type=location`).
+    WorkspaceStatus,
+}
+
+impl MlPoll {
+    pub fn segment(self) -> &'static str {
+        match self {
+            MlPoll::MfeStatus => "mfeOperationsStatus",
+            MlPoll::MfeResult => "mfeOperationResults",
+            MlPoll::WorkspaceStatus => "workspaceOperationsStatus",
+        }
+    }
+}
+
 /// A workspace named by a path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ws {
@@ -122,15 +156,6 @@ impl Ws {
             self.sub, self.rg, self.name
         )
     }
-}
-
-/// Which api-versions a target accepts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Family {
-    Resources,
-    MachineLearning,
-    Authorization,
-    ManagedIdentity,
 }
 
 /// Whether a decision is made once at the target's scope or item by item.
@@ -185,6 +210,9 @@ pub const ACTIONS: &[(Kind, &str, Check)] = &[
     (Kind::RoleDefinition, "GET", Check::None),
     (Kind::RoleDefinition, "PUT", Check::AtScope("Microsoft.Authorization/roleDefinitions/write")),
     (Kind::RoleDefinition, "DELETE", Check::AtScope("Microsoft.Authorization/roleDefinitions/delete")),
+    // Operation polls: callers with some role in the subscription (the handlers check).
+    (Kind::OperationResult, "GET", Check::Visibility),
+    (Kind::MlOperation, "GET", Check::Visibility),
     (Kind::Computes, "GET", Check::PerItem(COMPUTE_READ)),
     (Kind::Compute, "GET", Check::AtScope(COMPUTE_READ)),
     (Kind::UserAssignedIdentities, "GET", Check::PerItem(UAMI_READ)),
@@ -217,28 +245,6 @@ impl Target {
         Kind::from(self)
     }
 
-    pub fn family(&self) -> Family {
-        match self.kind() {
-            Kind::Workspaces
-            | Kind::Workspace
-            | Kind::WorkspaceKeys
-            | Kind::OnlineEndpoints
-            | Kind::OnlineEndpoint
-            | Kind::EndpointListKeys
-            | Kind::EndpointRegenerateKeys
-            | Kind::EndpointToken
-            | Kind::Deployments
-            | Kind::Deployment
-            | Kind::Computes
-            | Kind::Compute => Family::MachineLearning,
-            Kind::UserAssignedIdentities | Kind::UserAssignedIdentity => Family::ManagedIdentity,
-            Kind::RoleAssignments | Kind::RoleAssignment | Kind::RoleDefinitions | Kind::RoleDefinition => {
-                Family::Authorization
-            }
-            _ => Family::Resources,
-        }
-    }
-
     /// The scope the permission is checked at.
     pub fn scope(&self) -> Scope {
         let parse = |s: String| Scope::parse(&s).unwrap_or_else(|_| Scope::root());
@@ -246,6 +252,8 @@ impl Target {
             Target::Subscriptions | Target::Tenants => Scope::root(),
             Target::Subscription { sub }
             | Target::ResourceGroups { sub }
+            | Target::OperationResult { sub, .. }
+            | Target::MlOperation { sub, .. }
             | Target::Workspaces { sub, rg: None }
             | Target::Resources { sub, rg: None } => parse(format!("/subscriptions/{sub}")),
             Target::ResourceGroup { sub, rg }
@@ -279,6 +287,22 @@ impl Target {
         }
     }
 
+    /// The workspace a path below a workspace names.
+    pub fn workspace(&self) -> Option<&Ws> {
+        match self {
+            Target::OnlineEndpoints { ws }
+            | Target::OnlineEndpoint { ws, .. }
+            | Target::EndpointListKeys { ws, .. }
+            | Target::EndpointRegenerateKeys { ws, .. }
+            | Target::EndpointToken { ws, .. }
+            | Target::Deployments { ws, .. }
+            | Target::Deployment { ws, .. }
+            | Target::Computes { ws }
+            | Target::Compute { ws, .. } => Some(ws),
+            _ => None,
+        }
+    }
+
     /// The subscription the path names, if any.
     pub fn subscription(&self) -> Option<&str> {
         match self {
@@ -288,6 +312,8 @@ impl Target {
             | Target::Workspaces { sub, .. }
             | Target::Workspace { sub, .. }
             | Target::WorkspaceKeys { sub, .. }
+            | Target::OperationResult { sub, .. }
+            | Target::MlOperation { sub, .. }
             | Target::Resources { sub, .. }
             | Target::UserAssignedIdentities { sub, .. }
             | Target::UserAssignedIdentity { sub, .. } => Some(sub),
@@ -363,6 +389,21 @@ macro_rules! workspace_and {
     };
 }
 
+/// `…/providers/Microsoft.MachineLearningServices/locations/{location}/{route}/{id}`.
+macro_rules! ml_location {
+    ($route:literal) => {
+        &[
+            "subscriptions",
+            "*",
+            "providers",
+            "microsoft.machinelearningservices",
+            "locations",
+            "*",
+            $route,
+            "*",
+        ]
+    };
+}
 fn ws(n: &Names) -> Ws {
     Ws {
         sub: n[0].clone(),
@@ -392,12 +433,25 @@ static SHAPES: &[Shape] = &[
     (workspace_and!("onlineendpoints", "*", "token"), |n| Target::EndpointToken { ws: ws(&n), name: n[3].clone() }),
     (workspace_and!("onlineendpoints", "*", "deployments"), |n| Target::Deployments { ws: ws(&n), endpoint: n[3].clone() }),
     (workspace_and!("onlineendpoints", "*", "deployments", "*"), |n| Target::Deployment { ws: ws(&n), endpoint: n[3].clone(), name: n[4].clone() }),
+    (&["subscriptions", "*", "operationresults", "*"], |n| Target::OperationResult { sub: n[0].clone(), id: n[1].clone() }),
+    (ml_location!("mfeoperationsstatus"), |n| ml_operation(n, MlPoll::MfeStatus)),
+    (ml_location!("mfeoperationresults"), |n| ml_operation(n, MlPoll::MfeResult)),
+    (ml_location!("workspaceoperationsstatus"), |n| ml_operation(n, MlPoll::WorkspaceStatus)),
     (workspace_and!("computes"), |n| Target::Computes { ws: ws(&n) }),
     (workspace_and!("computes", "*"), |n| Target::Compute { ws: ws(&n), name: n[3].clone() }),
     (&["subscriptions", "*", "providers", "microsoft.managedidentity", "userassignedidentities"], |n| Target::UserAssignedIdentities { sub: n[0].clone(), rg: None }),
     (&["subscriptions", "*", "resourcegroups", "*", "providers", "microsoft.managedidentity", "userassignedidentities"], |n| Target::UserAssignedIdentities { sub: n[0].clone(), rg: Some(n[1].clone()) }),
     (&["subscriptions", "*", "resourcegroups", "*", "providers", "microsoft.managedidentity", "userassignedidentities", "*"], |n| Target::UserAssignedIdentity { sub: n[0].clone(), rg: n[1].clone(), name: n[2].clone() }),
 ];
+
+fn ml_operation(n: Names, poll: MlPoll) -> Target {
+    Target::MlOperation {
+        sub: n[0].clone(),
+        location: n[1].clone(),
+        poll,
+        id: n[2].clone(),
+    }
+}
 
 /// The `*` segments of `segments` when it has `pattern`'s shape.
 fn captures(pattern: &[&str], segments: &[&str]) -> Option<Names> {

@@ -8,11 +8,12 @@ use serde_json::{json, Value};
 use sha2::Digest;
 use uuid::Uuid;
 
-use super::context::created_or_ok;
+use super::operations;
 use super::route::WS_READ;
 use super::{ArmResult, Ctx};
+use crate::domain::operations::{Change, Snapshot};
 use crate::domain::scope::Scope;
-use crate::domain::world::{default_links, Tags, Workspace};
+use crate::domain::world::{default_links, Actor, Provenance, Tags, Workspace};
 use crate::domain::SubscriptionId;
 use crate::error::ArmError;
 use crate::service::resources;
@@ -64,18 +65,44 @@ fn tenant_of(ctx: &Ctx<'_>, sub: SubscriptionId) -> String {
         .unwrap_or_default()
 }
 
-/// The workspace as the requested api-version shows it (2020-era versions have no `tenantId`,
-/// `mlFlowTrackingUri`, `v1LegacyMode` or `publicNetworkAccess`).
-fn workspace_json(ctx: &Ctx<'_>, w: &Workspace) -> Value {
+/// The workspace as the requested api-version shows it (`openapi/fidelity/shapes/workspaces.get.json`,
+/// each group from recordings where they exist): before 2021-07-01 the 2020 shape (no
+/// `systemData`, `tenantId`, `mlFlowTrackingUri`); from 2021-07-01 `systemData` and the keys the
+/// service sends beyond the spec (`notebookInfo`, `linkedModelInventoryArmId`,
+/// `sdkTelemetryAppInsightsKey`); from 2023-06-01-preview `kind`, `creationTime`, `managedNetwork`
+/// (`isolationMode: Disabled`), `softDeleteEnabled`, `ipAllowlist`, `serverlessComputeSettings`,
+/// `enableSoftwareBillOfMaterials`, `enableDataIsolation`, `sasGetterUri`; from 2024-10-01
+/// `systemDatastoresAuthMode`, `enableServiceSideCMKEncryption`, `allowRoleAssignmentOnRG`,
+/// `networkAcls`. `tags` is always sent (`{}` when untagged) and `etag` is null, as recorded.
+pub(super) fn workspace_json(ctx: &Ctx<'_>, w: &Workspace, state: &str) -> Value {
     let tenant = tenant_of(ctx, w.subscription_id);
-    let id = ws_id(w);
-    let mut properties = json!({
-        "workspaceId": w.workspace_id,
-        "description": w.description,
+    let mut body = json!({
+        "id": ws_id(w),
+        "name": w.name,
+        "type": WS_TYPE,
+        "location": w.location,
+        "tags": w.tags,
+        "etag": null,
+        "kind": "Default",
+        "sku": {"name": w.sku, "tier": w.sku},
+        "identity": super::computes::system_identity_json(&ctx.world, &ws_id(w), &w.workspace_id.to_string(), &tenant),
+        "properties": properties(ctx, w, state, &tenant)
+    });
+    if ctx.since("2021-07-01") {
+        body["systemData"] = system_data(w);
+    }
+    body
+}
+
+/// `properties`: the 2020 members, then each later group the api-version has.
+fn properties(ctx: &Ctx<'_>, w: &Workspace, state: &str, tenant: &str) -> Value {
+    let mut p = json!({
         "friendlyName": w.friendly_name,
+        "description": w.description,
+        "workspaceId": w.workspace_id,
         "creationTime": w.created,
         "discoveryUrl": format!("{}/discovery", ctx.base),
-        "provisioningState": "Succeeded",
+        "provisioningState": state,
         "hbiWorkspace": false,
         "allowPublicAccessWhenBehindVnet": false,
         "privateLinkCount": 0,
@@ -84,26 +111,79 @@ fn workspace_json(ctx: &Ctx<'_>, w: &Workspace) -> Value {
         "serviceProvisionedResourceGroup": null,
     });
     for (k, v) in &w.linked {
-        properties[k] = v.clone();
+        p[k] = v.clone();
     }
-    if ctx.api_version >= "2021-07-01" {
-        properties["tenantId"] = json!(tenant);
-        properties["mlFlowTrackingUri"] = json!(format!("azureml://{}.api.azureml.ms/mlflow/v1.0{}", w.location, id));
-        properties["v1LegacyMode"] = json!(false);
-        properties["publicNetworkAccess"] = json!("Enabled");
+    let groups: [(&str, Value); 3] = [
+        ("2021-07-01", since_2021_07(w, tenant)),
+        ("2023-06-01", since_2023_06()),
+        ("2024-10-01", since_2024_10()),
+    ];
+    for (date, members) in groups {
+        if let (true, Value::Object(members), Some(all)) = (ctx.since(date), members, p.as_object_mut()) {
+            all.extend(members);
+        }
     }
+    p
+}
+
+/// From 2021-07-01 (the 2021-07-01 and 2022-05-01 recordings).
+fn since_2021_07(w: &Workspace, tenant: &str) -> Value {
     json!({
-        "id": id,
-        "name": w.name,
-        "type": WS_TYPE,
-        "location": w.location,
-        "tags": w.tags,
-        "etag": null,
-        "kind": "Default",
-        "sku": {"name": w.sku, "tier": w.sku},
-        "identity": super::computes::system_identity_json(&ctx.world, &id, &w.workspace_id.to_string(), &tenant),
-        "properties": properties
+        "tenantId": tenant,
+        "mlFlowTrackingUri": format!("azureml://{}.api.azureml.ms/mlflow/v1.0{}", w.location, ws_id(w)),
+        "v1LegacyMode": false,
+        "publicNetworkAccess": "Enabled",
+        "notebookInfo": {
+            "resourceId": w.workspace_id.simple().to_string(),
+            "fqdn": format!("ml-{}-{}-{}.{}.notebooks.azure.net", w.name.to_ascii_lowercase(), w.location, w.workspace_id, w.location),
+            "isPrivateLinkEnabled": false,
+            "notebookPreparationError": null
+        },
+        "linkedModelInventoryArmId": null,
+        "sdkTelemetryAppInsightsKey": Uuid::new_v5(&w.workspace_id, b"telemetry").to_string(),
     })
+}
+
+/// From 2023-06-01-preview (the 2023-08-01-preview recordings of azure-ai-ml).
+fn since_2023_06() -> Value {
+    json!({
+        "sasGetterUri": "",
+        "managedNetwork": {"isolationMode": "Disabled"},
+        "softDeleteEnabled": false,
+        "ipAllowlist": [],
+        "serverlessComputeSettings": {"serverlessComputeCustomSubnet": null, "serverlessComputeNoPublicIP": false},
+        "enableSoftwareBillOfMaterials": false,
+        "enableDataIsolation": false,
+    })
+}
+
+/// From 2024-10-01 (issue 14's list at 2024-10-01-preview and the spec).
+fn since_2024_10() -> Value {
+    json!({
+        "systemDatastoresAuthMode": "accesskey",
+        "enableServiceSideCMKEncryption": false,
+        "allowRoleAssignmentOnRG": true,
+        "networkAcls": {"defaultAction": "Allow", "ipRules": []},
+    })
+}
+
+/// ARM's six-key `systemData`; resources of the world file were made by the emulator's fixtures.
+fn system_data(w: &Workspace) -> Value {
+    let created_by = w.provenance.created_by.clone().unwrap_or_else(Actor::fixtures);
+    let modified_by = w.provenance.modified_by.clone().unwrap_or_else(|| created_by.clone());
+    json!({
+        "createdAt": w.created,
+        "createdBy": created_by.name,
+        "createdByType": created_by.kind,
+        "lastModifiedAt": w.provenance.modified.as_deref().unwrap_or(&w.created),
+        "lastModifiedBy": modified_by.name,
+        "lastModifiedByType": modified_by.kind,
+    })
+}
+
+/// A workspace as shown now: `provisioningState` from its running operation.
+fn shown(ctx: &Ctx<'_>, w: &Workspace) -> Value {
+    workspace_json(ctx, w, operations::provisioning_state(ctx, &ws_id(w)))
 }
 
 pub fn list(ctx: &Ctx<'_>, sub: &str, rg: Option<&str>) -> ArmResult {
@@ -124,7 +204,7 @@ pub fn list(ctx: &Ctx<'_>, sub: &str, rg: Option<&str>) -> ArmResult {
         .iter()
         .filter(|w| w.subscription_id == id && rg.is_none_or(|rg| w.resource_group.eq_ignore_ascii_case(rg)))
         .filter(|w| ws_scope(w).is_ok_and(|s| ctx.may(WS_READ, &s)))
-        .map(|w| workspace_json(ctx, w))
+        .map(|w| shown(ctx, w))
         .collect();
     Ok(HttpResponse::Ok().json(json!({"value": value})))
 }
@@ -138,10 +218,16 @@ fn find<'w>(ctx: &'w Ctx<'_>, sub: &str, rg: &str, name: &str) -> Result<Option<
     Ok(ctx.world.workspace(id, rg, name))
 }
 
+/// The workspace; one being deleted is shown `Deleting` until its operation completes.
 pub fn get(ctx: &Ctx<'_>, sub: &str, rg: &str, name: &str) -> ArmResult {
-    find(ctx, sub, rg, name)?
-        .map(|w| HttpResponse::Ok().json(workspace_json(ctx, w)))
-        .ok_or_else(|| ArmError::resource_not_found(WS_TYPE, name, rg))
+    if let Some(w) = find(ctx, sub, rg, name)? {
+        return Ok(HttpResponse::Ok().json(shown(ctx, w)));
+    }
+    let id = format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/{WS_TYPE}/{name}");
+    match operations::deleting(ctx, &id) {
+        Some(Snapshot::Workspace(w)) => Ok(HttpResponse::Ok().json(workspace_json(ctx, &w, "Deleting"))),
+        _ => Err(ArmError::resource_not_found(WS_TYPE, name, rg)),
+    }
 }
 
 #[derive(Deserialize)]
@@ -169,33 +255,46 @@ struct WorkspaceProps {
     container_registry: Option<String>,
 }
 
-/// PUT creates or replaces the mutable parts; PATCH changes what it names.
+/// PUT creates or replaces the mutable parts: a long-running operation (202, polled on
+/// `workspaceOperationsStatus`). PATCH changes what it names and answers at once (200: every
+/// api-version's spec allows it).
 pub async fn put(ctx: &Ctx<'_>, sub: &str, rg: &str, name: &str) -> ArmResult {
     let existing = find(ctx, sub, rg, name)?.cloned();
     let body: WorkspaceBody = ctx.body()?;
     let patch = ctx.req.method() == Method::PATCH;
     let ws = match (existing, patch) {
         (None, true) => return Err(ArmError::resource_not_found(WS_TYPE, name, rg)),
-        (Some(w), _) => update_workspace(w, body, patch)?,
+        (Some(w), _) => {
+            let mut w = update_workspace(w, body, patch)?;
+            w.provenance.modified(ctx.actor(), ctx.now());
+            w
+        }
         (None, false) => new_workspace(ctx, sub_id(sub)?, rg, name, body)?,
     };
-    let json = workspace_json(ctx, &ws);
+    let written = ws.clone();
     let created = ctx
-        .write(move |s| resources::put_workspace(s, ws), ArmError::internal)
+        .write(move |s| resources::put_workspace(s, written), ArmError::internal)
         .await?;
-    Ok(created_or_ok(created, &json))
+    if patch {
+        return Ok(HttpResponse::Ok().json(workspace_json(ctx, &ws, "Succeeded")));
+    }
+    let change = if created { Change::Create } else { Change::Update };
+    Ok(operations::workspace_written(ctx, &ws, change))
 }
 
+/// 202 and a deletion operation (the workspace, its services and endpoints are gone at once;
+/// GET shows it `Deleting` until the operation completes); 204 when there is none.
 pub async fn delete(ctx: &Ctx<'_>, sub: &str, rg: &str, name: &str) -> ArmResult {
     let Some(w) = find(ctx, sub, rg, name)?.cloned() else {
         return Ok(HttpResponse::NoContent().finish());
     };
+    let gone = w.clone();
     ctx.write(
-        move |s| resources::delete_workspace(s, w.subscription_id, &w.resource_group, &w.name),
+        move |s| resources::delete_workspace(s, gone.subscription_id, &gone.resource_group, &gone.name),
         ArmError::internal,
     )
     .await?;
-    Ok(HttpResponse::Ok().finish())
+    Ok(operations::workspace_deleted(ctx, w))
 }
 
 /// Azure's rule: 3–33 letters, digits, `_` and `-`, starting with a letter or digit.
@@ -244,6 +343,7 @@ fn new_workspace(
         sku: body.sku.map_or_else(|| "Basic".to_string(), |s| s.name),
         created: ctx.now(),
         linked,
+        provenance: Provenance::created(ctx.actor()),
     })
 }
 
@@ -296,11 +396,27 @@ pub fn list_keys(ctx: &Ctx<'_>, sub: &str, rg: &str, name: &str) -> ArmResult {
         let digest = sha2::Sha256::digest(format!("{}/{what}", w.workspace_id).as_bytes());
         base64::engine::general_purpose::STANDARD.encode(digest)
     };
-    Ok(HttpResponse::Ok().json(json!({
+    // The storage id is `userStorageResourceId` in the older specs and `userStorageArmId` in the
+    // 2022-05-01 recording (Get-AzMLWorkspaceKey.Recording.json); registry credentials name a
+    // user only when the workspace has a registry.
+    let storage_key = if ctx.since("2022-05-01") {
+        "userStorageArmId"
+    } else {
+        "userStorageResourceId"
+    };
+    let mut registry = json!({"location": w.location, "passwords": []});
+    if let Some(acr) = w.linked.get("containerRegistry").and_then(Value::as_str) {
+        let user = acr.rsplit('/').next().unwrap_or(acr);
+        registry["username"] = json!(user);
+        registry["passwords"] =
+            json!([{"name": "password", "value": derived("acr-1")}, {"name": "password2", "value": derived("acr-2")}]);
+    }
+    let mut keys = json!({
         "userStorageKey": derived("storage"),
-        "userStorageResourceId": w.linked.get("storageAccount"),
         "appInsightsInstrumentationKey": Uuid::new_v5(&w.workspace_id, b"appinsights"),
-        "containerRegistryCredentials": {"location": w.location, "username": null, "passwords": []},
+        "containerRegistryCredentials": registry,
         "notebookAccessKeys": {"primaryAccessKey": derived("notebook-primary"), "secondaryAccessKey": derived("notebook-secondary")}
-    })))
+    });
+    keys[storage_key] = json!(w.linked.get("storageAccount"));
+    Ok(HttpResponse::Ok().json(keys))
 }

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::{service_json, Cx, MmsResult, SERVICES_READ};
-use crate::authority::aml::{self, MintRequest};
+use crate::authority::aml::{self, MintRequest, Scorable};
 use crate::domain::services::{check_service_auth, new_key, ComputeType, KeySlot, Service};
 use crate::error::MmsError;
 use crate::service::deployments as writes;
@@ -190,7 +190,8 @@ pub(super) async fn token(cx: &Cx<'_>, name: &str) -> MmsResult {
         actix_web::rt::time::sleep(distance).await;
     }
     let request = MintRequest {
-        audience: aml::service_audience(&s.workspace, &s.name),
+        kind: Scorable::Service,
+        name: s.name.clone(),
         workspace: s.workspace,
         instance: s.id,
         lifetime: s.token_lifetime_seconds,

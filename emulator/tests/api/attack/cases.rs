@@ -81,7 +81,7 @@ pub fn catalogue(b: &Bench) -> Vec<Case> {
     headers(b, &mut out);
     claims(b, &mut out);
     lifetimes(b, &mut out);
-    super::foreign::out_of_time(&mut out);
+    super::foreign::out_of_time(b.surface, &mut out);
     super::foreign::foreign(b, &mut out);
     super::foreign::hosts(b, &mut out);
     out
@@ -348,8 +348,8 @@ fn tampered(b: &Bench, k: &str, value: &Value) -> Value {
         ("aud", _) => json!(match b.surface {
             Surface::Arm | Surface::ModelManagement => "https://management.core.windows.net/".to_string(),
             Surface::EntraScoring => "https://ml.azure.com/".to_string(),
-            Surface::AmlService => text.replace("aks-service-1", "aks-other"),
-            Surface::AmlEndpoint => text.replace("ep-amltoken", "ep-amltoken-other"),
+            // Azure ML tokens say `azureml` (the recorded shape): any other value.
+            Surface::AmlService | Surface::AmlEndpoint => format!("{text}-other"),
         }),
         ("iss", _) if text.contains("sts.windows.net") => {
             json!(format!("https://login.microsoftonline.com/{TENANT}/v2.0"))

@@ -32,7 +32,10 @@ fn with(base: &Value, changes: Value) -> Value {
 
 /// The forgeries for one surface: (name, token). All must be refused with `Why::Invalid`.
 fn forgeries(surface: Surface, g: &Jwt, signer: &Signer, claims: &Value) -> Vec<(String, String)> {
-    let iat = claims["iat"].as_i64().unwrap_or_default();
+    // Azure ML tokens carry no iat: their lifetime runs from issue, 24 h before exp.
+    let iat = claims["iat"]
+        .as_i64()
+        .unwrap_or_else(|| claims["exp"].as_i64().unwrap_or_default() - 24 * 3600);
     let sign = |header: &Value, claims: &Value| signer.token("RS256", header, claims);
     let mut out: Vec<(String, String)> = Vec::new();
     for alg in ["RS384", "RS512", "PS256"] {
@@ -88,8 +91,26 @@ fn forgeries(surface: Surface, g: &Jwt, signer: &Signer, claims: &Value) -> Vec<
             ("iss of another authority", json!({"iss": "https://evil.example/"})),
         ],
         Surface::AmlService | Surface::AmlEndpoint => vec![
-            ("iss of another region", json!({"iss": "https://westus.api.azureml.ms"})),
+            ("iss of a region's API", json!({"iss": "https://westus.api.azureml.ms"})),
             ("iss of another authority", json!({"iss": "https://evil.example"})),
+            ("aud other than azureml", json!({"aud": "https://ml.azure.com"})),
+            (
+                "workspaceId of another workspace",
+                json!({"workspaceId": "00000000-0000-4000-8000-00000000beef"}),
+            ),
+            (
+                "serviceId of another instance",
+                json!({"serviceId": "00000000-0000-4000-8000-00000000cafe"}),
+            ),
+            ("endpointName of another", json!({"endpointName": "ep-key"})),
+            (
+                "actions granting only the other kind's score",
+                json!({"actions": json!([match surface {
+                    Surface::AmlService => "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/score/action",
+                    _ => "Microsoft.MachineLearningServices/workspaces/services/aks/score/action",
+                }]).to_string()}),
+            ),
+            ("nbf in the future", json!({"nbf": i64::MAX / 2})),
             ("tid of another tenant", json!({"tid": FABRIKAM})),
             (
                 "oid of no principal",
@@ -127,7 +148,8 @@ fn forgeries_only_a_key_holder_can_make_are_refused() {
     let mut count = 0;
     for (surface, g) in &genuine {
         let (signer, unique) = match surface {
-            Surface::AmlService | Surface::AmlEndpoint => (&aml, "jti"),
+            // Azure ML tokens have no unique id: the control changes exp by a second.
+            Surface::AmlService | Surface::AmlEndpoint => (&aml, "exp"),
             _ => (&entra, "uti"),
         };
         assert_eq!(
@@ -135,7 +157,11 @@ fn forgeries_only_a_key_holder_can_make_are_refused() {
             signer.kid.as_str(),
             "{surface:?}: the stored key signs"
         );
-        let claims = with(&g.claims, json!({ unique: uuid::Uuid::new_v4().to_string() }));
+        let fresh = match unique {
+            "exp" => json!(g.claims["exp"].as_i64().unwrap_or_default() - 1),
+            _ => json!(uuid::Uuid::new_v4().to_string()),
+        };
+        let claims = with(&g.claims, json!({ unique: fresh }));
         let (method, path) = surface.request();
         let present = |token: &str| super::send(&app, method, &path, &format!("Bearer {token}"), &[]);
         let control = present(&signer.token("RS256", &g.header, &claims));

@@ -163,6 +163,9 @@ impl Bench {
         let trap = FetchTrap::start(json!({"keys": [own.jwk.clone()]}));
         let published = app.get("/common/discovery/keys").body["keys"][0].clone();
         let genuine = Jwt::parse(&mint_from(&app, &admin, surface.genuine_kind()));
+        // Azure ML tokens carry no unique id: two minted in one second are the same token, so the
+        // sibling is minted a second later (another `exp`).
+        app.running.clock().advance(time::Duration::seconds(1)).unwrap();
         let sibling = Jwt::parse(&mint_from(&app, &admin, surface.genuine_kind()));
         let other_kid = match surface {
             Surface::AmlService | Surface::AmlEndpoint => published["kid"].clone(),
