@@ -10,6 +10,8 @@ use serde_json::json;
 pub enum AdminError {
     #[error("The emulator control API answers loopback clients only, or clients presenting the admin key.")]
     Forbidden,
+    #[error("The emulator control API does not answer web pages of other origins (the request's Origin header is not one of the emulator's configured origins).")]
+    CrossOrigin,
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
@@ -26,7 +28,7 @@ pub enum AdminError {
 impl ResponseError for AdminError {
     fn status_code(&self) -> StatusCode {
         match self {
-            AdminError::Forbidden => StatusCode::FORBIDDEN,
+            AdminError::Forbidden | AdminError::CrossOrigin => StatusCode::FORBIDDEN,
             AdminError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AdminError::NotFound(_) => StatusCode::NOT_FOUND,
             AdminError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -38,6 +40,7 @@ impl ResponseError for AdminError {
     fn error_response(&self) -> HttpResponse {
         let code = match self {
             AdminError::Forbidden => "AdminAccessDenied",
+            AdminError::CrossOrigin => "AdminCrossOriginDenied",
             AdminError::BadRequest(_) => "InvalidRequest",
             AdminError::NotFound(_) => "NotFound",
             AdminError::Unavailable(_) => "ServiceUnavailable",

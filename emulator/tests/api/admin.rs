@@ -173,3 +173,43 @@ fn non_loopback_clients_need_the_admin_key() {
     );
     assert_eq!(app.agent.get(&oidc).call().unwrap().status(), 200);
 }
+
+#[test]
+fn web_pages_of_other_origins_cannot_drive_the_control_api() {
+    let app = TestApp::spawn();
+    let clock = format!("{}/_emulator/clock", app.url);
+    // What a page of another site sends with `fetch(…, {method: "POST", mode: "no-cors"})`.
+    let foreign = read_reply(
+        app.agent
+            .post(&clock)
+            .header("origin", "https://attacker.example")
+            .header("content-type", "text/plain")
+            .send(r#"{"advance_seconds": 86400}"#),
+    );
+    assert_eq!(foreign.status, 403, "{}", foreign.body);
+    assert_eq!(foreign.body["error"]["code"], "AdminCrossOriginDenied");
+    assert_eq!(app.get("/_emulator/clock").body["offset_seconds"], 0, "nothing moved");
+    // Reads too, and the opaque origin of a sandboxed frame or a file:// page.
+    for origin in ["https://attacker.example", "null", "http://127.0.0.1:1"] {
+        let r = read_reply(
+            app.agent
+                .get(&format!("{}/_emulator/world", app.url))
+                .header("origin", origin)
+                .call(),
+        );
+        assert_eq!(r.status, 403, "{origin}: {}", r.body);
+    }
+    // The dashboard's own writes carry the emulator's origin and pass; so do clients sending none.
+    let own = read_reply(
+        app.agent
+            .post(&clock)
+            .header("origin", app.url.trim_end_matches('/'))
+            .send_json(json!({"advance_seconds": 10})),
+    );
+    assert_eq!(own.status, 200, "{}", own.body);
+    assert_eq!(
+        app.post_json("/_emulator/clock", json!({"advance_seconds": -10}))
+            .status,
+        200
+    );
+}

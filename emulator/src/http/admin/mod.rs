@@ -64,7 +64,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .configure(interactive::routes);
 }
 
+/// Loopback peers, or any peer presenting the admin key — and in either case no web page of
+/// another site. A browser on this machine is a loopback peer, so without the `Origin` check a page
+/// of any site could `fetch` a control route (a form-encoded or `text/plain` POST needs no CORS
+/// preflight) and move the clock or read the world. Browsers send `Origin` on every cross-origin
+/// request and on same-origin writes; command-line clients and SDKs send none. The dashboard is
+/// served from the emulator's own origin, so its writes carry one of the configured origins.
 pub(super) fn authorize(state: &AppState, req: &HttpRequest) -> Result<(), AdminError> {
+    if let Some(origin) = req.headers().get(actix_web::http::header::ORIGIN) {
+        let own = origin.to_str().is_ok_and(|o| state.origins.is_own(o));
+        if !own {
+            return Err(AdminError::CrossOrigin);
+        }
+    }
     // Canonical first: on a dual-stack `::` listener an IPv4 client is `::ffff:127.0.0.1`.
     let loopback = req.peer_addr().is_some_and(|a| a.ip().to_canonical().is_loopback());
     let presented = req.headers().get(ADMIN_KEY_HEADER).map(|v| v.as_bytes());
