@@ -137,6 +137,32 @@ proptest! {
         let _ = resource_type(Some(&filter));
     }
 
+    /// Any query against any resource type: the version granted is one the type accepts and the
+    /// one requested (case aside); a refusal is one of ARM's four api-version errors.
+    #[test]
+    fn api_versions_are_granted_as_listed_or_refused_in_arms_words(
+        kind in 0usize..64,
+        query in prop_oneof![
+            any::<String>(),
+            "(api-version|API-VERSION|x)=(20[0-9]{2}-[01][0-9]-[0-3][0-9](-preview)?|[a-z0-9%&=.-]{0,12})(&api-version=[0-9-]{0,12})?",
+        ],
+    ) {
+        use strum::IntoEnumIterator;
+        let kinds: Vec<_> = crate::http::arm::route::Kind::iter().collect();
+        let api = kinds[kind % kinds.len()].api_type();
+        match crate::http::arm::versions::check(&query, api, || "eastus".into()) {
+            Ok(granted) => prop_assert!(query.to_ascii_lowercase().contains(&granted.to_ascii_lowercase())),
+            Err(e) => prop_assert!(
+                matches!(
+                    (e.status, e.code),
+                    (400, "MissingApiVersionParameter" | "InvalidApiVersionParameter" | "NoRegisteredProviderFound")
+                        | (404, "InvalidResourceType")
+                ),
+                "{} {}", e.status, e.code
+            ),
+        }
+    }
+
     #[test]
     fn model_management_paths(path in arm_path()) {
         let _ = crate::http::model_management::parse(&format!("/modelmanagement/v1.0{path}"));

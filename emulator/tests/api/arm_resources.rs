@@ -46,6 +46,40 @@ fn resource_group_lifecycle() {
     assert_eq!(patched.body["tags"], json!({"k": "v"}));
     let kept = app.arm("PATCH", &path("rg-new"), Some(&admin), Some(json!({})));
     assert_eq!(kept.body["tags"], json!({"k": "v"}), "PATCH keeps");
+    // Azure's limit: 50 tags per resource group or resource; 51 is refused and nothing changes.
+    let many = |n: usize| -> serde_json::Value {
+        (0..n)
+            .map(|i| (format!("t{i}"), json!("v")))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    };
+    let fifty = app.arm("PATCH", &path("rg-new"), Some(&admin), Some(json!({"tags": many(50)})));
+    assert_eq!(fifty.status, 200, "{}", fifty.body);
+    for method in ["PATCH", "PUT"] {
+        let body = json!({"location": "westeurope", "tags": many(51)});
+        assert_arm_error(
+            &app.arm(method, &path("rg-new"), Some(&admin), Some(body)),
+            400,
+            "InvalidTagCount",
+        );
+    }
+    let ws = v(
+        &format!(
+            "/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.MachineLearningServices/workspaces/{WS}"
+        ),
+        "2024-10-01",
+    );
+    assert_arm_error(
+        &app.arm("PATCH", &ws, Some(&admin), Some(json!({"tags": many(51)}))),
+        400,
+        "InvalidTagCount",
+    );
+    let after = app.arm("GET", &path("rg-new"), Some(&admin), None);
+    assert_eq!(
+        after.body["tags"],
+        many(50),
+        "a refused write leaves the tags as they were"
+    );
     assert_arm_error(
         &app.arm(
             "PUT",

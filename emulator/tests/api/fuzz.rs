@@ -1,5 +1,6 @@
 //! Arbitrary JSON bodies and names sent to every route that reads a body or a name: never a 5xx,
-//! and every refusal in the surface's own JSON shape. `PROPTEST_CASES` sets the number of cases.
+//! and every refusal in the surface's own JSON shape. `PROPTEST_CASES` sets the number of cases
+//! (10,000 by default).
 
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -99,7 +100,7 @@ fn arbitrary_bodies_and_names_are_refused_in_each_surfaces_shape() {
     let cases = std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|c| c.parse().ok())
-        .unwrap_or(2_000);
+        .unwrap_or(10_000);
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
         cases,
         failure_persistence: None,

@@ -1,9 +1,11 @@
-//! Scoring bodies: 16 MiB at most, refused in the scoring shape beyond that, echoed intact, and held
-//! within one memory budget: a request finding the budget spent waits for room.
+//! Body limits. Scoring bodies: 16 MiB at most, refused in the scoring shape beyond that, echoed intact, and held
+//! within one memory budget: a request finding the budget spent waits for room. Other surfaces
+//! refuse oversized bodies in their own shapes.
 
 use std::time::{Duration, Instant};
 
 use azureml_emulator::Config;
+use serde_json::json;
 
 use crate::helpers::*;
 use crate::raw;
@@ -100,4 +102,48 @@ fn a_request_waits_for_room_in_the_scoring_body_budget() {
     for tls in stalled.iter_mut() {
         assert_eq!(raw::read_until_closed(tls).status, 408);
     }
+}
+
+/// Every surface refuses an oversized body with 413 in its own error shape, and nothing is written.
+#[test]
+fn oversized_bodies_are_413_in_each_surfaces_shape() {
+    let app = TestApp::spawn();
+    let t = app.arm_token(ADMIN_CLIENT, ADMIN_SECRET);
+    let big = "x".repeat(3 * 1024 * 1024);
+    let rg = v(&format!("/subscriptions/{SUB}/resourceGroups/rg-big"), "2024-11-01");
+    let arm = app.arm(
+        "PUT",
+        &rg,
+        Some(&t),
+        Some(json!({"location": "eastus", "tags": {"k": big}})),
+    );
+    assert_arm_error(&arm, 413, "RequestEntityTooLarge");
+    let mms = app.arm(
+        "POST",
+        &format!("/modelmanagement/v1.0/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.MachineLearningServices/workspaces/{WS}/services"),
+        Some(&t),
+        Some(json!({"name": "big-one", "computeType": "ACI", "description": big})),
+    );
+    assert_eq!(mms.status, 413, "{}", mms.body);
+    assert_eq!(mms.body["code"], "RequestEntityTooLarge");
+    assert_eq!(mms.body["statusCode"], 413);
+    let aad = app.post_form(
+        &format!("/{TENANT}/oauth2/v2.0/token"),
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", CLIENT),
+            ("client_secret", &big),
+        ],
+    );
+    assert_eq!(aad.status, 413, "{}", aad.body);
+    assert_eq!(aad.body["error"], "invalid_request");
+    assert_eq!(aad.body["error_codes"], json!([90100]));
+    let admin = app.post_json("/_emulator/clock", json!({"advance_seconds": 1, "pad": big}));
+    assert_eq!(admin.status, 413, "{}", admin.body);
+    assert_eq!(admin.body["error"]["code"], "RequestEntityTooLarge");
+    // Nothing was written by any of them.
+    assert_eq!(app.arm("GET", &rg, Some(&t), None).status, 404);
+    assert_eq!(app.get("/_emulator/clock").body["offset_seconds"], 0);
+    let svc = format!("/modelmanagement/v1.0/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.MachineLearningServices/workspaces/{WS}/services/big-one");
+    assert_eq!(app.arm("GET", &svc, Some(&t), None).status, 404);
 }

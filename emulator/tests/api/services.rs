@@ -341,6 +341,16 @@ fn create_and_delete_services_with_the_auth_rules() {
         "BadArgument",
     );
     assert_mms_error(&create(json!({"name": "x", "computeType": "AKS"})), 400, "BadArgument");
+    // Names that once reached a panic or a path of their own: empty, a parent step, a trailing slash.
+    for name in ["", "../x", "x/y/", "x?y", "a b"] {
+        for compute in ["ACI", "AKS"] {
+            assert_mms_error(
+                &create(json!({"name": name, "computeType": compute})),
+                400,
+                "BadArgument",
+            );
+        }
+    }
     let made = create(json!({"name": "aks-new", "computeType": "AKS"}));
     assert_eq!(made.status, 202, "{}", made.body);
     assert!(made.headers.contains_key("operation-location"));

@@ -24,7 +24,7 @@ mod role_definitions;
 pub mod route;
 mod subscriptions;
 mod user_assigned_identities;
-mod versions;
+pub(crate) mod versions;
 mod workspaces;
 
 pub use authn::{authenticate, Caller};
