@@ -164,21 +164,28 @@ fn cli_verbs_without_a_running_emulator_fail_clearly() {
     assert!(!ok && err.contains("cannot read fixtures file"), "{err}");
 }
 
-struct Served {
+/// The binary serving on a data dir of its own, for CLI verbs to find through its ready file.
+pub struct Served {
     child: Child,
     data: std::path::PathBuf,
-    url: String,
-    ca: String,
+    pub url: String,
+    pub ca: String,
     _dir: tempfile::TempDir,
 }
 
 impl Served {
-    fn start() -> Self {
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// `serve` with extra flags.
+    pub fn start_with(extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         let ready_path = data.join("ready.json");
         let mut child = Command::new(BIN)
             .args(["serve", "--port", "0", "--data-dir", data.to_str().unwrap()])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -193,7 +200,8 @@ impl Served {
         }
     }
 
-    fn cli(&self, args: &[&str]) -> (bool, Value, String) {
+    /// Runs a CLI verb against this emulator: success, stdout as JSON (null if it is not), stderr.
+    pub fn cli(&self, args: &[&str]) -> (bool, Value, String) {
         let mut all: Vec<&str> = args.to_vec();
         all.extend(["--data-dir", self.data.to_str().unwrap()]);
         let (ok, out, err) = run(&all);

@@ -16,6 +16,12 @@ fn v2_document_names_endpoints_on_the_requests_host() {
         format!("{base}/oauth2/v2.0/devicecode")
     );
     assert_eq!(d["jwks_uri"], format!("{base}/discovery/v2.0/keys"));
+    assert_eq!(d["end_session_endpoint"], format!("{base}/oauth2/v2.0/logout"));
+    assert_eq!(
+        app.get(&format!("/{TENANT}/.well-known/openid-configuration")).body["end_session_endpoint"],
+        format!("{base}/oauth2/logout"),
+        "v1 names the v1 logout"
+    );
     assert_eq!(d["issuer"], format!("https://login.microsoftonline.com/{TENANT}/v2.0"));
     assert_eq!(d["id_token_signing_alg_values_supported"], serde_json::json!(["RS256"]));
     // Built from the Host header: reaching it as localhost yields localhost URLs.

@@ -12,6 +12,7 @@ mod arm_auth;
 mod arm_resources;
 mod attack;
 mod cli;
+mod cli_users;
 mod concurrency;
 mod crash;
 mod credentials;

@@ -345,3 +345,23 @@ fn correlation_id_is_echoed_and_timestamp_follows_the_clock() {
         .unwrap()
         .ends_with("Timestamp: 2031-02-03 04:05:06Z"));
 }
+
+/// Unknown Entra ID routes answer in the token endpoint's JSON shape and name the route.
+#[test]
+fn unknown_aad_routes_answer_in_the_aad_shape_naming_the_route() {
+    let app = TestApp::spawn();
+    for (method, path) in [
+        ("GET", format!("/{TENANT}/oauth2/v2.0/nope")),
+        ("POST", format!("/{TENANT}/oauth2/v3.0/token")),
+        ("GET", "/common/discovery/nope".to_string()),
+    ] {
+        let r = app.arm(method, &path, None, None);
+        assert_eq!(r.status, 404, "{method} {path}: {}", r.body);
+        assert_eq!(r.body["error"], "invalid_request", "{}", r.body);
+        assert_eq!(r.body["error_codes"], serde_json::json!([90100]));
+        let description = r.body["error_description"].as_str().unwrap();
+        assert!(description.starts_with("AADSTS90100: "), "{description}");
+        assert!(description.contains(&format!("{method} {path}")), "{description}");
+        assert!(r.body["correlation_id"].as_str().is_some_and(|c| c.len() == 36));
+    }
+}
