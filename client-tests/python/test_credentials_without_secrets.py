@@ -143,7 +143,30 @@ def test_managed_identity_credential_through_each_endpoint(monkeypatch, emulator
     assert isinstance(excinfo.value, expected), type(excinfo.value)
 
 
-@pytest.mark.parametrize("endpoint", ["imds", "app-service"])
+@pytest.mark.parametrize("endpoint", ["imds", "app-service", "azure-ml"])
+def test_managed_identity_credential_refuses_an_unknown_identity(monkeypatch, emulator, endpoint):
+    _apply(monkeypatch, _env(emulator, "--managed-identity", COMPUTE, "--endpoint", endpoint))
+    stranger = "00000000-0000-4000-8000-000000000000"
+    with pytest.raises((CredentialUnavailableError, ClientAuthenticationError), match="(?i)identity not found") as excinfo:
+        ManagedIdentityCredential(client_id=stranger).get_token(emu.ARM_SCOPE)
+    # IMDS answers 400 and azure-identity reads it as "unavailable"; the hosts with a secret raise.
+    expected = CredentialUnavailableError if endpoint == "imds" else ClientAuthenticationError
+    assert isinstance(excinfo.value, expected), type(excinfo.value)
+
+
+@pytest.mark.parametrize(("endpoint", "secret_var"), [("app-service", "IDENTITY_HEADER"), ("azure-ml", "MSI_SECRET")])
+def test_managed_identity_credential_with_a_wrong_host_secret(monkeypatch, emulator, endpoint, secret_var):
+    env = _env(emulator, "--managed-identity", COMPUTE, "--endpoint", endpoint)
+    assert secret_var in env, env
+    env[secret_var] = "not-the-secret"
+    _apply(monkeypatch, env)
+    # azure-identity (through msal's managed-identity client) reads the host's refusal as the
+    # source being unavailable, and carries the emulator's reason naming the variable.
+    with pytest.raises(CredentialUnavailableError, match=secret_var):
+        ManagedIdentityCredential().get_token(emu.ARM_SCOPE)
+
+
+@pytest.mark.parametrize("endpoint", ["imds", "app-service", "azure-ml"])
 def test_default_credential_picks_the_managed_identity(monkeypatch, emulator, endpoint):
     env = _env(emulator, "--managed-identity", COMPUTE, "--endpoint", endpoint, "--user-assigned", UAMI)
     assert env["AZURE_CLIENT_ID"] == UAMI_CLIENT and "AZURE_CLIENT_SECRET" not in env

@@ -93,6 +93,13 @@ def test_the_quick_start_and_packages_sections_have_runnable_blocks():
     assert {"test_arm.py", "arm.test.mjs", "env.test.mjs"} <= files, files
 
 
+def test_rust_blocks_are_compiled_examples():
+    """A ``rust`` block is an example the crate compiles (``cargo build --all-targets`` in CI)."""
+    examples = "".join(p.read_text() for p in (README.parent / "emulator" / "examples").glob("*.rs"))
+    missing = [b.line for b in BLOCKS if b.info == "rust" and b.code not in examples]
+    assert missing == [], f"README rust blocks not found verbatim in emulator/examples (lines): {missing}"
+
+
 @pytest.fixture(scope="module")
 def scratch(tmp_path_factory) -> Path:
     """The shared scratch dir, with every FILE block saved and node_modules linked."""

@@ -65,7 +65,9 @@ fn stalled_bodies_get_408_while_other_clients_are_served() {
             assert!(raw::silent(tls), "answered before its timeout: {head}");
         }
     } else {
-        panic!("opening 200 connections took {opened_in:?}, longer than the {timeout:?} timeout under test");
+        // A machine this loaded cannot tell "not yet answered" from "timed out"; the timeouts
+        // below and the other client served above are still checked.
+        eprintln!("opening 200 connections took {opened_in:?}, longer than the {timeout:?} timeout: early-answer check skipped");
     }
 
     for (head, mut tls) in stalled {
