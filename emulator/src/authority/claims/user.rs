@@ -110,6 +110,9 @@ pub struct UserClaims {
     pub upn: Option<String>,
     pub uti: String,
     pub ver: &'static str,
+    /// Client capabilities the request declared (`["CP1"]`: continuous access evaluation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub xms_cc: Option<Vec<String>>,
 }
 
 impl UserClaims {
@@ -155,6 +158,7 @@ impl UserClaims {
             upn: v1.then(|| user.upn.clone()),
             uti: random_b64::<16>(),
             ver: if v1 { "1.0" } else { "2.0" },
+            xms_cc: None,
         }
     }
 }

@@ -254,12 +254,14 @@ pub(super) fn map_state<T>(r: Result<T, GrantStateError>) -> Result<T, AadError>
 
 /// Signs the user's access token for the requested resource (AADSTS500011 if unknown), plus the
 /// id_token and client_info when `openid` was asked, and a refresh token when `offline_access`
-/// was (always on v1).
+/// was (always on v1). `asked` is the request's `claims` parameter: a client declaring the CP1
+/// capability (az, azure-identity) gets `xms_cc` in the access token, as with client credentials.
 pub fn issue(
     ctx: &GrantContext<'_>,
     requested: &Requested,
     who: SignIn<'_>,
     version: ProtocolVersion,
+    asked: &crate::authority::cae::ClaimsRequest,
 ) -> Result<Issued, AadError> {
     let audience = audience::resolve(ctx.world, who.tenant.id, &requested.resource, &|r| {
         ctx.origins.is_own(r)
@@ -285,7 +287,9 @@ pub fn issue(
     };
     let now = ctx.now.unix_timestamp();
     let lifetime = token_lifetime(who.tenant, who.client.app);
-    let claims = UserClaims::new(&signed_in, &audience, &requested.scp, now, lifetime);
+    let mut claims = UserClaims::new(&signed_in, &audience, &requested.scp, now, lifetime);
+    claims.xms_cc = asked.xms_cc();
+    claims.nbf = asked.nbf(claims.nbf, now);
     let access_token = jwt::encode(&ctx.keys.active, audience.version == 1, &claims);
     let (id_token, info) = if requested.openid {
         let issuer = format!("{}/{}/v2.0", ctx.origin, who.tenant.id);

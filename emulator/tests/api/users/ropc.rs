@@ -267,3 +267,49 @@ fn user_tokens_work_at_model_management_and_aadtoken_scoring() {
     );
     assert_eq!(keys.status, 403, "{}", keys.body);
 }
+
+/// A user's client declaring CP1 (az and azure-identity do) gets `xms_cc`, so ARM's claims
+/// challenge applies to user tokens too; the challenge's claims, sent back, meet it.
+#[test]
+fn user_tokens_carry_cp1_and_meet_a_claims_challenge() {
+    use base64::engine::general_purpose::STANDARD;
+    let app = TestApp::spawn();
+    let ask = |claims: &serde_json::Value| {
+        let r = app.post_form(
+            &format!("/{TENANT}/oauth2/v2.0/token"),
+            &[
+                ("grant_type", "password"),
+                ("client_id", CLI),
+                ("username", OWNER_USER.0),
+                ("password", OWNER_USER.1),
+                ("scope", ARM_USER_SCOPE),
+                ("claims", &claims.to_string()),
+            ],
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["access_token"].as_str().unwrap().to_string()
+    };
+    let capable = json!({"access_token": {"xms_cc": {"values": ["CP1"]}}});
+    let old = ask(&capable);
+    assert_eq!(claims(&old)["xms_cc"], json!(["CP1"]));
+    assert!(claims(s(&app.sign_in(OWNER_USER), "access_token"))
+        .get("xms_cc")
+        .is_none());
+    app.post_json("/_emulator/clock", json!({"advance_seconds": 1}));
+    app.post_json(
+        "/_emulator/faults",
+        json!({"surface": "arm", "kind": "claims-challenge"}),
+    );
+    let ws = format!("{}?api-version=2024-04-01", ws_path(WS));
+    let r = app.arm("GET", &ws, Some(&old), None);
+    assert_arm_error(&r, 401, "InvalidAuthenticationToken");
+    let header = r.headers["www-authenticate"].to_str().unwrap().to_string();
+    let encoded = header.split("claims=\"").nth(1).unwrap().trim_end_matches('"');
+    let mut asked: serde_json::Value = serde_json::from_slice(&STANDARD.decode(encoded).unwrap()).unwrap();
+    asked["access_token"]["xms_cc"] = json!({"values": ["CP1"]});
+    assert_eq!(
+        app.arm("GET", &ws, Some(&ask(&asked)), None).status,
+        200,
+        "the challenge is met"
+    );
+}
