@@ -104,3 +104,29 @@ def test_begin_delete_of_a_missing_group_is_resource_group_not_found(client_and_
         client.resource_groups.begin_delete("rg-never-made").result()
     assert exc.value.error.code == "ResourceGroupNotFound"
     assert [c["status"] for c in calls] == [404]
+
+
+def test_a_poller_resumes_from_its_continuation_token(client_and_calls, url, tenant_id, subscription_id, admin_sp, reset_world):
+    """A process that saved ``continuation_token()`` finishes the operation in another client."""
+    client, calls = client_and_calls
+    client.resource_groups.create_or_update(GROUP, {"location": "westeurope"})
+    poller = client.resource_groups.begin_delete(GROUP)
+    assert poller.status() == "InProgress"
+    token = poller.continuation_token()
+    assert isinstance(token, str) and token
+    credential = ClientSecretCredential(tenant_id, admin_sp["clientId"], admin_sp["clientSecret"])
+    recorder = Recorder()
+    other = ResourceManagementClient(
+        credential, subscription_id, base_url=url, credential_scopes=[emu.ARM_SCOPE], per_retry_policies=[recorder]
+    )
+    resumed = other.resource_groups.begin_delete(GROUP, continuation_token=token)
+    resumed.result()
+    assert resumed.status() == "Succeeded"
+    with pytest.raises(ResourceNotFoundError) as exc:
+        other.resource_groups.get(GROUP)
+    assert exc.value.error.code == "ResourceGroupNotFound"
+    # The resumed poller polled the saved Location; it did not send a second DELETE.
+    polled = [c for c in recorder.calls if c["path"] != f"subscriptions/{subscription_id}/resourcegroups/{GROUP}"]
+    assert [c["method"] for c in recorder.calls].count("DELETE") == 0, recorder.calls
+    assert polled and all("/operationresults/" in "/" + c["path"] for c in polled), polled
+    assert polled[-1]["status"] == 200
