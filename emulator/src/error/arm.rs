@@ -368,3 +368,16 @@ impl ResponseError for ArmError {
         })
     }
 }
+
+/// ARM's words for a scope that names a missing resource group or workspace.
+impl From<crate::domain::world::MissingScope> for ArmError {
+    fn from(missing: crate::domain::world::MissingScope) -> Self {
+        use crate::domain::world::MissingScope;
+        match missing {
+            MissingScope::ResourceGroup(rg) => ArmError::resource_group_not_found(&rg),
+            MissingScope::Workspace { resource_group, name } => {
+                ArmError::resource_not_found("Microsoft.MachineLearningServices/workspaces", &name, &resource_group)
+            }
+        }
+    }
+}

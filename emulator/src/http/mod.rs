@@ -10,6 +10,7 @@ pub mod model_management;
 pub mod msi;
 pub mod scoring;
 pub mod scoring_body;
+pub mod shapes;
 pub mod slow_clients;
 pub mod surface;
 pub mod urls;

@@ -157,6 +157,26 @@ async fn imds_without_host() -> Result<HttpResponse, MsiError> {
     Err(MsiError::bad_request(MsiFlavor::Imds, "Identity not found: point AZURE_POD_IDENTITY_AUTHORITY_HOST at the URL `azureml-emulator env --managed-identity HOST` prints."))
 }
 
+/// The host of the endpoint `id`, when the request presents its secret in `name` (400 without
+/// the header, 401 `unauthorized_client` when it is not `whose`).
+fn host_with_secret(
+    state: &AppState,
+    req: &HttpRequest,
+    id: &str,
+    f: MsiFlavor,
+    name: &str,
+    whose: &str,
+) -> Result<Host, MsiError> {
+    let presented = header(req, name)
+        .ok_or_else(|| MsiError::bad_request(f, format!("The request is missing the {name} header.")))?;
+    let host = host(state, id, f)?;
+    if !mi::secret_matches(&state.msi_key, &host, presented) {
+        let message = format!("The {name} header value is not {whose}.");
+        return Err(MsiError::new(f, 401, "unauthorized_client", message));
+    }
+    Ok(host)
+}
+
 /// App Service 2019-08-01: the host's secret in `X-IDENTITY-HEADER`.
 async fn app_service(
     state: Data<AppState>,
@@ -165,17 +185,7 @@ async fn app_service(
     q: Params,
 ) -> Result<HttpResponse, MsiError> {
     let f = MsiFlavor::AppService;
-    let presented = header(&req, "x-identity-header")
-        .ok_or_else(|| MsiError::bad_request(f, "The request is missing the X-IDENTITY-HEADER header."))?;
-    let host = host(&state, &id, f)?;
-    if !mi::secret_matches(&state.msi_key, &host, presented) {
-        return Err(MsiError::new(
-            f,
-            401,
-            "unauthorized_client",
-            "The X-IDENTITY-HEADER header value is not this app's IDENTITY_HEADER.",
-        ));
-    }
+    let host = host_with_secret(&state, &req, &id, f, "X-IDENTITY-HEADER", "this app's IDENTITY_HEADER")?;
     api_version(&q, &["2019-08-01"], f)?;
     let resource = param(&q, "resource", f)?;
     let sel = selector(&q, ["client_id", "principal_id", "mi_res_id"], f)?;
@@ -194,17 +204,7 @@ async fn azure_ml(
     q: Params,
 ) -> Result<HttpResponse, MsiError> {
     let f = MsiFlavor::AzureMl;
-    let presented =
-        header(&req, "secret").ok_or_else(|| MsiError::bad_request(f, "The request is missing the secret header."))?;
-    let host = host(&state, &id, f)?;
-    if !mi::secret_matches(&state.msi_key, &host, presented) {
-        return Err(MsiError::new(
-            f,
-            401,
-            "unauthorized_client",
-            "The secret header value is not this compute's MSI_SECRET.",
-        ));
-    }
+    let host = host_with_secret(&state, &req, &id, f, "secret", "this compute's MSI_SECRET")?;
     api_version(&q, &["2017-09-01"], f)?;
     let resource = param(&q, "resource", f)?;
     let sel = selector(&q, ["clientid", "client_id", "object_id"], f)?;

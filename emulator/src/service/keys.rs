@@ -123,3 +123,60 @@ pub fn retire(state: &AppState, kid: &str) -> Result<Retired, RetireError> {
         None => Err(RetireError::Unknown(kid.to_string())),
     }
 }
+
+/// Mints an Azure ML token for a web service or online endpoint of `world` (blocking: the
+/// workspace's key is made and stored on first use). Errors: the workspace or service is gone
+/// ([`crate::authority::aml::MintError`]), or the store failed.
+pub fn mint_aml_token(
+    state: &AppState,
+    world: &crate::domain::World,
+    request: crate::authority::aml::MintRequest,
+) -> ServiceResult<crate::authority::aml::AmlToken> {
+    Ok(crate::authority::aml::mint(
+        world,
+        &state.aml_keys,
+        &state.store,
+        request,
+    )?)
+}
+
+/// The RS256 key a forged token is signed with (blocking: it may read the store or make the
+/// unpublished key): the active key of the authority or of `ws`'s workspace, a retired one, or the
+/// unpublished key. The error says what to do first (a retired key needs a rotation and a retirement).
+pub fn forge_key(
+    state: &AppState,
+    o: crate::authority::forge::SignWith,
+    ws: Option<&crate::domain::services::WorkspaceRef>,
+) -> Result<std::sync::Arc<SigningKey>, String> {
+    let workspace_id = ws.and_then(|w| {
+        state
+            .world()
+            .workspace(w.subscription_id, &w.resource_group, &w.workspace)
+            .map(|w| w.workspace_id)
+    });
+    match (o, workspace_id) {
+        (crate::authority::forge::SignWith::Unpublished, _) => state.unpublished_key().map_err(|e| e.to_string()),
+        (crate::authority::forge::SignWith::Retired, None) => retired(state.store.past_signing_keys()),
+        (crate::authority::forge::SignWith::Retired, Some(id)) => retired(
+            state
+                .store
+                .past_workspace_keys()
+                .map(|k| k.into_iter().filter(|p| p.workspace_id == Some(id)).collect()),
+        ),
+        (_, None) => Ok(state.keys().active.clone()),
+        (_, Some(id)) => state
+            .aml_keys
+            .get_or_create(id, &state.store)
+            .map_err(|e| e.to_string()),
+    }
+}
+
+fn retired(keys: crate::store::StoreResult<Vec<crate::store::PastKey>>) -> Result<std::sync::Arc<SigningKey>, String> {
+    let past = keys.map_err(|e| e.to_string())?;
+    let stored = past.into_iter().find(|p| p.retired.is_some()).ok_or(
+        "no retired key: rotate (POST /_emulator/keys/rotate) and retire (POST /_emulator/keys/{kid}/retire) first",
+    )?;
+    SigningKey::from_stored(&stored.key)
+        .map(std::sync::Arc::new)
+        .map_err(|e| e.to_string())
+}

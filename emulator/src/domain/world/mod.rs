@@ -9,6 +9,7 @@
 mod directory;
 pub mod identities;
 mod resources;
+mod scopes;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ pub use identities::{
     FederatedCredential, FederatedIssuer, HostKind, Identities, IdentityHost, ManagedIdentity, UserAssignedIdentity,
 };
 pub use resources::{default_links, Actor, Provenance, ResourceGroup, Subscription, Tags, Workspace};
+pub use scopes::MissingScope;
 
 use super::ids::{ClientId, ObjectId, SubscriptionId, TenantId};
 use super::rbac::PrincipalType;

@@ -42,27 +42,7 @@ pub(super) async fn openid_v2(state: Data<AppState>, req: HttpRequest) -> Result
     doc["scopes_supported"] = json!(["openid", "profile", "email", "offline_access"]);
     doc["response_types_supported"] = json!(["code", "id_token", "code id_token", "id_token token"]);
     doc["request_uri_parameter_supported"] = json!(false);
-    doc["claims_supported"] = json!([
-        "sub",
-        "iss",
-        "cloud_instance_name",
-        "cloud_instance_host_name",
-        "cloud_graph_host_name",
-        "msgraph_host",
-        "aud",
-        "exp",
-        "iat",
-        "auth_time",
-        "acr",
-        "nonce",
-        "preferred_username",
-        "name",
-        "tid",
-        "ver",
-        "at_hash",
-        "c_hash",
-        "email"
-    ]);
+    doc["claims_supported"] = json!(claims_supported(V2_CLAIMS));
     Ok(cached().json(doc))
 }
 
@@ -92,25 +72,46 @@ fn v1_only(doc: &mut Value, site: &Site, t: &str) {
     doc["microsoft_multi_refresh_token"] = json!(true);
     doc["check_session_iframe"] = json!(site.url(t, "oauth2/checksession"));
     doc["response_types_supported"] = json!(["code", "id_token", "code id_token", "token id_token", "token"]);
-    doc["claims_supported"] = json!([
-        "sub",
-        "iss",
-        "cloud_instance_name",
-        "cloud_instance_host_name",
-        "cloud_graph_host_name",
-        "msgraph_host",
-        "aud",
-        "exp",
-        "iat",
-        "auth_time",
-        "acr",
-        "amr",
-        "nonce",
-        "email",
-        "given_name",
-        "family_name",
-        "nickname"
-    ]);
+    doc["claims_supported"] = json!(claims_supported(V1_CLAIMS));
+}
+
+/// `claims_supported` of both documents (recorded): the same first nine, then each version's own.
+const SHARED_CLAIMS: [&str; 9] = [
+    "sub",
+    "iss",
+    "cloud_instance_name",
+    "cloud_instance_host_name",
+    "cloud_graph_host_name",
+    "msgraph_host",
+    "aud",
+    "exp",
+    "iat",
+];
+const V2_CLAIMS: &[&str] = &[
+    "auth_time",
+    "acr",
+    "nonce",
+    "preferred_username",
+    "name",
+    "tid",
+    "ver",
+    "at_hash",
+    "c_hash",
+    "email",
+];
+const V1_CLAIMS: &[&str] = &[
+    "auth_time",
+    "acr",
+    "amr",
+    "nonce",
+    "email",
+    "given_name",
+    "family_name",
+    "nickname",
+];
+
+fn claims_supported(own: &[&'static str]) -> Vec<&'static str> {
+    SHARED_CLAIMS.iter().chain(own).copied().collect()
 }
 
 /// A discovery answer: Entra ID lets clients cache it for a day and read it from any origin.

@@ -10,7 +10,9 @@ use serde_json::{json, Value};
 
 use super::{authorize, bad, parse, resolve};
 use crate::decision::gate::{decide, subjects};
+use crate::domain::rbac::Rbac;
 use crate::domain::scope::Scope;
+use crate::domain::ObjectId;
 use crate::error::AdminError;
 use crate::state::AppState;
 
@@ -27,6 +29,32 @@ struct Question {
     scope: String,
 }
 
+/// Every assignment the principal holds (itself or through its groups), with whether it applies at
+/// `scope` and what its role says about `action`; ordered by scope.
+fn held_assignments(rbac: &Rbac, who: &[ObjectId], action: &str, scope: &Scope) -> Vec<Value> {
+    let mut held: Vec<Value> = rbac
+        .assignments()
+        .filter(|a| who.contains(&a.principal_id))
+        .map(|a| {
+            let role = rbac.role(a.role_definition);
+            json!({
+                "assignment": a.name,
+                "held_by": a.principal_id,
+                "role": role.map(|r| r.name.clone()),
+                "role_id": a.role_definition,
+                "scope": a.scope.to_string(),
+                "applies_at_scope": scope.is_within(&a.scope),
+                "grants_action": role.is_some_and(|r| r.allows(action)),
+                "excluded_by": role.and_then(|r| r.excluded_by(action)),
+                "actions": role.map(|r| r.permissions.iter().flat_map(|p| p.actions.clone()).collect::<Vec<_>>()),
+                "not_actions": role.map(|r| r.permissions.iter().flat_map(|p| p.not_actions.clone()).collect::<Vec<_>>()),
+            })
+        })
+        .collect();
+    held.sort_by_key(|v| v["scope"].as_str().map(str::to_string));
+    held
+}
+
 async fn explain(state: Data<AppState>, req: HttpRequest, body: Bytes) -> Result<HttpResponse, AdminError> {
     authorize(&state, &req)?;
     let q: Question = parse(&body)?;
@@ -38,28 +66,7 @@ async fn explain(state: Data<AppState>, req: HttpRequest, body: Bytes) -> Result
     let scope = Scope::parse(&q.scope).map_err(|e| bad(e.to_string()))?;
     let who = subjects(&state, oid);
     let decision = decide(&state, &who, &q.action, &scope);
-    let rbac = state.rbac();
-    let mut held: Vec<Value> = rbac
-        .assignments()
-        .filter(|a| who.contains(&a.principal_id))
-        .map(|a| {
-            let role = rbac.role(a.role_definition);
-            let applies = scope.is_within(&a.scope);
-            json!({
-                "assignment": a.name,
-                "held_by": a.principal_id,
-                "role": role.map(|r| r.name.clone()),
-                "role_id": a.role_definition,
-                "scope": a.scope.to_string(),
-                "applies_at_scope": applies,
-                "grants_action": role.is_some_and(|r| r.allows(&q.action)),
-                "excluded_by": role.and_then(|r| r.excluded_by(&q.action)),
-                "actions": role.map(|r| r.permissions.iter().flat_map(|p| p.actions.clone()).collect::<Vec<_>>()),
-                "not_actions": role.map(|r| r.permissions.iter().flat_map(|p| p.not_actions.clone()).collect::<Vec<_>>()),
-            })
-        })
-        .collect();
-    held.sort_by_key(|v| v["scope"].as_str().map(str::to_string));
+    let held = held_assignments(&state.rbac(), &who, &q.action, &scope);
     let (name, _) = world.principal(oid).unwrap_or_else(|| (oid.to_string(), kind));
     Ok(HttpResponse::Ok().json(json!({
         "allowed": decision.allowed,

@@ -1,19 +1,20 @@
 //! `POST /_emulator/tokens/forge`: tokens for negative tests ([`crate::authority::forge`]).
 //! Control API only (loopback or the admin key), like every route here.
 
-use std::sync::Arc;
-
 use actix_web::web::{self, Bytes, Data};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use uuid::Uuid;
 
 use super::{authorize, bad, parse, resolve};
+use crate::authority::aml::{self, Scorable};
 use crate::authority::claims::{v2_issuer, AppClaims, ClientAuthMethod};
 use crate::authority::forge::{merge, sign, ForgeKind, SignWith};
-use crate::authority::SigningKey;
 use crate::domain::audience::Audience;
 use crate::domain::services::WorkspaceRef;
+use crate::domain::world::Tenant;
+use crate::domain::World;
 use crate::error::AdminError;
 use crate::service::ServiceError;
 use crate::state::AppState;
@@ -48,59 +49,57 @@ fn base_claims(state: &AppState, o: &Order) -> Result<(Value, Option<WorkspaceRe
         .cloned()
         .ok_or_else(|| AdminError::Internal("no tenant".into()))?;
     match o.kind {
-        ForgeKind::Arm => {
-            let app = match &o.principal {
-                Some(p) => {
-                    let (oid, _) = resolve::assignee(&world, p)?;
-                    world.applications().iter().find(|a| a.object_id == oid).cloned()
-                }
-                None => world.applications().first().cloned(),
-            }
-            .ok_or_else(|| bad("principal: no such service principal"))?;
-            let tenant = world.tenant(app.tenant_id).cloned().unwrap_or(tenant);
-            let aud = Audience {
-                aud: "https://management.azure.com/".into(),
-                version: 1,
-            };
-            let claims = AppClaims::new(&tenant, &app, ClientAuthMethod::Secret, &aud, now, lifetime);
-            Ok((serde_json::to_value(claims).unwrap_or_default(), None))
-        }
-        ForgeKind::Id => {
-            let user = match &o.principal {
-                Some(p) => world
-                    .users()
-                    .iter()
-                    .find(|u| u.upn.eq_ignore_ascii_case(p) || u.object_id.to_string() == *p),
-                None => world.users().first(),
-            }
-            .ok_or_else(|| bad("principal: no such user"))?;
-            let client = world
-                .applications()
-                .first()
-                .map(|a| a.client_id.to_string())
-                .unwrap_or_default();
-            Ok((
-                json!({
-                    "aud": client, "iss": v2_issuer(&tenant), "iat": now, "nbf": now, "exp": now + lifetime,
-                    "name": user.display_name, "oid": user.object_id, "preferred_username": user.upn,
-                    "sub": user.object_id, "tid": tenant.id, "ver": "2.0",
-                }),
-                None,
-            ))
-        }
-        ForgeKind::Aml => aml_claims(state, o, now, o.lifetime_seconds.unwrap_or(3600)),
+        ForgeKind::Arm => Ok((arm_claims(&world, tenant, o, now, lifetime)?, None)),
+        ForgeKind::Id => Ok((id_claims(&world, &tenant, o, now, lifetime)?, None)),
+        ForgeKind::Aml => aml_claims(&world, o, now, o.lifetime_seconds.unwrap_or(3600)),
     }
 }
 
-fn aml_claims(
-    state: &AppState,
-    o: &Order,
-    now: i64,
-    lifetime: i64,
-) -> Result<(Value, Option<WorkspaceRef>), AdminError> {
-    use crate::authority::aml;
-    let world = state.world();
-    let found = world
+/// An app-only ARM token of the order's service principal (else the world's first).
+fn arm_claims(world: &World, tenant: Tenant, o: &Order, now: i64, lifetime: i64) -> Result<Value, AdminError> {
+    let app = match &o.principal {
+        Some(p) => {
+            let (oid, _) = resolve::assignee(world, p)?;
+            world.applications().iter().find(|a| a.object_id == oid).cloned()
+        }
+        None => world.applications().first().cloned(),
+    }
+    .ok_or_else(|| bad("principal: no such service principal"))?;
+    let tenant = world.tenant(app.tenant_id).cloned().unwrap_or(tenant);
+    let aud = Audience {
+        aud: "https://management.azure.com/".into(),
+        version: 1,
+    };
+    let claims = AppClaims::new(&tenant, &app, ClientAuthMethod::Secret, &aud, now, lifetime);
+    Ok(serde_json::to_value(claims).unwrap_or_default())
+}
+
+/// A v2 id_token of the order's user (else the world's first), for the first application.
+fn id_claims(world: &World, tenant: &Tenant, o: &Order, now: i64, lifetime: i64) -> Result<Value, AdminError> {
+    let user = match &o.principal {
+        Some(p) => world
+            .users()
+            .iter()
+            .find(|u| u.upn.eq_ignore_ascii_case(p) || u.object_id.to_string() == *p),
+        None => world.users().first(),
+    }
+    .ok_or_else(|| bad("principal: no such user"))?;
+    let client = world
+        .applications()
+        .first()
+        .map(|a| a.client_id.to_string())
+        .unwrap_or_default();
+    Ok(json!({
+        "aud": client, "iss": v2_issuer(tenant), "iat": now, "nbf": now, "exp": now + lifetime,
+        "name": user.display_name, "oid": user.object_id, "preferred_username": user.upn,
+        "sub": user.object_id, "tid": tenant.id, "ver": "2.0",
+    }))
+}
+
+/// The web service or online endpoint the order names (else the first web service with token
+/// auth): its workspace, kind, name and instance id.
+fn scorable(world: &World, o: &Order) -> Result<(WorkspaceRef, Scorable, String, Uuid), AdminError> {
+    world
         .services()
         .iter()
         .filter(|s| {
@@ -108,17 +107,20 @@ fn aml_claims(
                 .as_deref()
                 .map_or(s.token_auth_enabled, |n| s.name.eq_ignore_ascii_case(n))
         })
-        .map(|s| (s.workspace.clone(), aml::Scorable::Service, s.name.clone(), s.id))
+        .map(|s| (s.workspace.clone(), Scorable::Service, s.name.clone(), s.id))
         .chain(
             world
                 .online_endpoints()
                 .iter()
                 .filter(|e| o.service.as_deref().is_some_and(|n| e.name.eq_ignore_ascii_case(n)))
-                .map(|e| (e.workspace.clone(), aml::Scorable::Endpoint, e.name.clone(), e.id)),
+                .map(|e| (e.workspace.clone(), Scorable::Endpoint, e.name.clone(), e.id)),
         )
         .next()
-        .ok_or_else(|| bad("service: no such web service or online endpoint (with token auth)"))?;
-    let (ws, kind, name, instance) = found;
+        .ok_or_else(|| bad("service: no such web service or online endpoint (with token auth)"))
+}
+
+fn aml_claims(world: &World, o: &Order, now: i64, lifetime: i64) -> Result<(Value, Option<WorkspaceRef>), AdminError> {
+    let (ws, kind, name, instance) = scorable(world, o)?;
     let w = world
         .workspace(ws.subscription_id, &ws.resource_group, &ws.workspace)
         .ok_or_else(|| bad("the service's workspace is gone"))?;
@@ -134,41 +136,6 @@ fn aml_claims(
     ))
 }
 
-/// The RS256 key `sign_with` names (blocking: it may read the store or make the unpublished key).
-fn key_for(state: &AppState, o: SignWith, ws: Option<&WorkspaceRef>) -> Result<Arc<SigningKey>, String> {
-    let workspace_id = ws.and_then(|w| {
-        state
-            .world()
-            .workspace(w.subscription_id, &w.resource_group, &w.workspace)
-            .map(|w| w.workspace_id)
-    });
-    match (o, workspace_id) {
-        (SignWith::Unpublished, _) => state.unpublished_key().map_err(|e| e.to_string()),
-        (SignWith::Retired, None) => retired(state.store.past_signing_keys()),
-        (SignWith::Retired, Some(id)) => retired(
-            state
-                .store
-                .past_workspace_keys()
-                .map(|k| k.into_iter().filter(|p| p.workspace_id == Some(id)).collect()),
-        ),
-        (_, None) => Ok(state.keys().active.clone()),
-        (_, Some(id)) => state
-            .aml_keys
-            .get_or_create(id, &state.store)
-            .map_err(|e| e.to_string()),
-    }
-}
-
-fn retired(keys: crate::store::StoreResult<Vec<crate::store::PastKey>>) -> Result<Arc<SigningKey>, String> {
-    let past = keys.map_err(|e| e.to_string())?;
-    let stored = past.into_iter().find(|p| p.retired.is_some()).ok_or(
-        "no retired key: rotate (POST /_emulator/keys/rotate) and retire (POST /_emulator/keys/{kid}/retire) first",
-    )?;
-    SigningKey::from_stored(&stored.key)
-        .map(Arc::new)
-        .map_err(|e| e.to_string())
-}
-
 async fn forge(state: Data<AppState>, req: HttpRequest, body: Bytes) -> Result<HttpResponse, AdminError> {
     authorize(&state, &req)?;
     let order: Order = parse(&body)?;
@@ -176,7 +143,7 @@ async fn forge(state: Data<AppState>, req: HttpRequest, body: Bytes) -> Result<H
     let claims = merge(base, &order.claims);
     let sign_with = order.sign_with;
     let key = crate::service::blocking(&state, move |s| {
-        key_for(s, sign_with, ws.as_ref()).map_err(ServiceError::Canceled)
+        crate::service::keys::forge_key(s, sign_with, ws.as_ref()).map_err(ServiceError::Canceled)
     })
     .await
     .map_err(|e| AdminError::Status(actix_web::http::StatusCode::CONFLICT, "Conflict", e.to_string()))?;

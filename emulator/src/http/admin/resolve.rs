@@ -10,7 +10,6 @@ use crate::domain::rbac::PrincipalType;
 use crate::domain::scope::Scope;
 use crate::domain::{ObjectId, World};
 use crate::error::AdminError;
-use crate::http::arm::check_scope_exists;
 use crate::state::AppState;
 
 /// A user (UPN), application or managed identity (display name — a managed identity's is its
@@ -63,6 +62,9 @@ pub fn scope(state: &AppState, scope: &str) -> Result<Scope, AdminError> {
             return Err(bad(format!("scope '{scope}': subscription '{sub}' does not exist")));
         }
     }
-    check_scope_exists(&world, &parsed).map_err(|e| bad(format!("scope '{scope}': {}", e.message)))?;
+    if let Some(missing) = world.missing_scope(&parsed) {
+        let said = crate::error::ArmError::from(missing).message;
+        return Err(bad(format!("scope '{scope}': {said}")));
+    }
     Ok(parsed)
 }

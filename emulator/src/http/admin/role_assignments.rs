@@ -12,7 +12,7 @@ use crate::domain::rbac::{PrincipalType, RoleAssignment};
 use crate::domain::scope::Scope;
 use crate::domain::ObjectId;
 use crate::error::AdminError;
-use crate::http::arm::assignment_json;
+use crate::http::shapes::assignment::assignment_json;
 use crate::service::rbac::{self as writes, AssignError};
 use crate::state::AppState;
 

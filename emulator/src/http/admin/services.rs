@@ -7,11 +7,11 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::authorize;
-use crate::authority::aml::{self, MintRequest, Scorable};
+use crate::authority::aml::{MintRequest, Scorable};
 use crate::domain::services::{new_key, AuthMode, KeySlot, OnlineEndpoint, Service};
 use crate::error::AdminError;
-use crate::http::model_management::service_json;
 use crate::http::origin;
+use crate::http::shapes::service::service_json;
 use crate::http::urls;
 use crate::service::{deployments as writes, ServiceError};
 use crate::state::AppState;
@@ -186,9 +186,11 @@ async fn token(state: Data<AppState>, req: HttpRequest, name: Path<String>) -> R
             "region '{region}' is unavailable: tokens cannot be issued"
         )));
     }
-    let t = crate::service::blocking(&state, move |s| Ok(aml::mint(&world, &s.aml_keys, &s.store, request)?))
-        .await
-        .map_err(|e| AdminError::Internal(e.to_string()))?;
+    let t = crate::service::blocking(&state, move |s| {
+        crate::service::keys::mint_aml_token(s, &world, request)
+    })
+    .await
+    .map_err(|e| AdminError::Internal(e.to_string()))?;
     Ok(HttpResponse::Ok().json(json!({"accessToken": t.token, "refreshAfter": t.refresh_after, "expiryOn": t.expires_on, "tokenType": "Bearer"})))
 }
 

@@ -29,7 +29,6 @@ mod workspaces;
 
 pub use authn::{authenticate, Caller};
 pub use context::{ArmResult, Ctx};
-pub use role_assignments::{assignment_json, check_scope_exists};
 
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::Method;

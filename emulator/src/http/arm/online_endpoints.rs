@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::operations;
 use super::route::{Ws, EP_READ};
 use super::{ArmResult, Ctx};
-use crate::authority::aml::{self, MintRequest, Scorable};
+use crate::authority::aml::{MintRequest, Scorable};
 use crate::domain::operations::{Change, Snapshot};
 use crate::domain::scope::Scope;
 use crate::domain::services::{new_key, AuthMode, KeySlot, OnlineEndpoint, WorkspaceRef};
@@ -412,7 +412,7 @@ pub async fn token(ctx: &Ctx<'_>, ws: &Ws, name: &str) -> ArmResult {
     let world = ctx.world.clone();
     let issued = ctx
         .write(
-            move |s| Ok(aml::mint(&world, &s.aml_keys, &s.store, request)?),
+            move |s| crate::service::keys::mint_aml_token(s, &world, request),
             ArmError::internal,
         )
         .await?;

@@ -12,45 +12,8 @@ use crate::domain::rbac::{PrincipalType, Rbac, RoleAssignment};
 use crate::domain::scope::Scope;
 use crate::domain::{ObjectId, World};
 use crate::error::ArmError;
+use crate::http::shapes::assignment::assignment_json;
 use crate::service::rbac::{self as writes, AssignError};
-
-pub(super) const PROVIDER: &str = "providers/Microsoft.Authorization";
-
-/// Role definition ids are shown under the request's subscription, as ARM does.
-pub(super) fn definition_id(scope: &Scope, role: Uuid) -> String {
-    match scope.subscription() {
-        Some(sub) => format!("/subscriptions/{sub}/{PROVIDER}/roleDefinitions/{role}"),
-        None => format!("/{PROVIDER}/roleDefinitions/{role}"),
-    }
-}
-
-fn assignment_id(scope: &Scope, name: Uuid) -> String {
-    let prefix = if scope.is_root() { "" } else { scope.as_str() };
-    format!("{prefix}/{PROVIDER}/roleAssignments/{name}")
-}
-
-/// A role assignment in the 2022-04-01 shape (also what the control API answers).
-pub fn assignment_json(a: &RoleAssignment) -> Value {
-    json!({
-        "properties": {
-            "roleDefinitionId": definition_id(&a.scope, a.role_definition),
-            "principalId": a.principal_id,
-            "principalType": a.principal_type,
-            "scope": a.scope.as_str(),
-            "condition": null,
-            "conditionVersion": null,
-            "createdOn": a.created_on,
-            "updatedOn": a.updated_on,
-            "createdBy": a.created_by,
-            "updatedBy": a.created_by,
-            "delegatedManagedIdentityResourceId": null,
-            "description": a.description
-        },
-        "id": assignment_id(&a.scope, a.name),
-        "type": "Microsoft.Authorization/roleAssignments",
-        "name": a.name
-    })
-}
 
 /// A role assignment as the requested api-version shows it: the 2022-04-01 shape from
 /// 2020-04-01-preview on, before that only `roleDefinitionId`, `principalId`, `principalType` and
@@ -202,30 +165,9 @@ fn refused(e: AssignError, role: Uuid, scope: &Scope) -> ArmError {
     }
 }
 
-/// Resource groups and workspaces must exist to be assigned at; other resource types are not
-/// emulated and are accepted as written.
-pub fn check_scope_exists(world: &World, scope: &Scope) -> Result<(), ArmError> {
-    let (Some(sub), Some(rg)) = (scope.subscription(), scope.resource_group()) else {
-        return Ok(());
-    };
-    let Ok(sub) = sub.parse() else { return Ok(()) };
-    world
-        .resource_group(sub, rg)
-        .ok_or_else(|| ArmError::resource_group_not_found(rg))?;
-    let parts: Vec<&str> = scope.as_str().split('/').collect();
-    if let [_, _, _, _, _, _, ns, ty, name] = parts.as_slice() {
-        if ns.eq_ignore_ascii_case("Microsoft.MachineLearningServices")
-            && ty.eq_ignore_ascii_case("workspaces")
-            && world.workspace(sub, rg, name).is_none()
-        {
-            return Err(ArmError::resource_not_found(
-                "Microsoft.MachineLearningServices/workspaces",
-                name,
-                rg,
-            ));
-        }
-    }
-    Ok(())
+/// Resource groups and workspaces must exist to be assigned at ([`World::missing_scope`]).
+fn check_scope_exists(world: &World, scope: &Scope) -> Result<(), ArmError> {
+    world.missing_scope(scope).map_or(Ok(()), |missing| Err(missing.into()))
 }
 
 fn resolve_principal(world: &World, p: &AssignmentProps) -> Result<(ObjectId, PrincipalType), ArmError> {

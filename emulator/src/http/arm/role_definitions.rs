@@ -7,12 +7,12 @@ use serde_json::{json, Value};
 
 use super::context::created_or_ok;
 use super::filter::{query_param, DefinitionFilter};
-use super::role_assignments::definition_id;
 use super::{ArmResult, Ctx};
 use crate::domain::ids::parse_guid;
 use crate::domain::rbac::{Permission, RoleDefinition, RoleType};
 use crate::domain::scope::Scope;
 use crate::error::ArmError;
+use crate::http::shapes::assignment::definition_id;
 use crate::service::rbac::{self as writes, RoleError};
 
 fn definition_json(scope: &Scope, r: &RoleDefinition) -> Value {

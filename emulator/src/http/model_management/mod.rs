@@ -4,10 +4,9 @@
 //! Callers present ARM tokens; nothing about a workspace is revealed to callers without a role
 //! in, above or below it; each operation then checks its RBAC action at the service's scope.
 
-mod payload;
 mod services;
 
-pub use payload::service_json;
+pub use crate::http::shapes::service::service_json;
 
 use std::sync::Arc;
 

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::{service_json, Cx, MmsResult, SERVICES_READ};
-use crate::authority::aml::{self, MintRequest, Scorable};
+use crate::authority::aml::{MintRequest, Scorable};
 use crate::domain::services::{check_service_auth, new_key, ComputeType, KeySlot, Service};
 use crate::error::MmsError;
 use crate::service::deployments as writes;
@@ -72,10 +72,8 @@ fn valid_service_name(name: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
-/// Creates a service from a deploy configuration (`authEnabled`, `aadAuthEnabled`); answers 202
-/// with an `Operation-Location` whose operation has already succeeded. A name already taken is
-/// 409, decided by the database's uniqueness constraint.
-pub(super) async fn create(cx: &Cx<'_>, body: &[u8]) -> MmsResult {
+/// The create body and its compute type, or `BadArgument` naming what is wrong.
+fn read_create(body: &[u8]) -> Result<(CreateBody, ComputeType), MmsError> {
     let b: CreateBody =
         serde_json::from_slice(body).map_err(|e| MmsError::bad_argument(format!("Invalid request body: {e}")))?;
     let compute = ComputeType::parse(&b.compute_type).ok_or_else(|| {
@@ -87,6 +85,14 @@ pub(super) async fn create(cx: &Cx<'_>, body: &[u8]) -> MmsResult {
             b.name
         )));
     }
+    Ok((b, compute))
+}
+
+/// Creates a service from a deploy configuration (`authEnabled`, `aadAuthEnabled`); answers 202
+/// with an `Operation-Location` whose operation has already succeeded. A name already taken is
+/// 409, decided by the database's uniqueness constraint.
+pub(super) async fn create(cx: &Cx<'_>, body: &[u8]) -> MmsResult {
+    let (b, compute) = read_create(body)?;
     cx.require(&service_action(compute, "write"), Some(&b.name))?;
     let key_auth = b
         .auth_enabled
@@ -201,7 +207,7 @@ pub(super) async fn token(cx: &Cx<'_>, name: &str) -> MmsResult {
     let world = cx.world.clone();
     let issued = cx
         .write(
-            move |state| Ok(aml::mint(&world, &state.aml_keys, &state.store, request)?),
+            move |state| crate::service::keys::mint_aml_token(state, &world, request),
             MmsError::internal,
         )
         .await?;

@@ -8,7 +8,7 @@ use crate::domain::services::{ComputeType, Service};
 /// check expects is present, and nested objects are objects, never null. `imageDetails` is left
 /// out: azureml-core deserializes it as an image whenever the key is present.
 pub fn service_json(base: &str, s: &Service) -> Value {
-    let (scoring, swagger) = super::super::urls::service_uris(base, s);
+    let (scoring, swagger) = crate::http::urls::service_uris(base, s);
     let mut v = json!({
         "id": s.name,
         "name": s.name,
