@@ -15,7 +15,9 @@
 //!   thread; returns a [`Running`] handle. Used by `serve` and by the integration tests.
 //! - [`http`]: the one route table ([`http::configure`]) and a module per surface: `aad`
 //!   (`discovery`, `token`, `authorize` and `devicecode` with their HTML pages, `userrealm`), `metadata`, `discovery`, `arm`,
-//!   `model_management`, `scoring`, `admin` (the control API). [`http::surface`] is the one
+//!   `model_management`, `scoring`, `admin` (the control API). Surfaces never import each other:
+//!   a wire shape two of them answer with is in [`http::shapes`], URLs in [`http::urls`].
+//!   [`http::surface`] is the one
 //!   middleware: it resolves the [`http::surface::Surface`] of every request, gives it its id and
 //!   tracing span, and renders framework errors in the surface's shape — a new cross-cutting
 //!   behaviour (faults, latency, proxy routing) attaches there. A new **surface** is a `Surface`
