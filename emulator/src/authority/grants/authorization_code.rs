@@ -3,7 +3,6 @@
 //! once at the token endpoint ([`grant`]) with the same client id and redirect URI and the
 //! `code_verifier` whose S256 (or plain) transform is the `code_challenge` it sent.
 
-use crate::authority::cae::ClaimsRequest;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -100,13 +99,7 @@ pub fn grant<'w>(
         spa: p.spa,
         refresh_until: None,
     };
-    user_tokens::issue(
-        ctx,
-        &requested,
-        who,
-        version,
-        &ClaimsRequest::parse(request.param("claims")),
-    )
+    user_tokens::issue(ctx, &requested, who, version, request)
 }
 
 /// RFC 7636 §4.6: `S256` compares base64url(SHA-256(verifier)) with the challenge, `plain` the

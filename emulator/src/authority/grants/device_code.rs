@@ -6,7 +6,6 @@
 //!
 //! While auto sign-in is set, a pending code is approved as that user on its first poll.
 
-use crate::authority::cae::ClaimsRequest;
 use serde::{Deserialize, Serialize};
 
 use super::client_auth::{find_client, PresentedClient};
@@ -196,13 +195,7 @@ pub fn grant<'w>(
         spa: false,
         refresh_until: None,
     };
-    user_tokens::issue(
-        ctx,
-        &requested,
-        who,
-        version,
-        &ClaimsRequest::parse(request.param("claims")),
-    )
+    user_tokens::issue(ctx, &requested, who, version, request)
 }
 
 /// Records the poll and answers `slow_down` or `authorization_pending`.

@@ -7,7 +7,6 @@ use super::request::TokenRequest;
 use super::tenant::TenantSelector;
 use super::user_tokens::{self, Requested, SignIn};
 use super::{GrantContext, Issued, ProtocolVersion};
-use crate::authority::cae::ClaimsRequest;
 use crate::error::AadError;
 
 /// Validates in Entra ID's order — client (900144, 700016), resource or scope (900144, 901002,
@@ -38,11 +37,5 @@ pub fn grant<'w>(
         spa: false,
         refresh_until: None,
     };
-    user_tokens::issue(
-        ctx,
-        &requested,
-        who,
-        version,
-        &ClaimsRequest::parse(request.param("claims")),
-    )
+    user_tokens::issue(ctx, &requested, who, version, request)
 }

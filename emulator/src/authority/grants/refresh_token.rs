@@ -7,7 +7,6 @@ use super::request::TokenRequest;
 use super::tenant::TenantSelector;
 use super::user_tokens::{self, map_state, RefreshPayload, Requested, SignIn};
 use super::{GrantContext, Issued, ProtocolVersion};
-use crate::authority::cae::ClaimsRequest;
 use crate::authority::grant_state::{GrantRef, Lookup};
 use crate::domain::grant::GrantKind;
 use crate::error::AadError;
@@ -51,11 +50,5 @@ pub fn grant<'w>(
         spa: grant.payload.spa,
         refresh_until: grant.payload.spa.then_some(grant.expires_at),
     };
-    user_tokens::issue(
-        ctx,
-        &requested,
-        who,
-        version,
-        &ClaimsRequest::parse(request.param("claims")),
-    )
+    user_tokens::issue(ctx, &requested, who, version, request)
 }

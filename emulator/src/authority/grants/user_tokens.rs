@@ -254,15 +254,16 @@ pub(super) fn map_state<T>(r: Result<T, GrantStateError>) -> Result<T, AadError>
 
 /// Signs the user's access token for the requested resource (AADSTS500011 if unknown), plus the
 /// id_token and client_info when `openid` was asked, and a refresh token when `offline_access`
-/// was (always on v1). `asked` is the request's `claims` parameter: a client declaring the CP1
-/// capability (az, azure-identity) gets `xms_cc` in the access token, as with client credentials.
+/// was (always on v1). A client declaring the CP1 capability in the request's `claims` (az,
+/// azure-identity) gets `xms_cc` in the access token, as with client credentials.
 pub fn issue(
     ctx: &GrantContext<'_>,
     requested: &Requested,
     who: SignIn<'_>,
     version: ProtocolVersion,
-    asked: &crate::authority::cae::ClaimsRequest,
+    request: &TokenRequest,
 ) -> Result<Issued, AadError> {
+    let asked = crate::authority::cae::ClaimsRequest::parse(request.param("claims"));
     let audience = audience::resolve(ctx.world, who.tenant.id, &requested.resource, &|r| {
         ctx.origins.is_own(r)
     })
