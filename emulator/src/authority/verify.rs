@@ -103,19 +103,54 @@ where
 }
 
 /// A bounded cache of verified tokens keyed by the **whole** token: a hit skips the RSA work but
-/// not the time checks. The map compares the full token bytes, so a hit proves the presented token
-/// is byte for byte the one verified — any change to its header, claims or signature misses and is
-/// verified from scratch. Full means cleared (simple, and bounded); key rotation or a change to
-/// what the tokens open clears it too.
+/// not the time checks. A token is filed under its length and last [`TAIL`] bytes (part of its
+/// signature) so a lookup hashes a few bytes rather than the whole kilobyte-long token, and a
+/// lookup then compares the full token bytes with each token filed there: a hit proves the
+/// presented token is byte for byte the one verified — any change to its header, claims or
+/// signature misses and is verified from scratch. Only verified tokens are filed, so nobody can
+/// crowd one place with look-alikes. Full means cleared (simple, and bounded); key rotation or a
+/// change to what the tokens open clears it too.
 pub struct TokenCache<T = AccessClaims> {
-    entries: Mutex<HashMap<Box<[u8]>, Arc<T>>>,
+    entries: Mutex<Filed<T>>,
     capacity: usize,
+}
+
+/// Bytes of a token's end that file it in the cache.
+const TAIL: usize = 32;
+
+/// Where a token is filed: its length and its last [`TAIL`] bytes (fewer for shorter tokens).
+type Place = (usize, [u8; TAIL]);
+
+fn place(token: &[u8]) -> Place {
+    let mut tail = [0u8; TAIL];
+    let end = &token[token.len().saturating_sub(TAIL)..];
+    tail[..end.len()].copy_from_slice(end);
+    (token.len(), tail)
+}
+
+/// The tokens filed at one place, each with its claims.
+type Shelf<T> = Vec<(Box<[u8]>, Arc<T>)>;
+
+/// The cached tokens by place, and how many there are.
+struct Filed<T> {
+    places: HashMap<Place, Shelf<T>>,
+    count: usize,
+}
+
+impl<T> Filed<T> {
+    fn get(&self, token: &[u8]) -> Option<&Arc<T>> {
+        let filed = self.places.get(&place(token))?;
+        filed.iter().find(|(t, _)| **t == *token).map(|(_, claims)| claims)
+    }
 }
 
 impl<T> TokenCache<T> {
     pub fn new(capacity: usize) -> Self {
         TokenCache {
-            entries: Mutex::new(HashMap::new()),
+            entries: Mutex::new(Filed {
+                places: HashMap::new(),
+                count: 0,
+            }),
             capacity,
         }
     }
@@ -131,18 +166,28 @@ impl<T> TokenCache<T> {
         }
         let claims = Arc::new(verify()?);
         let mut entries = self.lock();
-        if entries.len() >= self.capacity {
-            entries.clear();
+        if entries.get(token).is_none() {
+            if entries.count >= self.capacity {
+                entries.places.clear();
+                entries.count = 0;
+            }
+            entries
+                .places
+                .entry(place(token))
+                .or_default()
+                .push((token.into(), claims.clone()));
+            entries.count += 1;
         }
-        entries.insert(token.into(), claims.clone());
         Ok(claims)
     }
 
     pub fn clear(&self) {
-        self.lock().clear();
+        let mut entries = self.lock();
+        entries.places.clear();
+        entries.count = 0;
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Box<[u8]>, Arc<T>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Filed<T>> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -151,5 +196,26 @@ impl TokenCache<AccessClaims> {
     /// Access tokens signed by the authority's keys.
     pub fn verify(&self, keys: &KeySet, token: &str) -> Result<Arc<AccessClaims>, VerifyError> {
         self.get_or_verify(token.as_bytes(), || verify(keys, token))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_hits_only_the_whole_token() {
+        let cache: TokenCache<u32> = TokenCache::new(2);
+        let a = b"header.claims-one.same-signature-tail-of-more-than-32-bytes";
+        let b = b"header.claims-two.same-signature-tail-of-more-than-32-bytes";
+        assert_eq!(*cache.get_or_verify(a, || Ok(1)).unwrap(), 1);
+        // Same length and tail, other claims: verified afresh, never the other token's claims.
+        assert_eq!(*cache.get_or_verify(b, || Ok(2)).unwrap(), 2);
+        assert_eq!(*cache.get_or_verify(a, || Err(VerifyError::Signature)).unwrap(), 1);
+        assert_eq!(*cache.get_or_verify(b, || Err(VerifyError::Signature)).unwrap(), 2);
+        assert!(cache.get_or_verify(b"short", || Err(VerifyError::Signature)).is_err());
+        // Full: cleared, then filed again.
+        assert_eq!(*cache.get_or_verify(b"short", || Ok(3)).unwrap(), 3);
+        assert!(cache.get_or_verify(a, || Err(VerifyError::Signature)).is_err());
     }
 }

@@ -265,9 +265,18 @@ fn key_failure(e: VerifyError, token: &[u8], retired_at: impl Fn(&str) -> Option
 /// The token's tenant: `tid` names a tenant of this world and `iss` is that tenant's v1 or v2 issuer.
 fn entra_tenant(world: &World, claims: &AccessClaims) -> Result<TenantId, AuthnFailure> {
     let tenant: TenantId = claims.tid.parse().map_err(|_| invalid("tid is not a GUID"))?;
-    let v1 = format!("https://sts.windows.net/{tenant}/");
-    let v2 = format!("https://login.microsoftonline.com/{tenant}/v2.0");
-    if claims.iss != v1 && claims.iss != v2 {
+    // `https://sts.windows.net/{tenant}/` or `https://login.microsoftonline.com/{tenant}/v2.0`,
+    // compared in place (every ARM request asks).
+    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    let tenant_text: &str = tenant.0.hyphenated().encode_lower(&mut buf);
+    let iss = claims.iss.as_str();
+    let v1 = iss
+        .strip_prefix("https://sts.windows.net/")
+        .and_then(|r| r.strip_suffix('/'));
+    let v2 = iss
+        .strip_prefix("https://login.microsoftonline.com/")
+        .and_then(|r| r.strip_suffix("/v2.0"));
+    if v1 != Some(tenant_text) && v2 != Some(tenant_text) {
         return Err(invalid("iss is not the issuer of the token's tenant"));
     }
     if world.tenant(tenant).is_none() {
@@ -332,7 +341,8 @@ fn aml_principal(
     if !addressed {
         return Err(AuthnFailure::WrongTarget);
     }
-    if claims.tid != target.tenant.to_string() {
+    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    if claims.tid != *target.tenant.0.hyphenated().encode_lower(&mut buf) {
         return Err(invalid("the token was not issued for the workspace's tenant"));
     }
     // Azure ML tokens carry no iat: their lifetime counts from now (or from exp, once past it, so
@@ -340,16 +350,16 @@ fn aml_principal(
     let issued = claims.iat.or_else(|| Some(now.unix_timestamp().min(claims.exp)));
     check_times(claims.exp, issued, claims.nbf, now)?;
     // Tokens the control API mints name no caller; any other names a principal of this world.
-    let object_id = match claims.oid.as_deref() {
+    let (object_id, known) = match claims.oid.as_deref() {
         Some(o) => {
             let oid = o.parse::<ObjectId>().map_err(|_| invalid("oid is not a GUID"))?;
-            world.principal(oid).ok_or_else(|| invalid("oid names no principal"))?;
-            Some(oid)
+            let (_, kind) = world.principal(oid).ok_or_else(|| invalid("oid names no principal"))?;
+            (Some(oid), Some(kind))
         }
-        None => None,
+        None => (None, None),
     };
     Ok(Principal {
-        kind: principal_kind(object_id.and_then(|o| world.principal(o)).map(|(_, k)| k), None),
+        kind: principal_kind(known, None),
         display_name: object_id.and_then(|o| world.display_name(o)),
         label: object_id.map_or_else(|| "Azure ML token holder".into(), |o| o.to_string()),
         object_id,

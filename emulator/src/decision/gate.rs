@@ -4,13 +4,14 @@
 //! (enforced, or let through by log-only mode), else the first allowing decision, else the bare
 //! authentication.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 
 use super::authn::{authenticate, AuthnFailure, Credential, Expectation, Principal};
 use super::journal::JournalEntry;
 use crate::domain::rbac::Decision;
 use crate::domain::scope::Scope;
-use crate::domain::{ObjectId, World};
+use crate::domain::{ObjectId, TenantId, World};
 use crate::http::surface::{request_info, RequestInfo};
 use crate::state::{AppState, RbacMode};
 use actix_web::HttpRequest;
@@ -31,7 +32,7 @@ struct Outcome {
     allowed: bool,
     enforced: bool,
     kind: &'static str,
-    reason: String,
+    reason: Cow<'static, str>,
 }
 
 /// See the module documentation.
@@ -48,36 +49,53 @@ impl<'a> Gate<'a> {
         Gate {
             state,
             info: request_info(req),
-            route: format!("{} {}", req.method(), req.path()),
+            route: route(req),
             principal: RefCell::new(None),
             outcome: RefCell::new(None),
         }
     }
 
-    /// Authenticates through [`authenticate`]; a refusal becomes the request's journal entry.
+    /// Authenticates through [`authenticate`]; a refusal becomes the request's journal entry. The
+    /// principal stays in the gate (for its checks and the journal); the caller gets its object
+    /// id and tenant.
     pub fn authenticate(
         &self,
         world: &World,
         credential: Credential<'_>,
         expectation: &Expectation<'_>,
-    ) -> Result<Principal, AuthnFailure> {
+    ) -> Result<(Option<ObjectId>, Option<TenantId>), AuthnFailure> {
+        self.admit(world, credential, expectation)?;
+        let principal = self.principal.borrow();
+        Ok(principal.as_ref().map_or((None, None), |p| (p.object_id, p.tenant)))
+    }
+
+    /// [`Gate::authenticate`] for a surface that needs only the verdict (scoring).
+    pub fn admit(
+        &self,
+        world: &World,
+        credential: Credential<'_>,
+        expectation: &Expectation<'_>,
+    ) -> Result<(), AuthnFailure> {
         match authenticate(self.state, world, credential, expectation) {
             Ok(p) => {
-                *self.principal.borrow_mut() = Some(p.clone());
-                Ok(p)
+                *self.principal.borrow_mut() = Some(p);
+                Ok(())
             }
-            Err(failure) => {
-                self.set(Outcome {
-                    action: None,
-                    scope: None,
-                    allowed: false,
-                    enforced: true,
-                    kind: "authentication",
-                    reason: failure.to_string(),
-                });
-                Err(failure)
-            }
+            Err(failure) => Err(self.refused(failure)),
         }
+    }
+
+    /// A refusal, kept as the request's journal entry.
+    fn refused(&self, failure: AuthnFailure) -> AuthnFailure {
+        self.set(Outcome {
+            action: None,
+            scope: None,
+            allowed: false,
+            enforced: true,
+            kind: "authentication",
+            reason: failure.to_string().into(),
+        });
+        failure
     }
 
     /// The principals whose assignments count for `principal`: itself, then every group it
@@ -153,7 +171,7 @@ impl<'a> Gate<'a> {
             allowed: decision.allowed,
             enforced: !log_only,
             kind: if log_only { "rbac-would-deny" } else { "authorization" },
-            reason: decision.reason,
+            reason: decision.reason.into(),
         });
         if decision.allowed || log_only {
             Ok(())
@@ -192,6 +210,16 @@ impl<'a> Gate<'a> {
     }
 }
 
+/// `METHOD /path`, as the journal names a request.
+fn route(req: &HttpRequest) -> String {
+    let (method, path) = (req.method().as_str(), req.path());
+    let mut route = String::with_capacity(method.len() + 1 + path.len());
+    route.push_str(method);
+    route.push(' ');
+    route.push_str(path);
+    route
+}
+
 /// The principals whose assignments count for `principal`: itself (and, once groups exist, the
 /// groups it belongs to). The gate and `POST /_emulator/explain` both ask here.
 pub fn subjects(state: &AppState, principal: ObjectId) -> Vec<ObjectId> {
@@ -223,7 +251,7 @@ impl Drop for Gate<'_> {
                 allowed: true,
                 enforced: true,
                 kind: "authentication",
-                reason: "authenticated; the operation needs no role".into(),
+                reason: Cow::Borrowed("authenticated; the operation needs no role"),
             })
         });
         let Some(outcome) = outcome else { return };

@@ -6,6 +6,7 @@
 //! [`Journal::subscribe`]); `serve --journal off` records nothing. Never holds a secret or a whole
 //! token (a token shows as its `uti`/`jti`).
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -30,9 +31,9 @@ pub struct JournalEntry {
     pub id: u64,
     pub request_id: Uuid,
     /// Emulator-clock time (RFC 3339): what validators judged expiry by.
-    pub time: String,
+    pub time: Stamp,
     /// Wall-clock time (RFC 3339).
-    pub wall_time: String,
+    pub wall_time: Stamp,
     pub surface: Surface,
     /// Method and path.
     pub route: String,
@@ -61,7 +62,7 @@ pub struct JournalEntry {
     /// `authentication`, `authorization`, `rbac-would-deny` (a denial log-only mode let through),
     /// `token` (the Entra ID surface issued or refused a token) or `fault` (a fault rule fired).
     pub kind: &'static str,
-    pub reason: String,
+    pub reason: Cow<'static, str>,
     /// The fault rule that fired (kind `fault`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fault: Option<String>,
@@ -76,13 +77,13 @@ impl JournalEntry {
         now: OffsetDateTime,
         kind: &'static str,
         allowed: bool,
-        reason: String,
+        reason: impl Into<Cow<'static, str>>,
     ) -> Self {
         JournalEntry {
             id: 0,
             request_id: info.id,
-            time: now.format(&Rfc3339).unwrap_or_default(),
-            wall_time: OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default(),
+            time: Stamp(now),
+            wall_time: Stamp(OffsetDateTime::now_utc()),
             surface: info.surface,
             route,
             principal: None,
@@ -97,9 +98,26 @@ impl JournalEntry {
             decision: if allowed { "allow" } else { "deny" },
             enforced: true,
             kind,
-            reason,
+            reason: reason.into(),
             fault: None,
         }
+    }
+}
+
+/// A time the journal shows in RFC 3339, formatted only when the entry is read: recording an
+/// entry is on every request's path, reading one is not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stamp(pub OffsetDateTime);
+
+impl std::fmt::Display for Stamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.format(&Rfc3339).unwrap_or_default())
+    }
+}
+
+impl Serialize for Stamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
     }
 }
 
@@ -245,14 +263,7 @@ mod tests {
             id: Uuid::new_v4(),
             surface,
         };
-        JournalEntry::new(
-            info,
-            "GET /x".into(),
-            OffsetDateTime::now_utc(),
-            "token",
-            allowed,
-            "r".into(),
-        )
+        JournalEntry::new(info, "GET /x".into(), OffsetDateTime::now_utc(), "token", allowed, "r")
     }
 
     #[test]

@@ -26,8 +26,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(model_management::routes)
         .configure(scoring::routes)
         .configure(aad::device_login)
-        .service(web::scope("/adfs/aad").configure(aad::routes))
-        .service(web::scope("/adfs").configure(aad::routes))
+        .service(web::scope("/adfs/aad").configure(|c| aad::routes_at(c, "/adfs/aad")))
+        .service(web::scope("/adfs").configure(|c| aad::routes_at(c, "/adfs")))
         .configure(aad::routes);
 }
 

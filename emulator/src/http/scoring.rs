@@ -56,13 +56,14 @@ async fn aci(state: Data<AppState>, req: HttpRequest, body: ScoringBody) -> Http
     v1(&state, &req, &body, ComputeType::Aci).unwrap_or_else(|e| e.error_response())
 }
 
-/// `GET swagger.json`, or `POST score`; anything else is 404.
-fn operation(req: &HttpRequest, what: &str, name: &str) -> Result<bool, ScoringError> {
+/// `GET swagger.json`, or `POST score`; anything else is 404 (naming the `kind`, `service` or
+/// `endpoint`, and the name).
+fn operation(req: &HttpRequest, what: &str, kind: &str, name: &str) -> Result<bool, ScoringError> {
     match (what, req.method()) {
         ("swagger.json", &Method::GET) => Ok(false),
         ("score", &Method::POST) => Ok(true),
         _ => Err(ScoringError::not_found(format!(
-            "No {} {what} on {name}.",
+            "No {} {what} on {kind} {name}.",
             req.method()
         ))),
     }
@@ -75,7 +76,7 @@ fn v1(state: &AppState, req: &HttpRequest, body: &ScoringBody, compute: ComputeT
         .service(name)
         .filter(|s| s.compute_type == compute)
         .ok_or_else(|| ScoringError::not_found(format!("Service {name} not found.")))?;
-    if !operation(req, what, &format!("service {name}"))? {
+    if !operation(req, what, "service", name)? {
         return Ok(swagger(&service.name));
     }
     if service.auth_enabled || service.token_auth_enabled {
@@ -92,7 +93,7 @@ fn v1(state: &AppState, req: &HttpRequest, body: &ScoringBody, compute: ComputeT
         } else {
             Expected::ServiceKey
         };
-        gate.authenticate(&world, credential(req), &expectation)
+        gate.admit(&world, credential(req), &expectation)
             .map_err(|f| ScoringError::unauthenticated_by(&f, expected))?;
     }
     respond(&service.scoring, body)
@@ -127,12 +128,12 @@ fn online_score(state: &AppState, req: &HttpRequest, body: &ScoringBody) -> Scor
     let ep = world
         .online_endpoint(name)
         .ok_or_else(|| ScoringError::not_found(format!("Endpoint {name} not found.")))?;
-    if !operation(req, what, &format!("endpoint {name}"))? {
+    if !operation(req, what, "endpoint", name)? {
         return Ok(swagger(&ep.name));
     }
     let gate = Gate::new(state, req);
     let (expectation, expected) = endpoint_expectation(&world, ep)?;
-    gate.authenticate(&world, credential(req), &expectation)
+    gate.admit(&world, credential(req), &expectation)
         .map_err(|f| ScoringError::unauthenticated_by(&f, expected))?;
     if ep.auth_mode == AuthMode::AadToken {
         let scope = Scope::parse(&format!("{}/onlineEndpoints/{name}", ep.workspace.arm_id()))

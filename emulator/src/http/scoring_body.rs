@@ -146,10 +146,16 @@ impl FromRequest for ScoringBody {
                 None
             } else {
                 let permits = u32::try_from(expected).map_err(|_| BodyRefused::TooLarge)?;
-                let acquire = budget.bytes.clone().acquire_many_owned(permits);
-                match tokio::time::timeout(budget.wait, acquire).await {
-                    Ok(Ok(permit)) => Some(permit),
-                    _ => return Err(BodyRefused::Busy),
+                // Room at once is the usual case: no timer for it.
+                match budget.bytes.clone().try_acquire_many_owned(permits) {
+                    Ok(permit) => Some(permit),
+                    Err(_) => {
+                        let acquire = budget.bytes.clone().acquire_many_owned(permits);
+                        match tokio::time::timeout(budget.wait, acquire).await {
+                            Ok(Ok(permit)) => Some(permit),
+                            _ => return Err(BodyRefused::Busy),
+                        }
+                    }
                 }
             };
             let mut buf = BytesMut::with_capacity(expected);

@@ -52,6 +52,7 @@ pub fn grant(
         access_token: jwt::encode(&ctx.keys.active, audience.version == 1, &claims),
         expires_in: lifetime,
         expires_on: claims.exp,
+        token_id: claims.uti.clone(),
         not_before: claims.nbf,
         resource: requested.resource,
         scope: None,

@@ -80,6 +80,8 @@ pub struct Issued {
     pub expires_in: i64,
     /// Unix seconds (the token's `exp`).
     pub expires_on: i64,
+    /// The token's `uti`: what the journal names it by (without reading the token back).
+    pub token_id: String,
     /// Unix seconds (the token's `nbf`: five minutes before issue).
     pub not_before: i64,
     /// The v1 `resource` echo (the resource as requested).

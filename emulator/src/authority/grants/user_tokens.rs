@@ -314,6 +314,7 @@ pub fn issue(
         access_token,
         expires_in: lifetime,
         expires_on: claims.exp,
+        token_id: claims.uti.clone(),
         not_before: claims.nbf,
         resource: requested.resource.clone(),
         // User grants echo the granted scopes (client credentials do not).

@@ -23,14 +23,30 @@ mod token;
 mod token_journal;
 mod userrealm;
 
-use actix_web::web;
+use actix_web::http::Method;
 use actix_web::HttpRequest;
+use actix_web::{guard, web};
 
 use super::{client_request_id, origin};
 use crate::error::{AadError, AadFailure};
 use crate::state::AppState;
 
+/// The Entra ID routes at the root.
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    routes_at(cfg, "");
+}
+
+/// The Entra ID routes under `mount` (`""`, `"/adfs"` or `"/adfs/aad"`). Token requests, the
+/// hot ones, are picked out first by a guard that reads the path itself; every other request
+/// (and a token request the guard leaves, such as a GET) meets the routes as declared.
+pub fn routes_at(cfg: &mut web::ServiceConfig, mount: &'static str) {
+    cfg.service(
+        web::scope("")
+            .guard(guard::fn_guard(move |ctx| {
+                ctx.head().method == Method::POST && token::token_path(ctx.head().uri.path(), mount).is_some()
+            }))
+            .default_service(web::to(token::token_direct)),
+    );
     cfg.route("/.well-known/openid-configuration", web::get().to(discovery::openid_v1))
         .route(
             "/{tenant}/.well-known/openid-configuration",

@@ -21,7 +21,61 @@ pub(super) async fn token_v1(
     tenant: Path<String>,
     body: Bytes,
 ) -> Result<HttpResponse, AadFailure> {
-    let issued = token(&state, &req, tenant.into_inner(), &body, ProtocolVersion::V1).await?;
+    answer_v1(&state, &req, tenant.into_inner(), &body).await
+}
+
+pub(super) async fn token_v2(
+    state: Data<AppState>,
+    req: HttpRequest,
+    tenant: Path<String>,
+    body: Bytes,
+) -> Result<HttpResponse, AadFailure> {
+    answer_v2(&state, &req, tenant.into_inner(), &body).await
+}
+
+/// `POST {mount}/{tenant}/oauth2/token` or `…/oauth2/v2.0/token` after `mount`: the tenant
+/// segment (without `%`, so it needs no decoding) and the protocol version.
+pub(super) fn token_path<'p>(path: &'p str, mount: &str) -> Option<(&'p str, ProtocolVersion)> {
+    let rest = path.strip_prefix(mount)?.strip_prefix('/')?;
+    let (tenant, endpoint) = rest.split_once('/')?;
+    let version = match endpoint {
+        "oauth2/token" => ProtocolVersion::V1,
+        "oauth2/v2.0/token" => ProtocolVersion::V2,
+        _ => return None,
+    };
+    (!tenant.is_empty() && !tenant.contains('%')).then_some((tenant, version))
+}
+
+/// The token endpoints as [`super::routes`] reaches them without the router's pattern matching
+/// (a regular expression per route tried, several times the cost of everything else around the
+/// signature); the guard in `routes` let only [`token_path`]s in.
+pub(super) async fn token_direct(
+    state: Data<AppState>,
+    req: HttpRequest,
+    body: Bytes,
+) -> Result<HttpResponse, AadFailure> {
+    let path = req.path();
+    let (tail, version) = match path.strip_suffix("/oauth2/token") {
+        Some(tail) => (tail, ProtocolVersion::V1),
+        None => (
+            path.strip_suffix("/oauth2/v2.0/token").unwrap_or_default(),
+            ProtocolVersion::V2,
+        ),
+    };
+    let tenant = tail.rsplit('/').next().unwrap_or_default().to_string();
+    match version {
+        ProtocolVersion::V1 => answer_v1(&state, &req, tenant, &body).await,
+        ProtocolVersion::V2 => answer_v2(&state, &req, tenant, &body).await,
+    }
+}
+
+async fn answer_v1(
+    state: &Data<AppState>,
+    req: &HttpRequest,
+    tenant: String,
+    body: &[u8],
+) -> Result<HttpResponse, AadFailure> {
+    let issued = token(state, req, tenant, body, ProtocolVersion::V1).await?;
     let mut out = json!({
         "token_type": "Bearer",
         "expires_in": issued.expires_in.to_string(),
@@ -35,16 +89,16 @@ pub(super) async fn token_v1(
         out["scope"] = json!(user.scp);
         user_fields(&mut out, user);
     }
-    Ok(no_store(&req).json(out))
+    Ok(no_store(req).json(out))
 }
 
-pub(super) async fn token_v2(
-    state: Data<AppState>,
-    req: HttpRequest,
-    tenant: Path<String>,
-    body: Bytes,
+async fn answer_v2(
+    state: &Data<AppState>,
+    req: &HttpRequest,
+    tenant: String,
+    body: &[u8],
 ) -> Result<HttpResponse, AadFailure> {
-    let issued = token(&state, &req, tenant.into_inner(), &body, ProtocolVersion::V2).await?;
+    let issued = token(state, req, tenant, body, ProtocolVersion::V2).await?;
     let mut out = json!({
         "token_type": "Bearer",
         "expires_in": issued.expires_in,
@@ -57,7 +111,7 @@ pub(super) async fn token_v2(
     if let Some(user) = &issued.user {
         user_fields(&mut out, user);
     }
-    Ok(no_store(&req).json(out))
+    Ok(no_store(req).json(out))
 }
 
 /// `refresh_token`, `id_token` and `client_info`, each when the grant produced it.

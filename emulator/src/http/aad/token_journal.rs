@@ -43,17 +43,6 @@ fn credential(request: &TokenRequest, grant: &str) -> CredentialKind {
     }
 }
 
-/// The `uti` and `exp` of a token this authority just signed (read back from its claims).
-fn issued_token_facts(token: &str) -> (Option<String>, Option<i64>) {
-    let claims = token
-        .split('.')
-        .nth(1)
-        .and_then(|c| URL_SAFE_NO_PAD.decode(c).ok())
-        .and_then(|c| serde_json::from_slice::<serde_json::Value>(&c).ok());
-    let claims = claims.unwrap_or_default();
-    (claims["uti"].as_str().map(str::to_string), claims["exp"].as_i64())
-}
-
 /// What the journal needs of the HTTP request (taken before the grant may move off the worker).
 pub(super) struct Seen {
     info: RequestInfo,
@@ -98,9 +87,8 @@ pub(super) fn record(
         .map(str::to_string);
     let reason = match outcome {
         Ok(issued) => {
-            let (_, exp) = issued_token_facts(&issued.access_token);
-            let exp = exp
-                .and_then(|e| time::OffsetDateTime::from_unix_timestamp(e).ok())
+            let exp = time::OffsetDateTime::from_unix_timestamp(issued.expires_on)
+                .ok()
                 .and_then(|e| e.format(&Rfc3339).ok())
                 .unwrap_or_default();
             format!(
@@ -122,7 +110,7 @@ pub(super) fn record(
     entry.credential = Some(credential(request, grant));
     entry.action = Some(format!("token ({grant})"));
     entry.scope = resource;
-    entry.token_id = outcome.ok().and_then(|i| issued_token_facts(&i.access_token).0);
+    entry.token_id = outcome.ok().map(|i| i.token_id.clone());
     match (user, app) {
         (Some(u), _) => {
             entry.principal = Some(u.object_id.to_string());

@@ -16,8 +16,6 @@ use crate::state::AppState;
 pub struct Caller {
     pub object_id: ObjectId,
     pub tenant: TenantId,
-    /// How ARM names the caller in AuthorizationFailed: a user's UPN, else the object id.
-    pub label: String,
 }
 
 /// Authenticates the request's bearer token as an ARM token: for the tenant owning the
@@ -30,12 +28,8 @@ pub fn authenticate(state: &AppState, world: &World, req: &HttpRequest, gate: &G
     let principal = gate
         .authenticate(world, credential, &Expectation::Arm { subscription })
         .map_err(|f| ArmError::unauthenticated_by(&f, &authorization_uri(state, req, subscription)))?;
-    match (principal.object_id, principal.tenant) {
-        (Some(object_id), Some(tenant)) => Ok(Caller {
-            object_id,
-            tenant,
-            label: principal.label,
-        }),
+    match principal {
+        (Some(object_id), Some(tenant)) => Ok(Caller { object_id, tenant }),
         _ => Err(ArmError::invalid_token(&authorization_uri(state, req, subscription))),
     }
 }

@@ -1,20 +1,54 @@
 //! Azure ML computes of a workspace (`…/workspaces/{ws}/computes[/{name}]`): get and list, with
 //! their managed identities. Also the `identity` block every resource with identities shows.
 
+use std::collections::BTreeMap;
+
 use actix_web::HttpResponse;
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{json, Value};
 
 use super::online_endpoints::workspace;
 use super::route::{Ws, COMPUTE_READ};
 use super::{ArmResult, Ctx};
 use crate::domain::scope::Scope;
 use crate::domain::world::{HostKind, IdentityHost, World};
+use crate::domain::{ClientId, ObjectId, TenantId};
 use crate::error::ArmError;
+
+/// A tenant as an `identity` names it: the identity's own, or the resource's subscription's.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum TenantRef<'a> {
+    Id(TenantId),
+    Text(&'a str),
+}
+
+/// A user-assigned identity in `userAssignedIdentities`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserIdentity {
+    client_id: ClientId,
+    principal_id: ObjectId,
+}
+
+/// The ARM `identity` of a resource, serialized with its members in the order a `Value` map
+/// would give them.
+#[derive(Serialize)]
+pub struct Identity<'a> {
+    #[serde(rename = "principalId", skip_serializing_if = "Option::is_none")]
+    principal_id: Option<ObjectId>,
+    #[serde(rename = "tenantId", skip_serializing_if = "Option::is_none")]
+    tenant_id: Option<TenantRef<'a>>,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(rename = "userAssignedIdentities", skip_serializing_if = "BTreeMap::is_empty")]
+    user: BTreeMap<&'a str, UserIdentity>,
+}
 
 /// The ARM `identity` of the resource `resource_id`: `type` (`SystemAssigned`, `UserAssigned`,
 /// `SystemAssigned,UserAssigned` or `None`), the system-assigned identity's `principalId` and
 /// `tenantId`, and `userAssignedIdentities` by resource id with their `principalId` and `clientId`.
-pub fn identity_json(world: &World, resource_id: &str) -> Value {
+pub fn identity_json<'w>(world: &'w World, resource_id: &str) -> Identity<'w> {
     let (system, user) = world.identities().of_host(resource_id);
     let kind = match (system.is_some(), user.is_empty()) {
         (true, true) => "SystemAssigned",
@@ -22,36 +56,40 @@ pub fn identity_json(world: &World, resource_id: &str) -> Value {
         (false, false) => "UserAssigned",
         (false, true) => "None",
     };
-    let mut out = json!({ "type": kind });
-    if let Some(s) = system {
-        out["principalId"] = json!(s.service_principal.object_id);
-        out["tenantId"] = json!(s.service_principal.tenant_id);
-    }
-    if !user.is_empty() {
-        let map: Map<String, Value> = user
+    Identity {
+        principal_id: system.map(|s| s.service_principal.object_id),
+        tenant_id: system.map(|s| TenantRef::Id(s.service_principal.tenant_id)),
+        kind,
+        user: user
             .iter()
             .map(|u| {
                 let sp = &u.service_principal;
                 (
-                    u.resource_id.clone(),
-                    json!({"principalId": sp.object_id, "clientId": sp.client_id}),
+                    u.resource_id.as_str(),
+                    UserIdentity {
+                        client_id: sp.client_id,
+                        principal_id: sp.object_id,
+                    },
                 )
             })
-            .collect();
-        out["userAssignedIdentities"] = Value::Object(map);
+            .collect(),
     }
-    out
 }
 
 /// The `identity` of a workspace or online endpoint: always system-assigned, with the ids the
 /// world gives it — derived the same way for one being created by this very request.
-pub fn system_identity_json(world: &World, resource_id: &str, instance: &str, tenant: &str) -> Value {
+pub fn system_identity_json<'a>(world: &'a World, resource_id: &str, instance: &str, tenant: &'a str) -> Identity<'a> {
     let shown = identity_json(world, resource_id);
-    if shown["type"] != "None" {
+    if shown.kind != "None" {
         return shown;
     }
     let (_, principal) = crate::domain::world::identities::derived_identity(resource_id, instance);
-    json!({"type": "SystemAssigned", "principalId": principal, "tenantId": tenant})
+    Identity {
+        principal_id: Some(principal),
+        tenant_id: Some(TenantRef::Text(tenant)),
+        kind: "SystemAssigned",
+        user: BTreeMap::new(),
+    }
 }
 
 fn compute_json(world: &World, h: &IdentityHost) -> Value {

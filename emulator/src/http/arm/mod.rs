@@ -16,6 +16,7 @@ mod context;
 mod deployments;
 pub(crate) mod filter;
 mod generic_resources;
+mod json;
 mod online_endpoints;
 mod operations;
 mod resource_groups;
@@ -30,10 +31,11 @@ mod workspaces;
 pub use authn::{authenticate, Caller};
 pub use context::{ArmResult, Ctx};
 
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{HeaderName, HeaderValue, CACHE_CONTROL, EXPIRES, PRAGMA};
 use actix_web::http::Method;
 use actix_web::web::{self, Bytes, Data};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use uuid::fmt::Hyphenated;
 use uuid::Uuid;
 
 use crate::decision::Gate;
@@ -65,43 +67,57 @@ pub async fn dispatch(state: Data<AppState>, req: HttpRequest, body: Bytes) -> H
 /// `x-ms-routing-request-id` in ARM's `REGION:yyyyMMddTHHmmssZ:guid` form, the client's
 /// `x-ms-client-request-id` echoed and `no-cache` headers — as ARM sends them (JSON's
 /// `charset=utf-8`: [`crate::http::surface`]) (recorded answers, `openapi/fidelity/SOURCES.md`).
+/// Every request pays for these: ids are written into stack buffers, names are constants.
 fn tracking_headers(state: &AppState, req: &HttpRequest, response: &mut HttpResponse) {
-    let request_id = request_info(req).id.to_string();
+    const REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-request-id");
+    const CORRELATION_ID: HeaderName = HeaderName::from_static("x-ms-correlation-request-id");
+    const ROUTING_ID: HeaderName = HeaderName::from_static("x-ms-routing-request-id");
+    const CLIENT_ID: HeaderName = HeaderName::from_static("x-ms-client-request-id");
+    const NO_CACHE: HeaderValue = HeaderValue::from_static("no-cache");
+    let mut ids = [0u8; 2 * Hyphenated::LENGTH];
+    let (request_buf, correlation_buf) = ids.split_at_mut(Hyphenated::LENGTH);
+    let request_id = request_info(req).id.hyphenated().encode_lower(request_buf);
     let correlation = req
         .headers()
-        .get("x-ms-correlation-request-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| Uuid::parse_str(v).ok())
-        .map_or_else(|| request_id.clone(), |u| u.to_string());
-    let routing = routing_request_id(state, &correlation);
+        .get(&CORRELATION_ID)
+        .and_then(|v| Uuid::try_parse_ascii(v.as_bytes()).ok())
+        .map_or(&*request_id, |u| u.hyphenated().encode_lower(correlation_buf));
+    let routing = routing_request_id(state, correlation);
+    let client_request_id = req.headers().get(&CLIENT_ID).cloned();
     let headers = response.headers_mut();
     for (name, value) in [
-        ("x-ms-request-id", request_id.as_str()),
-        ("x-ms-correlation-request-id", correlation.as_str()),
-        ("x-ms-routing-request-id", routing.as_str()),
-        ("cache-control", "no-cache"),
-        ("pragma", "no-cache"),
-        ("expires", "-1"),
+        (REQUEST_ID, &*request_id),
+        (CORRELATION_ID, correlation),
+        (ROUTING_ID, &routing),
     ] {
         if let Ok(v) = HeaderValue::from_str(value) {
-            headers.insert(HeaderName::from_static(name), v);
+            headers.insert(name, v);
         }
     }
-    if let Some(id) = req.headers().get("x-ms-client-request-id").cloned() {
-        headers.insert(HeaderName::from_static("x-ms-client-request-id"), id);
+    headers.insert(CACHE_CONTROL, NO_CACHE);
+    headers.insert(PRAGMA, NO_CACHE);
+    headers.insert(EXPIRES, HeaderValue::from_static("-1"));
+    if let Some(id) = client_request_id {
+        headers.insert(CLIENT_ID, id);
     }
 }
 
 /// `EMULATOR:yyyyMMddTHHmmssZ:{correlation id}` on the emulator clock.
 fn routing_request_id(state: &AppState, correlation: &str) -> String {
-    let stamp = state
-        .clock
-        .now()
-        .format(time::macros::format_description!(
-            "[year][month][day]T[hour][minute][second]Z"
-        ))
-        .unwrap_or_default();
-    format!("EMULATOR:{stamp}:{correlation}")
+    use std::fmt::Write;
+    let now = state.clock.now();
+    let mut id = String::with_capacity(26 + correlation.len());
+    let _ = write!(
+        id,
+        "EMULATOR:{:04}{:02}{:02}T{:02}{:02}{:02}Z:{correlation}",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    );
+    id
 }
 
 async fn handle(state: &Data<AppState>, req: &HttpRequest, body: &[u8], gate: &Gate<'_>) -> ArmResult {

@@ -360,27 +360,33 @@ pub fn subscription_in(path: &str) -> Option<&str> {
 }
 
 fn parse_target(path: &str) -> Option<Target> {
-    // Segments are percent-decoded: SDKs encode names like `rg(x)`.
-    let decoded: Vec<String> = path
+    // Segments are percent-decoded: SDKs encode names like `rg(x)`. Only segments with a `%` are
+    // copied.
+    let decoded: Vec<std::borrow::Cow<'_, str>> = path
         .trim_start_matches('/')
         .trim_end_matches('/')
         .split('/')
-        .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
+        .map(|s| match s.contains('%') {
+            true => percent_encoding::percent_decode_str(s).decode_utf8_lossy(),
+            false => std::borrow::Cow::Borrowed(s),
+        })
         .collect();
-    let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
+    let segments: Vec<&str> = decoded.iter().map(|s| &**s).collect();
     if let Some(t) = authorization_target(&segments) {
         return Some(t);
     }
+    let mut names = [""; 5];
     SHAPES
         .iter()
-        .find_map(|(pattern, make)| captures(pattern, &segments).map(make))
+        .find(|(pattern, _)| captures(pattern, &segments, &mut names))
+        .map(|(_, make)| make(&names))
 }
 
-/// The names a path shape captures, in order.
-type Names = Vec<String>;
+/// The names a path shape captures, in order (at most five).
+type Names<'a> = [&'a str; 5];
 
 /// A path shape and what a path of that shape names.
-type Shape = (&'static [&'static str], fn(Names) -> Target);
+type Shape = (&'static [&'static str], fn(&Names<'_>) -> Target);
 
 /// Literal segments (compared case-insensitively) and `*` for a name.
 macro_rules! workspace_and {
@@ -404,11 +410,11 @@ macro_rules! ml_location {
         ]
     };
 }
-fn ws(n: &Names) -> Ws {
+fn ws(n: &Names<'_>) -> Ws {
     Ws {
-        sub: n[0].clone(),
-        rg: n[1].clone(),
-        name: n[2].clone(),
+        sub: n[0].into(),
+        rg: n[1].into(),
+        name: n[2].into(),
     }
 }
 
@@ -417,57 +423,60 @@ fn ws(n: &Names) -> Ws {
 static SHAPES: &[Shape] = &[
     (&["tenants"], |_| Target::Tenants),
     (&["subscriptions"], |_| Target::Subscriptions),
-    (&["subscriptions", "*"], |n| Target::Subscription { sub: n[0].clone() }),
-    (&["subscriptions", "*", "resourcegroups"], |n| Target::ResourceGroups { sub: n[0].clone() }),
-    (&["subscriptions", "*", "resourcegroups", "*"], |n| Target::ResourceGroup { sub: n[0].clone(), rg: n[1].clone() }),
-    (&["subscriptions", "*", "resources"], |n| Target::Resources { sub: n[0].clone(), rg: None }),
-    (&["subscriptions", "*", "resourcegroups", "*", "resources"], |n| Target::Resources { sub: n[0].clone(), rg: Some(n[1].clone()) }),
-    (&["subscriptions", "*", "providers", "microsoft.machinelearningservices", "workspaces"], |n| Target::Workspaces { sub: n[0].clone(), rg: None }),
-    (&["subscriptions", "*", "resourcegroups", "*", "providers", "microsoft.machinelearningservices", "workspaces"], |n| Target::Workspaces { sub: n[0].clone(), rg: Some(n[1].clone()) }),
-    (workspace_and!(), |n| Target::Workspace { sub: n[0].clone(), rg: n[1].clone(), name: n[2].clone() }),
-    (workspace_and!("listkeys"), |n| Target::WorkspaceKeys { sub: n[0].clone(), rg: n[1].clone(), name: n[2].clone() }),
-    (workspace_and!("onlineendpoints"), |n| Target::OnlineEndpoints { ws: ws(&n) }),
-    (workspace_and!("onlineendpoints", "*"), |n| Target::OnlineEndpoint { ws: ws(&n), name: n[3].clone() }),
-    (workspace_and!("onlineendpoints", "*", "listkeys"), |n| Target::EndpointListKeys { ws: ws(&n), name: n[3].clone() }),
-    (workspace_and!("onlineendpoints", "*", "regeneratekeys"), |n| Target::EndpointRegenerateKeys { ws: ws(&n), name: n[3].clone() }),
-    (workspace_and!("onlineendpoints", "*", "token"), |n| Target::EndpointToken { ws: ws(&n), name: n[3].clone() }),
-    (workspace_and!("onlineendpoints", "*", "deployments"), |n| Target::Deployments { ws: ws(&n), endpoint: n[3].clone() }),
-    (workspace_and!("onlineendpoints", "*", "deployments", "*"), |n| Target::Deployment { ws: ws(&n), endpoint: n[3].clone(), name: n[4].clone() }),
-    (&["subscriptions", "*", "operationresults", "*"], |n| Target::OperationResult { sub: n[0].clone(), id: n[1].clone() }),
+    (&["subscriptions", "*"], |n| Target::Subscription { sub: n[0].into() }),
+    (&["subscriptions", "*", "resourcegroups"], |n| Target::ResourceGroups { sub: n[0].into() }),
+    (&["subscriptions", "*", "resourcegroups", "*"], |n| Target::ResourceGroup { sub: n[0].into(), rg: n[1].into() }),
+    (&["subscriptions", "*", "resources"], |n| Target::Resources { sub: n[0].into(), rg: None }),
+    (&["subscriptions", "*", "resourcegroups", "*", "resources"], |n| Target::Resources { sub: n[0].into(), rg: Some(n[1].into()) }),
+    (&["subscriptions", "*", "providers", "microsoft.machinelearningservices", "workspaces"], |n| Target::Workspaces { sub: n[0].into(), rg: None }),
+    (&["subscriptions", "*", "resourcegroups", "*", "providers", "microsoft.machinelearningservices", "workspaces"], |n| Target::Workspaces { sub: n[0].into(), rg: Some(n[1].into()) }),
+    (workspace_and!(), |n| Target::Workspace { sub: n[0].into(), rg: n[1].into(), name: n[2].into() }),
+    (workspace_and!("listkeys"), |n| Target::WorkspaceKeys { sub: n[0].into(), rg: n[1].into(), name: n[2].into() }),
+    (workspace_and!("onlineendpoints"), |n| Target::OnlineEndpoints { ws: ws(n) }),
+    (workspace_and!("onlineendpoints", "*"), |n| Target::OnlineEndpoint { ws: ws(n), name: n[3].into() }),
+    (workspace_and!("onlineendpoints", "*", "listkeys"), |n| Target::EndpointListKeys { ws: ws(n), name: n[3].into() }),
+    (workspace_and!("onlineendpoints", "*", "regeneratekeys"), |n| Target::EndpointRegenerateKeys { ws: ws(n), name: n[3].into() }),
+    (workspace_and!("onlineendpoints", "*", "token"), |n| Target::EndpointToken { ws: ws(n), name: n[3].into() }),
+    (workspace_and!("onlineendpoints", "*", "deployments"), |n| Target::Deployments { ws: ws(n), endpoint: n[3].into() }),
+    (workspace_and!("onlineendpoints", "*", "deployments", "*"), |n| Target::Deployment { ws: ws(n), endpoint: n[3].into(), name: n[4].into() }),
+    (&["subscriptions", "*", "operationresults", "*"], |n| Target::OperationResult { sub: n[0].into(), id: n[1].into() }),
     (ml_location!("mfeoperationsstatus"), |n| ml_operation(n, MlPoll::MfeStatus)),
     (ml_location!("mfeoperationresults"), |n| ml_operation(n, MlPoll::MfeResult)),
     (ml_location!("workspaceoperationsstatus"), |n| ml_operation(n, MlPoll::WorkspaceStatus)),
-    (workspace_and!("computes"), |n| Target::Computes { ws: ws(&n) }),
-    (workspace_and!("computes", "*"), |n| Target::Compute { ws: ws(&n), name: n[3].clone() }),
-    (&["subscriptions", "*", "providers", "microsoft.managedidentity", "userassignedidentities"], |n| Target::UserAssignedIdentities { sub: n[0].clone(), rg: None }),
-    (&["subscriptions", "*", "resourcegroups", "*", "providers", "microsoft.managedidentity", "userassignedidentities"], |n| Target::UserAssignedIdentities { sub: n[0].clone(), rg: Some(n[1].clone()) }),
-    (&["subscriptions", "*", "resourcegroups", "*", "providers", "microsoft.managedidentity", "userassignedidentities", "*"], |n| Target::UserAssignedIdentity { sub: n[0].clone(), rg: n[1].clone(), name: n[2].clone() }),
+    (workspace_and!("computes"), |n| Target::Computes { ws: ws(n) }),
+    (workspace_and!("computes", "*"), |n| Target::Compute { ws: ws(n), name: n[3].into() }),
+    (&["subscriptions", "*", "providers", "microsoft.managedidentity", "userassignedidentities"], |n| Target::UserAssignedIdentities { sub: n[0].into(), rg: None }),
+    (&["subscriptions", "*", "resourcegroups", "*", "providers", "microsoft.managedidentity", "userassignedidentities"], |n| Target::UserAssignedIdentities { sub: n[0].into(), rg: Some(n[1].into()) }),
+    (&["subscriptions", "*", "resourcegroups", "*", "providers", "microsoft.managedidentity", "userassignedidentities", "*"], |n| Target::UserAssignedIdentity { sub: n[0].into(), rg: n[1].into(), name: n[2].into() }),
 ];
 
-fn ml_operation(n: Names, poll: MlPoll) -> Target {
+fn ml_operation(n: &Names<'_>, poll: MlPoll) -> Target {
     Target::MlOperation {
-        sub: n[0].clone(),
-        location: n[1].clone(),
+        sub: n[0].into(),
+        location: n[1].into(),
         poll,
-        id: n[2].clone(),
+        id: n[2].into(),
     }
 }
 
-/// The `*` segments of `segments` when it has `pattern`'s shape.
-fn captures(pattern: &[&str], segments: &[&str]) -> Option<Names> {
+/// Whether `segments` has `pattern`'s shape; its `*` segments are then in `names`, in order.
+fn captures<'s>(pattern: &[&str], segments: &[&'s str], names: &mut Names<'s>) -> bool {
     if pattern.len() != segments.len() {
-        return None;
+        return false;
     }
-    let mut names = Vec::new();
+    let mut n = 0;
     for (p, s) in pattern.iter().zip(segments) {
         match *p {
-            "*" if !s.is_empty() => names.push(s.to_string()),
-            "*" => return None,
+            "*" if !s.is_empty() && n < names.len() => {
+                names[n] = s;
+                n += 1;
+            }
+            "*" => return false,
             literal if eq(literal, s) => {}
-            _ => return None,
+            _ => return false,
         }
     }
-    Some(names)
+    true
 }
 
 /// `{scope}/providers/Microsoft.Authorization/roleAssignments[/{name}]` and the same for

@@ -164,6 +164,21 @@ pub fn check(query: &str, api: ApiType, location: impl FnOnce() -> String) -> Re
 /// Every `api-version` value of the query (the name compared case-insensitively), joined with `,`
 /// as ARM joins repeated parameters; `None` when there is none or it is empty.
 fn requested(query: &str) -> Option<String> {
+    // Without `%` or `+` a query decodes to itself: read it in place (every ARM request asks).
+    if !query.contains(['%', '+']) {
+        let mut values = query
+            .split('&')
+            .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
+            .filter(|(k, _)| k.eq_ignore_ascii_case("api-version"))
+            .map(|(_, v)| v);
+        let first = values.next()?;
+        let mut joined = first.to_string();
+        for v in values {
+            joined.push(',');
+            joined.push_str(v);
+        }
+        return (!joined.is_empty()).then_some(joined);
+    }
     let values: Vec<String> = serde_urlencoded::from_str::<Vec<(String, String)>>(query)
         .unwrap_or_default()
         .into_iter()

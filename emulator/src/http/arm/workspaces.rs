@@ -1,6 +1,7 @@
 //! Azure ML workspaces: get, list (by resource group or subscription), create or update, delete,
 //! and `listKeys`.
 
+use actix_web::http::header::ContentType;
 use actix_web::http::Method;
 use actix_web::HttpResponse;
 use serde::Deserialize;
@@ -8,6 +9,7 @@ use serde_json::{json, Value};
 use sha2::Digest;
 use uuid::Uuid;
 
+use super::json::{is_sorted, Object, J};
 use super::operations;
 use super::route::WS_READ;
 use super::{ArmResult, Ctx};
@@ -74,115 +76,175 @@ fn tenant_of(ctx: &Ctx<'_>, sub: SubscriptionId) -> String {
 /// `enableSoftwareBillOfMaterials`, `enableDataIsolation`, `sasGetterUri`; from 2024-10-01
 /// `systemDatastoresAuthMode`, `enableServiceSideCMKEncryption`, `allowRoleAssignmentOnRG`,
 /// `networkAcls`. `tags` is always sent (`{}` when untagged) and `etag` is null, as recorded.
-pub(super) fn workspace_json(ctx: &Ctx<'_>, w: &Workspace, state: &str) -> Value {
-    let tenant = tenant_of(ctx, w.subscription_id);
-    let mut body = json!({
-        "id": ws_id(w),
-        "name": w.name,
-        "type": WS_TYPE,
-        "location": w.location,
-        "tags": w.tags,
-        "etag": null,
-        "kind": "Default",
-        "sku": {"name": w.sku, "tier": w.sku},
-        "identity": super::computes::system_identity_json(&ctx.world, &ws_id(w), &w.workspace_id.to_string(), &tenant),
-        "properties": properties(ctx, w, state, &tenant)
-    });
-    if ctx.since("2021-07-01") {
-        body["systemData"] = system_data(w);
-    }
-    body
+/// Written directly (`json.rs`): this is the hottest ARM body.
+pub(super) fn workspace_json<'a>(ctx: &'a Ctx<'a>, w: &'a Workspace, state: &'a str) -> WorkspaceView<'a> {
+    WorkspaceView { ctx, w, state }
 }
 
-/// `properties`: the 2020 members, then each later group the api-version has.
-fn properties(ctx: &Ctx<'_>, w: &Workspace, state: &str, tenant: &str) -> Value {
-    let mut p = json!({
-        "friendlyName": w.friendly_name,
-        "description": w.description,
-        "workspaceId": w.workspace_id,
-        "creationTime": w.created,
-        "discoveryUrl": format!("{}/discovery", ctx.base),
-        "provisioningState": state,
-        "hbiWorkspace": false,
-        "allowPublicAccessWhenBehindVnet": false,
-        "privateLinkCount": 0,
-        "storageHnsEnabled": false,
-        "imageBuildCompute": null,
-        "serviceProvisionedResourceGroup": null,
-    });
-    for (k, v) in &w.linked {
-        p[k] = v.clone();
+/// A workspace as an answer shows it ([`workspace_json`]).
+pub(super) struct WorkspaceView<'a> {
+    ctx: &'a Ctx<'a>,
+    w: &'a Workspace,
+    state: &'a str,
+}
+
+impl WorkspaceView<'_> {
+    /// `200 OK` with this body.
+    fn ok(&self) -> HttpResponse {
+        let mut out = Vec::with_capacity(BODY_CAPACITY);
+        self.write(&mut out);
+        json_response(out)
     }
-    let groups: [(&str, Value); 3] = [
-        ("2021-07-01", since_2021_07(w, tenant)),
-        ("2023-06-01", since_2023_06()),
-        ("2024-10-01", since_2024_10()),
-    ];
-    for (date, members) in groups {
-        if let (true, Value::Object(members), Some(all)) = (ctx.since(date), members, p.as_object_mut()) {
-            all.extend(members);
+
+    /// Appends the body.
+    fn write(&self, out: &mut Vec<u8>) {
+        let (ctx, w) = (self.ctx, self.w);
+        let id = ws_id(w);
+        let tenant = tenant_of(ctx, w.subscription_id);
+        let mut workspace_guid = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let workspace_guid: &str = w.workspace_id.hyphenated().encode_lower(&mut workspace_guid);
+        let identity = super::computes::system_identity_json(&ctx.world, &id, workspace_guid, &tenant);
+        let v2021 = ctx.since("2021-07-01");
+        let location = w.location.as_str();
+        let (g2021, g2023, g2024) = (v2021, ctx.since("2023-06-01"), ctx.since("2024-10-01"));
+        let group = |on: bool, v: J<'static>| if on { v } else { J::Skip };
+        let lower_name = lower(&w.name);
+        let discovery = [ctx.base, "/discovery"];
+        let tracking = ["azureml://", location, ".api.azureml.ms/mlflow/v1.0", &id];
+        let fqdn = [
+            "ml-",
+            &lower_name,
+            "-",
+            location,
+            "-",
+            workspace_guid,
+            ".",
+            location,
+            ".notebooks.azure.net",
+        ];
+        let notebook = [
+            ("fqdn", J::Cat(&fqdn)),
+            ("isPrivateLinkEnabled", J::Bool(false)),
+            ("notebookPreparationError", J::Null),
+            ("resourceId", J::Simple(w.workspace_id)),
+        ];
+        let serverless = [
+            ("serverlessComputeCustomSubnet", J::Null),
+            ("serverlessComputeNoPublicIP", J::Bool(false)),
+        ];
+        let managed_network = [("isolationMode", J::Str("Disabled"))];
+        let acls = [("defaultAction", J::Str("Allow")), ("ipRules", J::EmptyArray)];
+        // Sorted by name; `true` marks the 2020 members a linked resource of the same name replaces.
+        let properties = [
+            ("allowPublicAccessWhenBehindVnet", true, J::Bool(false)),
+            ("allowRoleAssignmentOnRG", false, group(g2024, J::Bool(true))),
+            ("creationTime", true, J::Str(&w.created)),
+            ("description", true, J::Str(&w.description)),
+            ("discoveryUrl", true, J::Cat(&discovery)),
+            ("enableDataIsolation", false, group(g2023, J::Bool(false))),
+            ("enableServiceSideCMKEncryption", false, group(g2024, J::Bool(false))),
+            ("enableSoftwareBillOfMaterials", false, group(g2023, J::Bool(false))),
+            ("friendlyName", true, J::Str(&w.friendly_name)),
+            ("hbiWorkspace", true, J::Bool(false)),
+            ("imageBuildCompute", true, J::Null),
+            ("ipAllowlist", false, group(g2023, J::EmptyArray)),
+            ("linkedModelInventoryArmId", false, group(g2021, J::Null)),
+            (
+                "managedNetwork",
+                false,
+                if g2023 { J::Obj(&managed_network) } else { J::Skip },
+            ),
+            (
+                "mlFlowTrackingUri",
+                false,
+                if g2021 { J::Cat(&tracking) } else { J::Skip },
+            ),
+            ("networkAcls", false, if g2024 { J::Obj(&acls) } else { J::Skip }),
+            ("notebookInfo", false, if g2021 { J::Obj(&notebook) } else { J::Skip }),
+            ("privateLinkCount", true, J::U64(0)),
+            ("provisioningState", true, J::Str(self.state)),
+            ("publicNetworkAccess", false, group(g2021, J::Str("Enabled"))),
+            ("sasGetterUri", false, group(g2023, J::Str(""))),
+            (
+                "sdkTelemetryAppInsightsKey",
+                false,
+                if g2021 {
+                    J::Uuid(Uuid::new_v5(&w.workspace_id, b"telemetry"))
+                } else {
+                    J::Skip
+                },
+            ),
+            (
+                "serverlessComputeSettings",
+                false,
+                if g2023 { J::Obj(&serverless) } else { J::Skip },
+            ),
+            ("serviceProvisionedResourceGroup", true, J::Null),
+            ("softDeleteEnabled", false, group(g2023, J::Bool(false))),
+            ("storageHnsEnabled", true, J::Bool(false)),
+            ("systemDatastoresAuthMode", false, group(g2024, J::Str("accesskey"))),
+            ("tenantId", false, if g2021 { J::Str(&tenant) } else { J::Skip }),
+            ("v1LegacyMode", false, group(g2021, J::Bool(false))),
+            ("workspaceId", true, J::Uuid(w.workspace_id)),
+        ];
+        let sku = [("name", J::Str(&w.sku)), ("tier", J::Str(&w.sku))];
+        let fixtures = Actor::fixtures();
+        let created_by = w.provenance.created_by.as_ref().unwrap_or(&fixtures);
+        let modified_by = w.provenance.modified_by.as_ref().unwrap_or(created_by);
+        let system_data = [
+            ("createdAt", J::Str(&w.created)),
+            ("createdBy", J::Str(&created_by.name)),
+            ("createdByType", J::Str(&created_by.kind)),
+            (
+                "lastModifiedAt",
+                J::Str(w.provenance.modified.as_deref().unwrap_or(&w.created)),
+            ),
+            ("lastModifiedBy", J::Str(&modified_by.name)),
+            ("lastModifiedByType", J::Str(&modified_by.kind)),
+        ];
+        debug_assert!(is_sorted(properties.iter().map(|(n, _, _)| *n)));
+        debug_assert!(is_sorted(notebook.iter().chain(&system_data).map(|(n, _)| *n).take(4)));
+        debug_assert!(is_sorted(system_data.iter().map(|(n, _)| *n)));
+        let mut o = Object::open(out);
+        o.member("etag", &J::Null);
+        o.member("id", &J::Str(&id));
+        // A few small objects: serde_json orders their members as a map would.
+        let _ = serde_json::to_writer(o.name("identity"), &identity);
+        o.member("kind", &J::Str("Default"));
+        o.member("location", &J::Str(&w.location));
+        o.member("name", &J::Str(&w.name));
+        let mut p = Object::open(o.name("properties"));
+        p.merged(&properties, &w.linked);
+        p.close();
+        o.member("sku", &J::Obj(&sku));
+        if v2021 {
+            o.member("systemData", &J::Obj(&system_data));
         }
+        let _ = serde_json::to_writer(o.name("tags"), &w.tags);
+        o.member("type", &J::Str(WS_TYPE));
+        o.close();
     }
-    p
 }
 
-/// From 2021-07-01 (the 2021-07-01 and 2022-05-01 recordings).
-fn since_2021_07(w: &Workspace, tenant: &str) -> Value {
-    json!({
-        "tenantId": tenant,
-        "mlFlowTrackingUri": format!("azureml://{}.api.azureml.ms/mlflow/v1.0{}", w.location, ws_id(w)),
-        "v1LegacyMode": false,
-        "publicNetworkAccess": "Enabled",
-        "notebookInfo": {
-            "resourceId": w.workspace_id.simple().to_string(),
-            "fqdn": format!("ml-{}-{}-{}.{}.notebooks.azure.net", w.name.to_ascii_lowercase(), w.location, w.workspace_id, w.location),
-            "isPrivateLinkEnabled": false,
-            "notebookPreparationError": null
-        },
-        "linkedModelInventoryArmId": null,
-        "sdkTelemetryAppInsightsKey": Uuid::new_v5(&w.workspace_id, b"telemetry").to_string(),
-    })
+/// `s` in lower case, copied only when it has upper-case letters.
+fn lower(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        s.to_ascii_lowercase().into()
+    } else {
+        s.into()
+    }
 }
 
-/// From 2023-06-01-preview (the 2023-08-01-preview recordings of azure-ai-ml).
-fn since_2023_06() -> Value {
-    json!({
-        "sasGetterUri": "",
-        "managedNetwork": {"isolationMode": "Disabled"},
-        "softDeleteEnabled": false,
-        "ipAllowlist": [],
-        "serverlessComputeSettings": {"serverlessComputeCustomSubnet": null, "serverlessComputeNoPublicIP": false},
-        "enableSoftwareBillOfMaterials": false,
-        "enableDataIsolation": false,
-    })
-}
+/// What a workspace body usually takes: one allocation for the whole answer.
+const BODY_CAPACITY: usize = 3072;
 
-/// From 2024-10-01 (issue 14's list at 2024-10-01-preview and the spec).
-fn since_2024_10() -> Value {
-    json!({
-        "systemDatastoresAuthMode": "accesskey",
-        "enableServiceSideCMKEncryption": false,
-        "allowRoleAssignmentOnRG": true,
-        "networkAcls": {"defaultAction": "Allow", "ipRules": []},
-    })
-}
-
-/// ARM's six-key `systemData`; resources of the world file were made by the emulator's fixtures.
-fn system_data(w: &Workspace) -> Value {
-    let created_by = w.provenance.created_by.clone().unwrap_or_else(Actor::fixtures);
-    let modified_by = w.provenance.modified_by.clone().unwrap_or_else(|| created_by.clone());
-    json!({
-        "createdAt": w.created,
-        "createdBy": created_by.name,
-        "createdByType": created_by.kind,
-        "lastModifiedAt": w.provenance.modified.as_deref().unwrap_or(&w.created),
-        "lastModifiedBy": modified_by.name,
-        "lastModifiedByType": modified_by.kind,
-    })
+/// `200 OK` with a JSON body written by hand.
+fn json_response(body: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok().content_type(ContentType::json()).body(body)
 }
 
 /// A workspace as shown now: `provisioningState` from its running operation.
-fn shown(ctx: &Ctx<'_>, w: &Workspace) -> Value {
+fn shown<'a>(ctx: &'a Ctx<'a>, w: &'a Workspace) -> WorkspaceView<'a> {
     workspace_json(ctx, w, operations::provisioning_state(ctx, &ws_id(w)))
 }
 
@@ -198,7 +260,7 @@ pub fn list(ctx: &Ctx<'_>, sub: &str, rg: Option<&str>) -> ArmResult {
             .resource_group(id, rg)
             .ok_or_else(|| ArmError::resource_group_not_found(rg))?;
     }
-    let value: Vec<Value> = ctx
+    let value: Vec<WorkspaceView<'_>> = ctx
         .world
         .workspaces()
         .iter()
@@ -206,7 +268,16 @@ pub fn list(ctx: &Ctx<'_>, sub: &str, rg: Option<&str>) -> ArmResult {
         .filter(|w| ws_scope(w).is_ok_and(|s| ctx.may(WS_READ, &s)))
         .map(|w| shown(ctx, w))
         .collect();
-    Ok(HttpResponse::Ok().json(json!({"value": value})))
+    let mut out = Vec::with_capacity(BODY_CAPACITY * value.len() + 16);
+    out.extend_from_slice(b"{\"value\":[");
+    for (i, w) in value.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        w.write(&mut out);
+    }
+    out.extend_from_slice(b"]}");
+    Ok(json_response(out))
 }
 
 /// The workspace, after its resource group (ARM reports a missing group first).
@@ -221,11 +292,11 @@ fn find<'w>(ctx: &'w Ctx<'_>, sub: &str, rg: &str, name: &str) -> Result<Option<
 /// The workspace; one being deleted is shown `Deleting` until its operation completes.
 pub fn get(ctx: &Ctx<'_>, sub: &str, rg: &str, name: &str) -> ArmResult {
     if let Some(w) = find(ctx, sub, rg, name)? {
-        return Ok(HttpResponse::Ok().json(shown(ctx, w)));
+        return Ok(shown(ctx, w).ok());
     }
     let id = format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/{WS_TYPE}/{name}");
     match operations::deleting(ctx, &id) {
-        Some(Snapshot::Workspace(w)) => Ok(HttpResponse::Ok().json(workspace_json(ctx, &w, "Deleting"))),
+        Some(Snapshot::Workspace(w)) => Ok(workspace_json(ctx, &w, "Deleting").ok()),
         _ => Err(ArmError::resource_not_found(WS_TYPE, name, rg)),
     }
 }
@@ -276,7 +347,7 @@ pub async fn put(ctx: &Ctx<'_>, sub: &str, rg: &str, name: &str) -> ArmResult {
         .write(move |s| resources::put_workspace(s, written), ArmError::internal)
         .await?;
     if patch {
-        return Ok(HttpResponse::Ok().json(workspace_json(ctx, &ws, "Succeeded")));
+        return Ok(workspace_json(ctx, &ws, "Succeeded").ok());
     }
     let change = if created { Change::Create } else { Change::Update };
     Ok(operations::workspace_written(ctx, &ws, change))
