@@ -317,6 +317,9 @@ pub struct AmlClaims {
     pub iat: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<i64>,
+    /// [`crate::decision::journal::token_hash`] of a verified token (not a claim; never minted).
+    #[serde(skip)]
+    pub token_hash: String,
 }
 
 impl AmlClaims {
@@ -361,6 +364,7 @@ pub fn issue(key: &SigningKey, i: Issue) -> AmlToken {
         aud: ISSUER_AND_AUDIENCE.into(),
         iat: None,
         nbf: None,
+        token_hash: String::new(),
     };
     AmlToken {
         token: jwt::encode(key, false, &claims),

@@ -34,6 +34,10 @@ pub struct AccessClaims {
     pub idtyp: Option<String>,
     /// The token's unique id: what the journal shows instead of the token.
     pub uti: Option<String>,
+    /// [`crate::decision::journal::token_hash`] of the token, set once when it is verified (not a
+    /// claim).
+    #[serde(skip)]
+    pub token_hash: String,
 }
 
 impl AccessClaims {

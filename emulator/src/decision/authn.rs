@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 
 use crate::authority::aml::{self, AmlClaims, Scorable};
 use crate::authority::verify::{verify_with, AccessClaims, VerifyError};
+use crate::decision::journal::token_hash;
 use crate::domain::rbac::PrincipalType;
 use crate::domain::world::Subscription;
 use crate::domain::{ObjectId, TenantId, World};
@@ -122,6 +123,8 @@ pub struct Principal {
     pub credential: CredentialKind,
     /// The token's `uti` (Entra) or `jti` (Azure ML): what the journal shows instead of the token.
     pub token_id: Option<String>,
+    /// The token's [`crate::decision::journal::token_hash`] (none for keys).
+    pub token_hash: Option<String>,
     /// The verified Entra claims (none for keys and Azure ML tokens).
     pub claims: Option<Arc<AccessClaims>>,
     /// `user`, `service-principal` or `key-holder` (for the journal).
@@ -218,6 +221,7 @@ pub fn authenticate(
                         label: "key holder".into(),
                         credential: CredentialKind::Key,
                         token_id: None,
+                        token_hash: None,
                         claims: None,
                         kind: "key-holder",
                         display_name: None,
@@ -245,7 +249,9 @@ fn entra_claims(state: &AppState, token: &[u8]) -> Result<Arc<AccessClaims>, Aut
         .tokens
         .get_or_verify(token, || {
             let text = std::str::from_utf8(token).map_err(|_| VerifyError::Malformed)?;
-            crate::authority::verify::verify(&state.keys(), text)
+            let mut claims = crate::authority::verify::verify(&state.keys(), text)?;
+            claims.token_hash = token_hash(token);
+            Ok(claims)
         })
         .map_err(|e| key_failure(e, token, |kid| state.keys().retired_at(kid).map(str::to_string)))
 }
@@ -305,6 +311,7 @@ fn entra_principal(world: &World, claims: Arc<AccessClaims>, tenant: TenantId) -
         label,
         credential: CredentialKind::EntraToken,
         token_id: claims.uti.clone(),
+        token_hash: Some(claims.token_hash.clone()),
         claims: Some(claims),
     })
 }
@@ -322,13 +329,15 @@ fn aml_principal(
         .aml_tokens
         .get_or_verify(token, || {
             let text = std::str::from_utf8(token).map_err(|_| VerifyError::Malformed)?;
-            verify_with(text, |kid| {
+            let mut claims: AmlClaims = verify_with(text, |kid| {
                 // Only the target workspace's own key verifies its tokens.
                 state
                     .aml_key(kid)
                     .filter(|_| state.aml_keys.belongs_to(kid, target.workspace_id))
                     .map(|k| move |m: &[u8], s: &[u8]| k.verify(m, s))
-            })
+            })?;
+            claims.token_hash = token_hash(token);
+            Ok(claims)
         })
         .map_err(|e| key_failure(e, token, |kid| state.aml_keys.retired_at(kid)))?;
     if claims.iss != aml::ISSUER_AND_AUDIENCE || claims.aud != aml::ISSUER_AND_AUDIENCE {
@@ -366,6 +375,7 @@ fn aml_principal(
         tenant: Some(target.tenant),
         credential: CredentialKind::AmlToken,
         token_id: None,
+        token_hash: Some(claims.token_hash.clone()),
         claims: None,
     })
 }

@@ -42,6 +42,8 @@ pub struct Gate<'a> {
     route: String,
     principal: RefCell<Option<Principal>>,
     outcome: RefCell<Option<Outcome>>,
+    /// The hash of a bearer token that was refused (a refusal has no principal to carry it).
+    refused_token: RefCell<Option<String>>,
 }
 
 impl<'a> Gate<'a> {
@@ -52,6 +54,7 @@ impl<'a> Gate<'a> {
             route: route(req),
             principal: RefCell::new(None),
             outcome: RefCell::new(None),
+            refused_token: RefCell::new(None),
         }
     }
 
@@ -81,7 +84,12 @@ impl<'a> Gate<'a> {
                 *self.principal.borrow_mut() = Some(p);
                 Ok(())
             }
-            Err(failure) => Err(self.refused(failure)),
+            Err(failure) => {
+                if let Credential::Bearer(token) = credential {
+                    *self.refused_token.borrow_mut() = Some(crate::decision::journal::token_hash(token));
+                }
+                Err(self.refused(failure))
+            }
         }
     }
 
@@ -274,6 +282,10 @@ impl Drop for Gate<'_> {
             entry.principal_name = Some(p.label);
             entry.credential = Some(p.credential);
             entry.token_id = p.token_id;
+            entry.token_hash = p.token_hash;
+        }
+        if entry.token_hash.is_none() {
+            entry.token_hash = self.refused_token.get_mut().take();
         }
         entry.action = outcome.action;
         entry.scope = outcome.scope;

@@ -4,7 +4,7 @@
 //! reason in words. Bounded (the oldest entries go first; the size is configurable, `serve
 //! --journal-size`), filterable, clearable and streamable (server-sent events through
 //! [`Journal::subscribe`]); `serve --journal off` records nothing. Never holds a secret or a whole
-//! token (a token shows as its `uti`/`jti`).
+//! token (a token shows as its `uti`/`jti` and a short hash, [`token_hash`]).
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -18,6 +18,15 @@ use uuid::Uuid;
 
 use super::CredentialKind;
 use crate::http::surface::{RequestInfo, Surface};
+
+/// What the journal shows of a token: the first 12 hex digits of its SHA-256, so a test can tell
+/// which of its tokens an entry is about (`printf %s "$TOKEN" | sha256sum | cut -c1-12`) while the
+/// journal never holds one.
+pub fn token_hash(token: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(token);
+    digest[..6].iter().map(|b| format!("{b:02x}")).collect()
+}
 
 /// Entries kept by default.
 pub const DEFAULT_CAPACITY: usize = 1000;
@@ -53,6 +62,9 @@ pub struct JournalEntry {
     pub credential: Option<CredentialKind>,
     /// The token's `uti` (Entra) or `jti` (Azure ML), never the token.
     pub token_id: Option<String>,
+    /// The presented or issued token's [`token_hash`] (Azure ML tokens carry no id claim).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_hash: Option<String>,
     pub action: Option<String>,
     pub scope: Option<String>,
     /// `allow` or `deny`.
@@ -93,6 +105,7 @@ impl JournalEntry {
             app_id: None,
             credential: None,
             token_id: None,
+            token_hash: None,
             action: None,
             scope: None,
             decision: if allowed { "allow" } else { "deny" },

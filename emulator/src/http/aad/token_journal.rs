@@ -111,6 +111,9 @@ pub(super) fn record(
     entry.action = Some(format!("token ({grant})"));
     entry.scope = resource;
     entry.token_id = outcome.ok().map(|i| i.token_id.clone());
+    entry.token_hash = outcome
+        .ok()
+        .map(|i| crate::decision::journal::token_hash(i.access_token.as_bytes()));
     match (user, app) {
         (Some(u), _) => {
             entry.principal = Some(u.object_id.to_string());
