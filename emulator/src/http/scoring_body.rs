@@ -127,6 +127,20 @@ impl ResponseError for BodyRefused {
     }
 }
 
+/// `bytes` of the memory budget, waiting at most the budget's wait for room (then `Busy`).
+async fn reserve(budget: &BodyBudget, bytes: usize) -> Result<tokio::sync::OwnedSemaphorePermit, BodyRefused> {
+    let permits = u32::try_from(bytes).map_err(|_| BodyRefused::TooLarge)?;
+    // Room at once is the usual case: no timer for it.
+    if let Ok(permit) = budget.bytes.clone().try_acquire_many_owned(permits) {
+        return Ok(permit);
+    }
+    let acquire = budget.bytes.clone().acquire_many_owned(permits);
+    match tokio::time::timeout(budget.wait, acquire).await {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(BodyRefused::Busy),
+    }
+}
+
 impl FromRequest for ScoringBody {
     type Error = BodyRefused;
     type Future = LocalBoxFuture<'static, Result<Self, BodyRefused>>;
@@ -145,18 +159,7 @@ impl FromRequest for ScoringBody {
             let mut reserved = if expected == 0 {
                 None
             } else {
-                let permits = u32::try_from(expected).map_err(|_| BodyRefused::TooLarge)?;
-                // Room at once is the usual case: no timer for it.
-                match budget.bytes.clone().try_acquire_many_owned(permits) {
-                    Ok(permit) => Some(permit),
-                    Err(_) => {
-                        let acquire = budget.bytes.clone().acquire_many_owned(permits);
-                        match tokio::time::timeout(budget.wait, acquire).await {
-                            Ok(Ok(permit)) => Some(permit),
-                            _ => return Err(BodyRefused::Busy),
-                        }
-                    }
-                }
+                Some(reserve(&budget, expected).await?)
             };
             let mut buf = BytesMut::with_capacity(expected);
             while let Some(chunk) = std::future::poll_fn(|cx| Pin::new(&mut payload).poll_next(cx)).await {

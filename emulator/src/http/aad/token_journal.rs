@@ -74,18 +74,33 @@ pub(super) fn record(
         .basic_credentials()
         .map(|(id, _)| id)
         .or_else(|| request.param("client_id").map(str::to_string));
-    let app = client_id
-        .as_deref()
-        .and_then(|c| parse_guid(c).ok())
-        .and_then(|id| world.application(ClientId(id)));
-    let user = request
-        .param("username")
-        .and_then(|upn| world.users().iter().find(|u| u.upn.eq_ignore_ascii_case(upn)));
-    let resource = request
+    let reason = reason(grant, outcome);
+    let mut entry = JournalEntry::new(
+        seen.info,
+        seen.route,
+        state.clock.now(),
+        "token",
+        outcome.is_ok(),
+        reason,
+    );
+    name_principal(&mut entry, world, request, client_id.as_deref());
+    entry.app_id = client_id;
+    entry.credential = Some(credential(request, grant));
+    entry.action = Some(format!("token ({grant})"));
+    entry.scope = request
         .param("resource")
         .or_else(|| request.param("scope"))
         .map(str::to_string);
-    let reason = match outcome {
+    entry.token_id = outcome.ok().map(|i| i.token_id.clone());
+    entry.token_hash = outcome
+        .ok()
+        .map(|i| crate::decision::journal::token_hash(i.access_token.as_bytes()));
+    state.journal.record(entry);
+}
+
+/// What was issued and until when, or the AADSTS refusal.
+fn reason(grant: &str, outcome: Result<&Issued, &AadError>) -> String {
+    match outcome {
         Ok(issued) => {
             let exp = time::OffsetDateTime::from_unix_timestamp(issued.expires_on)
                 .ok()
@@ -97,23 +112,17 @@ pub(super) fn record(
             )
         }
         Err(e) => format!("refused: AADSTS{} {}: {}", e.code, e.error, e.message),
-    };
-    let mut entry = JournalEntry::new(
-        seen.info,
-        seen.route,
-        state.clock.now(),
-        "token",
-        outcome.is_ok(),
-        reason,
-    );
-    entry.app_id = client_id;
-    entry.credential = Some(credential(request, grant));
-    entry.action = Some(format!("token ({grant})"));
-    entry.scope = resource;
-    entry.token_id = outcome.ok().map(|i| i.token_id.clone());
-    entry.token_hash = outcome
-        .ok()
-        .map(|i| crate::decision::journal::token_hash(i.access_token.as_bytes()));
+    }
+}
+
+/// The user the request signs in (`username`), else the application it names, as the world knows them.
+fn name_principal(entry: &mut JournalEntry, world: &World, request: &TokenRequest, client_id: Option<&str>) {
+    let user = request
+        .param("username")
+        .and_then(|upn| world.users().iter().find(|u| u.upn.eq_ignore_ascii_case(upn)));
+    let app = client_id
+        .and_then(|c| parse_guid(c).ok())
+        .and_then(|id| world.application(ClientId(id)));
     match (user, app) {
         (Some(u), _) => {
             entry.principal = Some(u.object_id.to_string());
@@ -129,5 +138,4 @@ pub(super) fn record(
         }
         (None, None) => {}
     }
-    state.journal.record(entry);
 }

@@ -10,6 +10,7 @@
 //! entry in `openapi/fidelity/api-versions.json`), a file of handlers and a match arm here. Writes
 //! Azure runs as long-running operations answer through `operations.rs`.
 
+mod actions;
 mod authn;
 mod computes;
 mod context;

@@ -376,6 +376,13 @@ fn valid_workspace_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
+fn location_required() -> ArmError {
+    ArmError::bad_request(
+        "LocationRequired",
+        "The location property is required for this definition.",
+    )
+}
+
 fn new_workspace(
     ctx: &Ctx<'_>,
     sub: SubscriptionId,
@@ -386,12 +393,7 @@ fn new_workspace(
     if !valid_workspace_name(name) {
         return Err(ArmError::bad_request("InvalidResourceName", format!("Resource name {name} is invalid. The name can contain only letters, numbers, underscores and hyphens, start with a letter or number, and be 3 to 33 characters long.")));
     }
-    let location = body.location.ok_or_else(|| {
-        ArmError::bad_request(
-            "LocationRequired",
-            "The location property is required for this definition.",
-        )
-    })?;
+    let location = body.location.ok_or_else(location_required)?;
     let rg = ctx
         .world
         .resource_group(sub, rg)
