@@ -531,7 +531,7 @@ mod tests {
         let said = key_failure(VerifyError::Signature, token.as_bytes(), retired).to_string();
         assert_eq!(
             said,
-            AuthnFailure::Invalid(VerifyError::Signature.to_string().into()).to_string()
+            AuthnFailure::Invalid(VerifyError::Signature.to_string()).to_string()
         );
     }
 }
