@@ -2,7 +2,7 @@
 """Benchmarks of azureml-emulator, reported as ratios against baselines measured in the same run.
 
     python3 emulator/benches/bench.py            # builds the release binary, runs every scenario
-    python3 emulator/benches/bench.py tokens     # one scenario: tokens | journal | arm | scoring | writes | peers | users
+    python3 emulator/benches/bench.py tokens     # one scenario: tokens | journal | arm | scoring | writes | peers | users | world
 
 Absolute requests/s are noise on a shared machine, so the figures that matter are:
   tokens ratio   client-credentials tokens per CPU-second of the emulator process (utime+stime from
@@ -28,6 +28,11 @@ Absolute requests/s are noise on a shared machine, so the figures that matter ar
                  per CPU-second in the same run: refresh-token redemptions (a hashed lookup, one signature,
                  one new refresh token) and ROPC (a salted password hash, one signature, one refresh token),
                  both asking `{resource}/.default offline_access` (no `openid`: no id_token to sign).
+  world          start-up and memory: a world of 100,000 role assignments over 10,000 users — first start
+                 (seeding a fresh data dir from the world file), restart on that data dir (median of 3),
+                 VmRSS once ready after each (and VmHWM, the peak); and the default world's cold start on an
+                 existing data dir (median of 5). Each time runs from spawning `serve` to its first answered
+                 health request.
 Needs wrk (Debian: apt-get install wrk) and openssl on PATH. Stdlib only otherwise.
 """
 
@@ -376,6 +381,64 @@ def writes_scenario(args):
     return results, goals
 
 
+def peak_rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"VmHWM:\s+(\d+)", f.read()).group(1))
+
+
+def timed_start(data_dir, extra=(), settle=1.0):
+    """Spawns `serve` on `data_dir`; returns (seconds to the first answered request, RSS MiB and
+    peak RSS MiB after `settle` seconds), then stops it."""
+    emu = Emulator(data_dir, free_port(), extra)
+    took = emu.wait_ready(ssl._create_unverified_context(), timeout=600)
+    time.sleep(settle)
+    rss, peak = rss_kib(emu.proc.pid) / 1024, peak_rss_kib(emu.proc.pid) / 1024
+    emu.stop()
+    return took, round(rss, 1), round(peak, 1)
+
+
+def world_scenario(args):
+    """Seeding, restart and memory with 100,000 role assignments; the default world's cold start."""
+    results = {}
+    data_dir = tempfile.mkdtemp(prefix="azureml-emulator-bench-")
+    try:
+        world = os.path.join(data_dir, "world.toml")
+        with open(world, "w") as f:
+            f.write(world_with_assignments(100_000))
+        fixtures = ("--fixtures", world)
+        seed_s, seed_rss, seed_peak = timed_start(data_dir, fixtures)
+        restarts = [timed_start(data_dir, fixtures) for _ in range(3)]
+        restarts.sort()
+        restart_s, restart_rss, restart_peak = restarts[1]
+        results["world_100k"] = {
+            "first_start_s": round(seed_s, 3),
+            "first_start_rss_mib": seed_rss,
+            "first_start_peak_rss_mib": seed_peak,
+            "restart_s": round(restart_s, 3),
+            "restart_rss_mib": restart_rss,
+            "restart_peak_rss_mib": restart_peak,
+        }
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir = tempfile.mkdtemp(prefix="azureml-emulator-bench-")
+    try:
+        timed_start(data_dir, settle=0)  # seeds the default world, makes keys and certificates
+        starts = sorted(timed_start(data_dir, settle=0.2) for _ in range(5))
+        results["default_cold_start_ms"] = round(starts[2][0] * 1000, 1)
+        results["default_rss_mib"] = starts[2][1]
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    w = results["world_100k"]
+    goals = [
+        ("world_100k.first_start_s", w["first_start_s"] <= 1.5, "<= 1.5 s"),
+        ("world_100k.restart_s", w["restart_s"] <= 0.3, "<= 0.3 s"),
+        ("world_100k.first_start_rss_mib", w["first_start_rss_mib"] <= 60, "<= 60 MiB"),
+        ("world_100k.restart_rss_mib", w["restart_rss_mib"] <= 60, "<= 60 MiB"),
+        ("default_cold_start_ms", results["default_cold_start_ms"] <= 20, "<= 20 ms"),
+    ]
+    return results, goals
+
+
 CLI_CLIENT = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
 OWNER = ("owner%40contoso.onmicrosoft.com", "Owner-Passw0rd%21")
 
@@ -538,6 +601,7 @@ SCENARIOS = {
     "writes": writes_scenario,
     "peers": peers_scenario,
     "users": users_scenario,
+    "world": world_scenario,
 }
 
 

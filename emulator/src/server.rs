@@ -14,6 +14,7 @@ use crate::authority::{KeyError, KeySet, SigningKey};
 use crate::clock::Clock;
 use crate::connections::{Cap, Tracker};
 use crate::datadir::{DataDir, DataDirError};
+use crate::fixtures::startup::{prepare, Given, Prepared};
 use crate::fixtures::{FixtureError, WorldSpec};
 use crate::http::scoring_body::BodyBudget;
 use crate::http::slow_clients::BodyTimeouts;
@@ -145,13 +146,12 @@ impl Emulator {
         if config.admin_key.as_deref().is_some_and(|k| k.trim().is_empty()) {
             return Err(StartError::EmptyAdminKey);
         }
-        let spec = match (&config.world, &config.fixtures) {
-            (Some(world), _) => {
-                world.check()?;
-                world.clone()
-            }
-            (None, Some(path)) => WorldSpec::from_file(path)?,
-            (None, None) => WorldSpec::default_world(),
+        let given = Given::read(config.world.as_ref(), config.fixtures.as_deref())?;
+        // Fixtures are checked before a new data dir is made; an existing one may hold them
+        // already, parsed (see `prepare`).
+        let parsed = match &config.storage {
+            Storage::Dir(d) if d.join(crate::store::DB_FILE).exists() => None,
+            _ => Some(given.parse()?),
         };
         // Locked and made owner-only before anything is read or written there.
         let (dir, data_dir, temp) = match &config.storage {
@@ -178,16 +178,11 @@ impl Emulator {
             Storage::InMemory => Store::open_in_memory()?,
             Storage::Dir(_) => Store::open(&dir)?,
         };
-        // The database wins over the fixtures once seeded; say so when they no longer match. A
-        // fingerprint is unknown (empty) for worlds built in code and databases seeded before
-        // fingerprints were recorded.
-        let fixtures_changed = if store.is_empty()? {
-            store.replace_world(&spec.seed()?)?;
-            false
-        } else {
-            let stored = store.seed_record()?.map(|s| s.fixtures_sha256).unwrap_or_default();
-            !stored.is_empty() && !spec.fingerprint.is_empty() && stored != spec.fingerprint
-        };
+        let Prepared {
+            startup: spec,
+            source,
+            fixtures_changed,
+        } = prepare(&store, given, parsed)?;
         if fixtures_changed {
             tracing::warn!(
                 data_dir = %dir.display(),
@@ -224,7 +219,8 @@ impl Emulator {
             config.clock.clone(),
             store,
             keys,
-            spec,
+            &spec,
+            source,
             info,
             config.admin_key.clone(),
             config.rbac_mode,

@@ -19,6 +19,7 @@ use crate::decision::Journal;
 use crate::domain::operations::Operations;
 use crate::domain::rbac::Rbac;
 use crate::domain::World;
+use crate::fixtures::startup::WorldSource;
 use crate::fixtures::WorldSpec;
 use crate::info::ReadyInfo;
 use crate::store::{Store, StoreError, StoreResult};
@@ -37,8 +38,8 @@ pub struct AppState {
     pub faults: crate::faults::Faults,
     /// Propagation delay, lifetime jitter, region latency ([`crate::settings`]).
     pub settings: crate::settings::Settings,
-    /// The world loaded at start: `POST /_emulator/reset` returns to it.
-    pub spec: WorldSpec,
+    /// Where the world loaded at start is found: `POST /_emulator/reset` returns to it.
+    pub source: WorldSource,
     /// What the ready file says; `GET /_emulator/info` serves it.
     pub info: ReadyInfo,
     /// With a key set, non-loopback clients may use the control API by presenting it.
@@ -92,14 +93,15 @@ impl AppState {
         clock: Clock,
         store: Store,
         keys: KeySet,
-        spec: WorldSpec,
+        spec: &WorldSpec,
+        source: WorldSource,
         info: ReadyInfo,
         admin_key: Option<String>,
         rbac_mode: RbacMode,
         lro: time::Duration,
     ) -> StoreResult<Self> {
         let world = RwLock::new(Arc::new(store.load_world()?));
-        let (roles, assignments) = store.load_rbac()?;
+        let rbac = store.load_rbac()?;
         let aml_keys = WorkspaceKeys::load(&store).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let issuers =
             crate::authority::issuers::TestIssuers::load(&store).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -118,13 +120,13 @@ impl AppState {
             clock,
             store,
             keys: RwLock::new(Arc::new(keys)),
-            spec,
+            source,
             info,
             admin_key,
             rbac_mode,
             tokens: TokenCache::new(4096),
             world,
-            rbac: RwLock::new(Rbac::new(roles, assignments)),
+            rbac: RwLock::new(rbac),
             rbac_pending: std::sync::atomic::AtomicBool::new(false),
             writes: Mutex::new(()),
             journal: Journal::new(crate::decision::journal::DEFAULT_CAPACITY),

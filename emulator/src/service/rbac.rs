@@ -131,7 +131,7 @@ pub fn delete_role(state: &AppState, id: Uuid) -> Result<Option<RoleDefinition>,
             Some(r) if r.role_type == RoleType::BuiltInRole => return Err(RoleError::BuiltIn),
             Some(_) => {}
         }
-        if rbac.assignments().any(|a| a.role_definition == id) {
+        if rbac.role_in_use(id) {
             return Err(RoleError::HasAssignments);
         }
     }

@@ -9,23 +9,24 @@ use crate::domain::ObjectId;
 
 /// One user row (password hashed, sign-in conditions).
 pub(super) fn insert_user(conn: &Connection, u: &User) -> StoreResult<()> {
-    conn.execute(
+    // Cached: seeding inserts every user of the world through this one statement.
+    conn.prepare_cached(
         "INSERT INTO users (object_id, tenant_id, upn, display_name, password_salt, password_hash, enabled,
              locked, password_expired, mfa_required)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![
-            u.object_id.to_string(),
-            u.tenant_id.to_string(),
-            u.upn,
-            u.display_name,
-            &u.password.salt[..],
-            &u.password.hash[..],
-            u.enabled,
-            u.state.locked,
-            u.state.password_expired,
-            u.state.mfa_required,
-        ],
-    )?;
+    )?
+    .execute(params![
+        u.object_id.to_string(),
+        u.tenant_id.to_string(),
+        u.upn,
+        u.display_name,
+        &u.password.salt[..],
+        &u.password.hash[..],
+        u.enabled,
+        u.state.locked,
+        u.state.password_expired,
+        u.state.mfa_required,
+    ])?;
     Ok(())
 }
 

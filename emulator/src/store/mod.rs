@@ -2,6 +2,7 @@
 //! SQL stays in this folder; callers get domain types.
 
 mod directory;
+mod fixtures;
 mod grant_state;
 mod identities;
 mod keys;
@@ -38,6 +39,9 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// The database's file name in the data dir.
+pub const DB_FILE: &str = "emulator.sqlite3";
+
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("../../migrations/0001_world.sql")),
@@ -49,6 +53,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0007_credentials_identities.sql")),
         M::up(include_str!("../../migrations/0008_faults_keys.sql")),
         M::up(include_str!("../../migrations/0009_wire_fidelity.sql")),
+        M::up(include_str!("../../migrations/0010_fixtures.sql")),
     ])
 }
 
@@ -63,7 +68,7 @@ impl Store {
     /// The file is created owner-only (0600) first: SQLite gives its `-wal` and `-shm` files the
     /// database file's mode, and the database holds signing keys and service keys.
     pub fn open(dir: &Path) -> StoreResult<Self> {
-        let path = dir.join("emulator.sqlite3");
+        let path = dir.join(DB_FILE);
         crate::datadir::create_private(&path).map_err(|source| StoreError::File {
             path: path.display().to_string(),
             source,

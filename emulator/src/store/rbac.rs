@@ -4,10 +4,14 @@ use rusqlite::{params, Connection, Transaction};
 use uuid::Uuid;
 
 use super::{Store, StoreError, StoreResult};
-use crate::domain::rbac::{Permission, PrincipalType, RoleAssignment, RoleDefinition, RoleType};
+use crate::domain::ids::parse_guid;
+use crate::domain::rbac::{
+    AssignmentRow, Permission, PrincipalType, Rbac, RbacLoader, RoleAssignment, RoleDefinition, RoleType,
+};
 use crate::domain::scope::Scope;
 use crate::domain::seed::Seed;
 use crate::domain::seed::FIXTURE_TIME;
+use crate::domain::ObjectId;
 
 /// Permissions as stored (JSON), in ARM's camelCase.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -22,9 +26,15 @@ struct StoredPermission {
 }
 
 impl Store {
-    pub fn load_rbac(&self) -> StoreResult<(Vec<RoleDefinition>, Vec<RoleAssignment>)> {
+    /// Role definitions and assignments, indexed: the assignments come from one statement, each row
+    /// parsed straight into the index.
+    pub fn load_rbac(&self) -> StoreResult<Rbac> {
         let conn = self.conn();
-        Ok((custom_roles(&conn)?, assignments(&conn)?))
+        let roles = custom_roles(&conn)?;
+        let count: i64 = conn.query_row("SELECT COUNT(*) FROM role_assignments", [], |r| r.get(0))?;
+        let mut loader = Rbac::loader(roles, usize::try_from(count).unwrap_or(0));
+        load_assignments(&conn, &mut loader)?;
+        Ok(loader.finish())
     }
 
     pub fn insert_assignment(&self, a: &RoleAssignment) -> StoreResult<()> {
@@ -88,23 +98,24 @@ fn upsert_role(conn: &Connection, r: &RoleDefinition, now: &str) -> StoreResult<
 }
 
 fn insert_assignment(conn: &Connection, a: &RoleAssignment) -> StoreResult<()> {
-    conn.execute(
+    // Cached: seeding inserts every assignment of the world through this one statement.
+    conn.prepare_cached(
         "INSERT INTO role_assignments (name, scope, scope_key, role_definition_id, principal_id, principal_type,
              description, created_on, updated_on, created_by)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![
-            a.name.to_string(),
-            a.scope.as_str(),
-            a.scope.key(),
-            a.role_definition.to_string(),
-            a.principal_id.to_string(),
-            format!("{:?}", a.principal_type),
-            a.description,
-            a.created_on,
-            a.updated_on,
-            a.created_by
-        ],
-    )?;
+    )?
+    .execute(params![
+        a.name.to_string(),
+        a.scope.as_str(),
+        a.scope.key(),
+        a.role_definition.to_string(),
+        a.principal_id.to_string(),
+        format!("{:?}", a.principal_type),
+        a.description,
+        a.created_on,
+        a.updated_on,
+        a.created_by
+    ])?;
     Ok(())
 }
 
@@ -149,43 +160,38 @@ fn custom_roles(conn: &Connection) -> StoreResult<Vec<RoleDefinition>> {
     .collect()
 }
 
-fn assignments(conn: &Connection) -> StoreResult<Vec<RoleAssignment>> {
+fn load_assignments(conn: &Connection, loader: &mut RbacLoader) -> StoreResult<()> {
     let mut stmt = conn.prepare(
         "SELECT name, scope, role_definition_id, principal_id, principal_type, description, created_on, updated_on, created_by
-         FROM role_assignments",
+         FROM role_assignments ORDER BY rowid",
     )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, String>(4)?,
-            r.get(5)?,
-            r.get(6)?,
-            r.get(7)?,
-            r.get(8)?,
-        ))
-    })?;
-    rows.map(|row| {
-        let (name, scope, role, principal, ptype, description, created_on, updated_on, created_by) = row?;
-        Ok(RoleAssignment {
-            name: name
-                .parse()
-                .map_err(|e: uuid::Error| corrupt("assignment name")(e.to_string()))?,
-            scope: Scope::parse(&scope).map_err(|e| corrupt("assignment scope")(e.to_string()))?,
-            role_definition: role
-                .parse()
-                .map_err(|e: uuid::Error| corrupt("assignment role")(e.to_string()))?,
-            principal_id: principal
-                .parse()
-                .map_err(|e: uuid::Error| corrupt("assignment principal")(e.to_string()))?,
-            principal_type: PrincipalType::parse(&ptype).ok_or_else(|| corrupt("principal type")(ptype.clone()))?,
-            description,
-            created_on,
-            updated_on,
-            created_by,
-        })
-    })
-    .collect()
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let text = |i: usize| -> StoreResult<&str> {
+            r.get_ref(i)?.as_str().map_err(|e| corrupt("assignment")(e.to_string()))
+        };
+        let optional = |i: usize| -> StoreResult<Option<&str>> {
+            r.get_ref(i)?
+                .as_str_or_null()
+                .map_err(|e| corrupt("assignment")(e.to_string()))
+        };
+        let guid = |i: usize, what: &'static str| -> StoreResult<Uuid> {
+            parse_guid(text(i)?).map_err(|e| corrupt(what)(e.to_string()))
+        };
+        // Checked again as the text is kept as it stands (a scope's text is its trimmed form).
+        let scope = Scope::parse(text(1)?).map_err(|e| corrupt("assignment scope")(e.to_string()))?;
+        let ptype = text(4)?;
+        loader.push(&AssignmentRow {
+            name: guid(0, "assignment name")?,
+            scope: scope.as_str(),
+            role_definition: guid(2, "assignment role")?,
+            principal_id: ObjectId(guid(3, "assignment principal")?),
+            principal_type: PrincipalType::parse(ptype).ok_or_else(|| corrupt("principal type")(ptype.to_string()))?,
+            description: optional(5)?,
+            created_on: text(6)?,
+            updated_on: text(7)?,
+            created_by: optional(8)?,
+        });
+    }
+    Ok(())
 }

@@ -28,6 +28,20 @@ impl Store {
     /// or the old one is untouched.
     pub fn replace_world(&self, seed: &Seed) -> StoreResult<()> {
         let mut conn = self.conn();
+        // A large world's inserts land all over its indexes: a page cache that holds them saves
+        // re-reading pages for every row. Back to the default once written.
+        let big = seed.role_assignments.len() + seed.users.len() > 10_000;
+        if big {
+            conn.pragma_update(None, "cache_size", -65_536)?;
+        }
+        let written = Self::write_world(&mut conn, seed);
+        if big {
+            conn.pragma_update(None, "cache_size", -2_000)?;
+        }
+        written
+    }
+
+    fn write_world(conn: &mut Connection, seed: &Seed) -> StoreResult<()> {
         let tx = conn.transaction()?;
         tx.execute_batch(
             "DELETE FROM services; DELETE FROM online_endpoints; DELETE FROM workspaces; DELETE FROM resource_groups; DELETE FROM subscriptions;

@@ -15,9 +15,11 @@ use std::collections::HashMap;
 use serde::Serialize;
 use uuid::Uuid;
 
-pub use assignments::{AssignmentIndex, Held, PrincipalType, RoleAssignment};
+pub use assignments::{AssignmentRow, Held, PrincipalType, RoleAssignment};
 pub use propagation::Pending;
 pub use roles::{builtin_roles, wildcard_match, Permission, RoleDefinition, RoleType};
+
+use assignments::{Assignments, Stored};
 
 use super::scope::Scope;
 use super::ObjectId;
@@ -46,30 +48,55 @@ pub struct Matched {
 
 /// Role definitions and assignments with the decision index, kept in step with the database.
 /// Changed in place after each committed write, so a change takes effect on the next request and a
-/// write costs O(1) however many assignments exist.
+/// write costs O(log n) however many assignments exist.
 #[derive(Debug, Default)]
 pub struct Rbac {
     roles: HashMap<Uuid, RoleDefinition>,
-    assignments: HashMap<Uuid, RoleAssignment>,
-    index: AssignmentIndex,
+    assignments: Assignments,
     /// Changes waiting for their effective time (propagation delay).
     pending: Vec<Pending>,
 }
 
+/// Builds an [`Rbac`] from many assignments at once (loading the database): each row goes
+/// straight into the index, which is sorted once at the end.
+pub struct RbacLoader {
+    rbac: Rbac,
+}
+
+impl RbacLoader {
+    /// Adds one assignment (its scope already validated).
+    pub fn push(&mut self, row: &AssignmentRow<'_>) {
+        self.rbac.assignments.insert(row, true, false);
+    }
+
+    pub fn finish(mut self) -> Rbac {
+        self.rbac.assignments.sort();
+        self.rbac
+    }
+}
+
 impl Rbac {
     pub fn new(custom_roles: Vec<RoleDefinition>, assignments: Vec<RoleAssignment>) -> Self {
+        let mut loader = Self::loader(custom_roles, assignments.len());
+        for a in &assignments {
+            loader.push(&a.into());
+        }
+        loader.finish()
+    }
+
+    /// A loader for about `capacity` assignments.
+    pub fn loader(custom_roles: Vec<RoleDefinition>, capacity: usize) -> RbacLoader {
         let roles = builtin_roles()
             .into_iter()
             .chain(custom_roles)
             .map(|r| (r.id, r))
             .collect();
-        let index = AssignmentIndex::new(&assignments);
-        let assignments = assignments.into_iter().map(|a| (a.name, a)).collect();
-        Rbac {
-            roles,
-            assignments,
-            index,
-            pending: Vec::new(),
+        RbacLoader {
+            rbac: Rbac {
+                roles,
+                assignments: Assignments::with_capacity(capacity),
+                pending: Vec::new(),
+            },
         }
     }
 
@@ -80,10 +107,10 @@ impl Rbac {
 
     /// The first assignment (innermost scope first) of any of `who` — a principal and the groups it
     /// belongs to — whose role allows `action` at `scope` or above.
-    fn granting(&self, who: &[ObjectId], action: &str, scope: &Scope) -> Option<(ObjectId, Held)> {
+    fn granting<'a>(&'a self, who: &[ObjectId], action: &str, scope: &'a Scope) -> Option<(ObjectId, &'a Stored)> {
         who.iter().find_map(|p| {
-            self.index
-                .held_at(*p, scope)
+            self.assignments
+                .held_at(*p, scope.key())
                 .find(|h| self.roles.get(&h.role).is_some_and(|r| r.allows(action)))
                 .map(|h| (*p, h))
         })
@@ -106,15 +133,15 @@ impl Rbac {
                 reason,
             };
         }
-        let held: Vec<(ObjectId, Held)> = who
+        let held: Vec<(ObjectId, &Stored)> = who
             .iter()
-            .flat_map(|p| self.index.held_at(*p, scope).map(move |h| (*p, h)))
+            .flat_map(|p| self.assignments.held_at(*p, scope.key()).map(move |h| (*p, h)))
             .collect();
         let reason = if !held.is_empty() {
             let why: Vec<String> = held
                 .iter()
                 .map(|(p, h)| {
-                    let m = self.matched(*p, *h);
+                    let m = self.matched(*p, h);
                     let role = self.roles.get(&h.role);
                     match role.and_then(|r| r.excluded_by(action)) {
                         Some(pattern) => format!("{} at {} excludes it (notActions '{pattern}')", m.role_name, m.scope),
@@ -125,11 +152,11 @@ impl Rbac {
             format!("no role held at or above {scope} grants {action}: {}", why.join("; "))
         } else if who
             .iter()
-            .flat_map(|p| self.index.scopes_of(*p))
+            .flat_map(|p| self.assignments.scopes_of(*p))
             .any(|s| is_below(s, scope.key()))
         {
             format!("{} holds roles only below {scope}, none at or above it", who[0])
-        } else if who.iter().any(|p| self.index.scopes_of(*p).next().is_some()) {
+        } else if who.iter().any(|p| self.assignments.scopes_of(*p).next().is_some()) {
             format!("{} holds roles only outside {scope}", who[0])
         } else {
             format!(
@@ -144,37 +171,23 @@ impl Rbac {
         }
     }
 
-    fn matched(&self, holder: ObjectId, held: Held) -> Matched {
+    fn matched(&self, holder: ObjectId, held: &Stored) -> Matched {
         let role_name = self.roles.get(&held.role).map(|r| r.name.clone()).unwrap_or_default();
-        let scope = self
-            .assignments
-            .get(&held.assignment)
-            .or_else(|| {
-                self.pending
-                    .iter()
-                    .map(|p| &p.assignment)
-                    .find(|a| a.name == held.assignment)
-            })
-            .map(|a| a.scope.to_string())
-            .unwrap_or_default();
         Matched {
-            assignment: held.assignment,
+            assignment: held.name,
             principal: holder,
             role: held.role,
             role_name,
-            scope,
+            scope: held.scope.to_string(),
         }
     }
 
     /// True when any of `who` holds an assignment at, below or above `scope`.
     pub fn has_access_within(&self, who: &[ObjectId], scope: &Scope) -> bool {
         let key = scope.key();
-        who.iter().flat_map(|p| self.index.scopes_of(*p)).any(|s| {
-            s == "/"
-                || s == key
-                || (s.starts_with(key) && s.as_bytes().get(key.len()) == Some(&b'/'))
-                || (key.starts_with(s) && key.as_bytes().get(s.len()) == Some(&b'/'))
-        })
+        who.iter()
+            .flat_map(|p| self.assignments.scopes_of(*p))
+            .any(|s| s == "/" || s.eq_ignore_ascii_case(key) || extends(s, key) || extends(key, s))
     }
 
     pub fn role(&self, id: Uuid) -> Option<&RoleDefinition> {
@@ -189,19 +202,41 @@ impl Rbac {
         self.roles.values().find(|r| r.name.eq_ignore_ascii_case(name))
     }
 
-    pub fn assignment(&self, name: Uuid) -> Option<&RoleAssignment> {
-        self.assignments.get(&name)
+    /// A listed assignment by name (built from its compact form).
+    pub fn assignment(&self, name: Uuid) -> Option<RoleAssignment> {
+        self.assignments.get(name).map(Stored::to_assignment)
     }
 
-    pub fn assignments(&self) -> impl Iterator<Item = &RoleAssignment> {
-        self.assignments.values()
+    /// Every listed assignment, in no particular order (each built from its compact form).
+    pub fn assignments(&self) -> impl Iterator<Item = RoleAssignment> + '_ {
+        self.assignments.listed().map(Stored::to_assignment)
+    }
+
+    /// How many assignments are listed.
+    pub fn assignment_count(&self) -> usize {
+        self.assignments.listed().count()
+    }
+
+    /// Whether some listed assignment gives role `id`.
+    pub fn role_in_use(&self, id: Uuid) -> bool {
+        self.assignments.listed().any(|a| a.role == id)
     }
 
     /// The assignment giving `principal` the role at exactly `scope`, if any.
-    pub fn find_assignment(&self, scope: &Scope, role: Uuid, principal: ObjectId) -> Option<&RoleAssignment> {
-        self.assignments
-            .values()
-            .find(|a| a.principal_id == principal && a.role_definition == role && a.scope == *scope)
+    pub fn find_assignment(&self, scope: &Scope, role: Uuid, principal: ObjectId) -> Option<RoleAssignment> {
+        let indexed = self
+            .assignments
+            .at(principal, scope.key())
+            .find(|a| a.role == role && self.assignments.is_listed(a.name));
+        // Assignments still waiting for their effective time are listed but not indexed.
+        let waiting = || {
+            self.pending
+                .iter()
+                .map(|p| &p.assignment)
+                .find(|a| a.principal_id == principal && a.role_definition == role && a.scope == *scope)
+                .and_then(|a| self.assignments.get(a.name))
+        };
+        indexed.or_else(waiting).map(Stored::to_assignment)
     }
 
     pub fn put_role(&mut self, role: RoleDefinition) {
@@ -213,21 +248,27 @@ impl Rbac {
     }
 
     pub fn insert_assignment(&mut self, a: RoleAssignment) {
-        self.index.add(&a);
-        self.assignments.insert(a.name, a);
+        self.assignments.insert(&(&a).into(), true, true);
     }
 
     pub fn remove_assignment(&mut self, name: Uuid) -> Option<RoleAssignment> {
-        let a = self.assignments.remove(&name)?;
-        self.index.remove(&a);
-        Some(a)
+        self.assignments.unlist(name, false)
     }
 }
 
-/// Whether scope key `inner` lies strictly below `outer`.
+/// Whether `long` is `short` followed by `/…` (ASCII case ignored).
+fn extends(long: &str, short: &str) -> bool {
+    long.len() > short.len()
+        && long.as_bytes()[..short.len()].eq_ignore_ascii_case(short.as_bytes())
+        && long.as_bytes()[short.len()] == b'/'
+}
+
+/// Whether scope `inner` lies strictly below `outer` (compared as keys: ASCII case ignored).
 fn is_below(inner: &str, outer: &str) -> bool {
     let outer = outer.trim_end_matches('/');
-    inner.len() > outer.len() && inner.starts_with(outer) && inner.as_bytes().get(outer.len()) == Some(&b'/')
+    inner.len() > outer.len()
+        && inner.as_bytes()[..outer.len()].eq_ignore_ascii_case(outer.as_bytes())
+        && inner.as_bytes().get(outer.len()) == Some(&b'/')
 }
 
 #[cfg(test)]

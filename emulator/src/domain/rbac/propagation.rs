@@ -25,7 +25,7 @@ pub struct Pending {
 impl Rbac {
     /// A new assignment, listed now, deciding from `effective` on.
     pub fn insert_assignment_at(&mut self, a: RoleAssignment, effective: OffsetDateTime) {
-        self.assignments.insert(a.name, a.clone());
+        self.assignments.insert(&(&a).into(), false, true);
         self.pending.push(Pending {
             assignment: a,
             added: true,
@@ -35,7 +35,7 @@ impl Rbac {
 
     /// Removes an assignment from listings now; it keeps deciding until `effective`.
     pub fn remove_assignment_at(&mut self, name: Uuid, effective: OffsetDateTime) -> Option<RoleAssignment> {
-        let a = self.assignments.remove(&name)?;
+        let a = self.assignments.unlist(name, true)?;
         // Not yet effective itself: it simply never takes effect.
         let before = self.pending.len();
         self.pending.retain(|p| !(p.added && p.assignment.name == name));
@@ -55,12 +55,11 @@ impl Rbac {
             .into_iter()
             .partition(|p| p.effective <= now);
         for p in due {
+            let a = &p.assignment;
             if p.added {
-                if self.assignments.contains_key(&p.assignment.name) {
-                    self.index.add(&p.assignment);
-                }
+                self.assignments.index_listed(a.name);
             } else {
-                self.index.remove(&p.assignment);
+                self.assignments.unindex(a.principal_id, a.name, a.scope.as_str());
             }
         }
         self.pending = waiting;

@@ -52,7 +52,7 @@ pub async fn assign(
             let existing = rbac
                 .find_assignment(scope, role, principal.0)
                 .ok_or_else(|| AdminError::Internal("assignment vanished".into()))?;
-            Ok(assignment_json(existing))
+            Ok(assignment_json(&existing))
         }
         Err(AssignError::NotAssignable) => Err(bad(format!(
             "the role is not available for assignment at scope '{scope}': the scope is outside its assignableScopes"
@@ -88,7 +88,6 @@ fn matching(state: &AppState, q: &AssignmentQuery) -> Result<Vec<RoleAssignment>
         .filter(|a| principal.is_none_or(|p| a.principal_id == p.0))
         .filter(|a| role.is_none_or(|r| a.role_definition == r))
         .filter(|a| scope.as_ref().is_none_or(|s| a.scope == *s))
-        .cloned()
         .collect();
     found.sort_by(|a, b| a.scope.key().cmp(b.scope.key()).then(a.name.cmp(&b.name)));
     Ok(found)

@@ -42,19 +42,19 @@ fn shown(ctx: &Ctx<'_>, a: &RoleAssignment, just_created: bool) -> Value {
 pub fn list(ctx: &Ctx<'_>, scope: &Scope) -> ArmResult {
     let filter = AssignmentFilter::parse(query_param(ctx.req.query_string(), "$filter").as_deref())?;
     let rbac = ctx.state().rbac();
-    let wanted = |a: &&RoleAssignment| {
+    let wanted = |a: &RoleAssignment| {
         (scope.is_within(&a.scope) || (!filter.at_scope && a.scope.is_within(scope)))
             && filter
                 .principal
                 .as_deref()
                 .is_none_or(|p| a.principal_id.to_string().eq_ignore_ascii_case(p))
     };
-    let mut found: Vec<&RoleAssignment> = rbac.assignments().filter(wanted).collect();
+    let mut found: Vec<RoleAssignment> = rbac.assignments().filter(|a| wanted(a)).collect();
     // A stable order: outermost scope first, then by name.
     found.sort_by(|a, b| {
         (a.scope.key().len(), a.scope.key(), a.name).cmp(&(b.scope.key().len(), b.scope.key(), b.name))
     });
-    let value: Vec<Value> = found.into_iter().map(|a| shown(ctx, a, false)).collect();
+    let value: Vec<Value> = found.iter().map(|a| shown(ctx, a, false)).collect();
     Ok(HttpResponse::Ok().json(json!({"value": value})))
 }
 
@@ -82,7 +82,7 @@ pub fn get(ctx: &Ctx<'_>, scope: &Scope, name: &str) -> ArmResult {
         .assignment(id)
         .filter(|a| a.scope == *scope)
         .ok_or_else(|| not_found(name))?;
-    Ok(HttpResponse::Ok().json(shown(ctx, a, false)))
+    Ok(HttpResponse::Ok().json(shown(ctx, &a, false)))
 }
 
 pub async fn delete(ctx: &Ctx<'_>, scope: &Scope, name: &str) -> ArmResult {
@@ -145,7 +145,7 @@ fn same_again(ctx: &Ctx<'_>, id: Uuid, scope: &Scope, role: Uuid, principal: Obj
         .assignment(id)
         .ok_or_else(|| ArmError::internal("assignment vanished"))?;
     if current.scope == *scope && current.role_definition == role && current.principal_id == principal {
-        return Ok(HttpResponse::Ok().json(shown(ctx, current, false)));
+        return Ok(HttpResponse::Ok().json(shown(ctx, &current, false)));
     }
     Err(ArmError::conflict(
         "RoleAssignmentUpdateNotPermitted",
