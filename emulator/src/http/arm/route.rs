@@ -240,6 +240,9 @@ impl Target {
 
     /// The subscription the path names, if any.
     pub fn subscription(&self) -> Option<&str> {
+        if let Some(ws) = self.workspace() {
+            return Some(&ws.sub);
+        }
         match self {
             Target::Subscription { sub }
             | Target::ResourceGroups { sub }
@@ -252,20 +255,12 @@ impl Target {
             | Target::Resources { sub, .. }
             | Target::UserAssignedIdentities { sub, .. }
             | Target::UserAssignedIdentity { sub, .. } => Some(sub),
-            Target::OnlineEndpoints { ws }
-            | Target::OnlineEndpoint { ws, .. }
-            | Target::EndpointListKeys { ws, .. }
-            | Target::EndpointRegenerateKeys { ws, .. }
-            | Target::EndpointToken { ws, .. }
-            | Target::Deployments { ws, .. }
-            | Target::Deployment { ws, .. }
-            | Target::Computes { ws }
-            | Target::Compute { ws, .. } => Some(&ws.sub),
             Target::RoleAssignments { scope }
             | Target::RoleAssignment { scope, .. }
             | Target::RoleDefinitions { scope }
             | Target::RoleDefinition { scope, .. } => scope.subscription(),
-            Target::Subscriptions | Target::Tenants => None,
+            // Paths below a workspace were answered above.
+            _ => None,
         }
     }
 }
