@@ -7,9 +7,16 @@
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 
+use std::sync::Arc;
+
 use super::{ServiceError, ServiceResult};
+use crate::authority::aml::{self, AmlToken, MintRequest};
+use crate::authority::forge::SignWith;
 use crate::authority::{KeySet, SigningKey};
+use crate::domain::services::WorkspaceRef;
+use crate::domain::World;
 use crate::state::AppState;
+use crate::store::{PastKey, StoreResult};
 
 /// What a rotation did.
 #[derive(Clone, Debug, Serialize)]
@@ -127,27 +134,14 @@ pub fn retire(state: &AppState, kid: &str) -> Result<Retired, RetireError> {
 /// Mints an Azure ML token for a web service or online endpoint of `world` (blocking: the
 /// workspace's key is made and stored on first use). Errors: the workspace or service is gone
 /// ([`crate::authority::aml::MintError`]), or the store failed.
-pub fn mint_aml_token(
-    state: &AppState,
-    world: &crate::domain::World,
-    request: crate::authority::aml::MintRequest,
-) -> ServiceResult<crate::authority::aml::AmlToken> {
-    Ok(crate::authority::aml::mint(
-        world,
-        &state.aml_keys,
-        &state.store,
-        request,
-    )?)
+pub fn mint_aml_token(state: &AppState, world: &World, request: MintRequest) -> ServiceResult<AmlToken> {
+    Ok(aml::mint(world, &state.aml_keys, &state.store, request)?)
 }
 
 /// The RS256 key a forged token is signed with (blocking: it may read the store or make the
 /// unpublished key): the active key of the authority or of `ws`'s workspace, a retired one, or the
 /// unpublished key. The error says what to do first (a retired key needs a rotation and a retirement).
-pub fn forge_key(
-    state: &AppState,
-    o: crate::authority::forge::SignWith,
-    ws: Option<&crate::domain::services::WorkspaceRef>,
-) -> Result<std::sync::Arc<SigningKey>, String> {
+pub fn forge_key(state: &AppState, o: SignWith, ws: Option<&WorkspaceRef>) -> Result<Arc<SigningKey>, String> {
     let workspace_id = ws.and_then(|w| {
         state
             .world()
@@ -155,9 +149,9 @@ pub fn forge_key(
             .map(|w| w.workspace_id)
     });
     match (o, workspace_id) {
-        (crate::authority::forge::SignWith::Unpublished, _) => state.unpublished_key().map_err(|e| e.to_string()),
-        (crate::authority::forge::SignWith::Retired, None) => retired(state.store.past_signing_keys()),
-        (crate::authority::forge::SignWith::Retired, Some(id)) => retired(
+        (SignWith::Unpublished, _) => state.unpublished_key().map_err(|e| e.to_string()),
+        (SignWith::Retired, None) => retired(state.store.past_signing_keys()),
+        (SignWith::Retired, Some(id)) => retired(
             state
                 .store
                 .past_workspace_keys()
@@ -171,12 +165,12 @@ pub fn forge_key(
     }
 }
 
-fn retired(keys: crate::store::StoreResult<Vec<crate::store::PastKey>>) -> Result<std::sync::Arc<SigningKey>, String> {
+fn retired(keys: StoreResult<Vec<PastKey>>) -> Result<Arc<SigningKey>, String> {
     let past = keys.map_err(|e| e.to_string())?;
     let stored = past.into_iter().find(|p| p.retired.is_some()).ok_or(
         "no retired key: rotate (POST /_emulator/keys/rotate) and retire (POST /_emulator/keys/{kid}/retire) first",
     )?;
     SigningKey::from_stored(&stored.key)
-        .map(std::sync::Arc::new)
+        .map(Arc::new)
         .map_err(|e| e.to_string())
 }
