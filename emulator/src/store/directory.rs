@@ -15,19 +15,25 @@ pub(super) fn insert_user(conn: &Connection, u: &User) -> StoreResult<()> {
              locked, password_expired, mfa_required)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
-    .execute(params![
+    .execute(user_columns(u))?;
+    Ok(())
+}
+
+/// A user's columns as `?1` … `?10`: object_id, tenant_id, upn, display_name, password_salt,
+/// password_hash, enabled, locked, password_expired, mfa_required.
+fn user_columns(u: &User) -> impl rusqlite::Params + '_ {
+    (
         u.object_id.to_string(),
         u.tenant_id.to_string(),
-        u.upn,
-        u.display_name,
+        u.upn.as_str(),
+        u.display_name.as_str(),
         &u.password.salt[..],
         &u.password.hash[..],
         u.enabled,
         u.state.locked,
         u.state.password_expired,
         u.state.mfa_required,
-    ])?;
-    Ok(())
+    )
 }
 
 /// One group and its direct members, in order.
@@ -103,19 +109,11 @@ impl Store {
     /// Returns `false` when the user no longer exists.
     pub fn update_user(&self, u: &User) -> StoreResult<bool> {
         let changed = self.conn().execute(
-            "UPDATE users SET display_name = ?2, password_salt = ?3, password_hash = ?4, enabled = ?5,
-                 locked = ?6, password_expired = ?7, mfa_required = ?8
+            // The tenant (?2) and UPN (?3) do not change.
+            "UPDATE users SET display_name = ?4, password_salt = ?5, password_hash = ?6, enabled = ?7,
+                 locked = ?8, password_expired = ?9, mfa_required = ?10
              WHERE object_id = ?1",
-            params![
-                u.object_id.to_string(),
-                u.display_name,
-                &u.password.salt[..],
-                &u.password.hash[..],
-                u.enabled,
-                u.state.locked,
-                u.state.password_expired,
-                u.state.mfa_required,
-            ],
+            user_columns(u),
         )?;
         Ok(changed == 1)
     }

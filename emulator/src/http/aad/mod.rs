@@ -47,6 +47,12 @@ pub fn routes_at(cfg: &mut web::ServiceConfig, mount: &'static str) {
             }))
             .default_service(web::to(token::token_direct)),
     );
+    discovery_routes(cfg);
+    sign_in_routes(cfg);
+}
+
+/// Discovery: the OpenID configurations, the key sets, instance discovery.
+fn discovery_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/.well-known/openid-configuration", web::get().to(discovery::openid_v1))
         .route(
             "/{tenant}/.well-known/openid-configuration",
@@ -61,8 +67,12 @@ pub fn routes_at(cfg: &mut web::ServiceConfig, mount: &'static str) {
         .route(
             "/{tenant}/discovery/instance",
             web::get().to(discovery::instance_discovery),
-        )
-        .route("/{tenant}/oauth2/token", web::post().to(token::token_v1))
+        );
+}
+
+/// The token, device-code, authorize, logout and user-realm endpoints.
+fn sign_in_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/{tenant}/oauth2/token", web::post().to(token::token_v1))
         .route("/{tenant}/oauth2/v2.0/token", web::post().to(token::token_v2))
         .route("/{tenant}/oauth2/devicecode", web::post().to(devicecode::devicecode_v1))
         .route(

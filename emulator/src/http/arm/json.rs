@@ -74,7 +74,7 @@ pub struct Object<'o> {
 
 impl<'o> Object<'o> {
     pub fn open(out: &'o mut Vec<u8>) -> Self {
-        out.push(b'{');
+        out.extend_from_slice(b"{");
         Object { out, first: true }
     }
 
@@ -101,8 +101,12 @@ impl<'o> Object<'o> {
     /// order them. On a shared name, the map's value wins over a fixed member marked overridable
     /// and loses to the others: the order in which a `Value` body used to be assembled (base
     /// members, then the map, then the api-version groups).
-    pub fn merged(&mut self, fixed: &[(&str, bool, J<'_>)], extra: &Map<String, Value>) {
-        let mut fixed = fixed.iter().filter(|(_, _, v)| !matches!(v, J::Skip)).peekable();
+    pub fn merged<'f>(
+        &mut self,
+        fixed: impl IntoIterator<Item = &'f (&'f str, bool, J<'f>)>,
+        extra: &Map<String, Value>,
+    ) {
+        let mut fixed = fixed.into_iter().filter(|(_, _, v)| !matches!(v, J::Skip)).peekable();
         let mut extra = extra.iter().peekable();
         loop {
             match (fixed.peek(), extra.peek()) {
@@ -149,7 +153,7 @@ impl<'o> Object<'o> {
     }
 
     pub fn close(self) {
-        self.out.push(b'}');
+        self.out.extend_from_slice(b"}");
     }
 }
 

@@ -26,7 +26,9 @@ mod role_definitions;
 pub mod route;
 mod subscriptions;
 mod user_assigned_identities;
+use user_assigned_identities as identities;
 pub(crate) mod versions;
+mod workspace_view;
 mod workspaces;
 
 pub use authn::{authenticate, Caller};
@@ -186,55 +188,72 @@ fn region_of(world: &crate::domain::World, target: &Target, body: &[u8]) -> Stri
 
 /// The one handler for the target's kind and the method ([`Route::parse`] refused other methods).
 async fn call(ctx: &Ctx<'_>, target: &Target, method: &Method) -> ArmResult {
-    use Method as M;
-    match (target, method) {
-        (Target::Subscriptions, _) => subscriptions::list(ctx),
-        (Target::Subscription { sub }, _) => subscriptions::get(ctx, sub),
-        (Target::Tenants, _) => subscriptions::list_tenants(ctx),
-        (Target::ResourceGroups { sub }, _) => resource_groups::list(ctx, sub),
-        (Target::ResourceGroup { sub, rg }, &M::GET) => resource_groups::get(ctx, sub, rg),
-        (Target::ResourceGroup { sub, rg }, &M::DELETE) => resource_groups::delete(ctx, sub, rg).await,
-        (Target::ResourceGroup { sub, rg }, _) => resource_groups::put(ctx, sub, rg).await,
-        (Target::Workspaces { sub, rg }, _) => workspaces::list(ctx, sub, rg.as_deref()),
-        (Target::Workspace { sub, rg, name }, &M::GET) => workspaces::get(ctx, sub, rg, name),
-        (Target::Workspace { sub, rg, name }, &M::DELETE) => workspaces::delete(ctx, sub, rg, name).await,
-        (Target::Workspace { sub, rg, name }, _) => workspaces::put(ctx, sub, rg, name).await,
-        (Target::WorkspaceKeys { sub, rg, name }, _) => workspaces::list_keys(ctx, sub, rg, name),
-        (Target::Resources { sub, rg }, _) => generic_resources::list(ctx, sub, rg.as_deref()),
-        (Target::OnlineEndpoints { ws }, _) => online_endpoints::list(ctx, ws),
-        (Target::OnlineEndpoint { ws, name }, &M::GET) => online_endpoints::get(ctx, ws, name),
-        (Target::OnlineEndpoint { ws, name }, &M::DELETE) => online_endpoints::delete(ctx, ws, name).await,
-        (Target::OnlineEndpoint { ws, name }, _) => online_endpoints::put(ctx, ws, name).await,
-        (Target::EndpointListKeys { ws, name }, _) => online_endpoints::list_keys(ctx, ws, name),
-        (Target::EndpointRegenerateKeys { ws, name }, _) => online_endpoints::regenerate_keys(ctx, ws, name).await,
-        (Target::EndpointToken { ws, name }, _) => online_endpoints::token(ctx, ws, name).await,
-        (Target::Deployments { ws, endpoint }, _) => deployments::list(ctx, ws, endpoint),
-        (Target::Deployment { ws, endpoint, name }, _) => deployments::get(ctx, ws, endpoint, name),
-        (Target::RoleAssignments { scope }, _) => role_assignments::list(ctx, scope),
-        (Target::RoleAssignment { scope, name }, &M::GET) => role_assignments::get(ctx, scope, name),
-        (Target::RoleAssignment { scope, name }, &M::DELETE) => role_assignments::delete(ctx, scope, name).await,
-        (Target::RoleAssignment { scope, name }, _) => role_assignments::put(ctx, scope, name).await,
-        (Target::RoleDefinitions { scope }, _) => role_definitions::list(ctx, scope),
-        (Target::RoleDefinition { scope, id }, &M::GET) => role_definitions::get(ctx, scope, id),
-        (Target::RoleDefinition { scope, id }, &M::DELETE) => role_definitions::delete(ctx, scope, id).await,
-        (Target::RoleDefinition { scope, id }, _) => role_definitions::put(ctx, scope, id).await,
-        (Target::OperationResult { sub, id }, _) => operations::poll_resource_group(ctx, sub, id),
-        (
-            Target::MlOperation {
-                sub,
-                location,
-                poll,
-                id,
-            },
-            _,
-        ) => operations::poll_ml(ctx, sub, location, *poll, id),
-        (Target::Computes { ws }, _) => computes::list(ctx, ws),
-        (Target::Compute { ws, name }, _) => computes::get(ctx, ws, name),
-        (Target::UserAssignedIdentities { sub, rg }, _) => user_assigned_identities::list(ctx, sub, rg.as_deref()),
-        (Target::UserAssignedIdentity { sub, rg, name }, &M::GET) => user_assigned_identities::get(ctx, sub, rg, name),
-        (Target::UserAssignedIdentity { sub, rg, name }, &M::DELETE) => {
-            user_assigned_identities::delete(ctx, sub, rg, name).await
-        }
-        (Target::UserAssignedIdentity { sub, rg, name }, _) => user_assigned_identities::put(ctx, sub, rg, name).await,
+    match *method {
+        Method::PUT | Method::PATCH => put(ctx, target).await,
+        Method::DELETE => delete(ctx, target).await,
+        _ => read(ctx, target).await,
+    }
+}
+
+/// `PUT` and `PATCH`: create or update.
+async fn put(ctx: &Ctx<'_>, target: &Target) -> ArmResult {
+    match target {
+        Target::ResourceGroup { sub, rg } => resource_groups::put(ctx, sub, rg).await,
+        Target::Workspace { sub, rg, name } => workspaces::put(ctx, sub, rg, name).await,
+        Target::OnlineEndpoint { ws, name } => online_endpoints::put(ctx, ws, name).await,
+        Target::RoleAssignment { scope, name } => role_assignments::put(ctx, scope, name).await,
+        Target::RoleDefinition { scope, id } => role_definitions::put(ctx, scope, id).await,
+        Target::UserAssignedIdentity { sub, rg, name } => identities::put(ctx, sub, rg, name).await,
+        _ => Err(ArmError::method_not_allowed("PUT", ctx.req.path())),
+    }
+}
+
+/// `DELETE`.
+async fn delete(ctx: &Ctx<'_>, target: &Target) -> ArmResult {
+    match target {
+        Target::ResourceGroup { sub, rg } => resource_groups::delete(ctx, sub, rg).await,
+        Target::Workspace { sub, rg, name } => workspaces::delete(ctx, sub, rg, name).await,
+        Target::OnlineEndpoint { ws, name } => online_endpoints::delete(ctx, ws, name).await,
+        Target::RoleAssignment { scope, name } => role_assignments::delete(ctx, scope, name).await,
+        Target::RoleDefinition { scope, id } => role_definitions::delete(ctx, scope, id).await,
+        Target::UserAssignedIdentity { sub, rg, name } => identities::delete(ctx, sub, rg, name).await,
+        _ => Err(ArmError::method_not_allowed("DELETE", ctx.req.path())),
+    }
+}
+
+/// `GET` of a resource or a collection, and the `POST` actions.
+async fn read(ctx: &Ctx<'_>, target: &Target) -> ArmResult {
+    match target {
+        Target::Subscriptions => subscriptions::list(ctx),
+        Target::Subscription { sub } => subscriptions::get(ctx, sub),
+        Target::Tenants => subscriptions::list_tenants(ctx),
+        Target::ResourceGroups { sub } => resource_groups::list(ctx, sub),
+        Target::ResourceGroup { sub, rg } => resource_groups::get(ctx, sub, rg),
+        Target::Workspaces { sub, rg } => workspaces::list(ctx, sub, rg.as_deref()),
+        Target::Workspace { sub, rg, name } => workspaces::get(ctx, sub, rg, name),
+        Target::WorkspaceKeys { sub, rg, name } => workspaces::list_keys(ctx, sub, rg, name),
+        Target::Resources { sub, rg } => generic_resources::list(ctx, sub, rg.as_deref()),
+        Target::OnlineEndpoints { ws } => online_endpoints::list(ctx, ws),
+        Target::OnlineEndpoint { ws, name } => online_endpoints::get(ctx, ws, name),
+        Target::EndpointListKeys { ws, name } => online_endpoints::list_keys(ctx, ws, name),
+        Target::EndpointRegenerateKeys { ws, name } => online_endpoints::regenerate_keys(ctx, ws, name).await,
+        Target::EndpointToken { ws, name } => online_endpoints::token(ctx, ws, name).await,
+        Target::Deployments { ws, endpoint } => deployments::list(ctx, ws, endpoint),
+        Target::Deployment { ws, endpoint, name } => deployments::get(ctx, ws, endpoint, name),
+        Target::RoleAssignments { scope } => role_assignments::list(ctx, scope),
+        Target::RoleAssignment { scope, name } => role_assignments::get(ctx, scope, name),
+        Target::RoleDefinitions { scope } => role_definitions::list(ctx, scope),
+        Target::RoleDefinition { scope, id } => role_definitions::get(ctx, scope, id),
+        Target::OperationResult { sub, id } => operations::poll_resource_group(ctx, sub, id),
+        Target::MlOperation {
+            sub,
+            location,
+            poll,
+            id,
+        } => operations::poll_ml(ctx, sub, location, *poll, id),
+        Target::Computes { ws } => computes::list(ctx, ws),
+        Target::Compute { ws, name } => computes::get(ctx, ws, name),
+        Target::UserAssignedIdentities { sub, rg } => identities::list(ctx, sub, rg.as_deref()),
+        Target::UserAssignedIdentity { sub, rg, name } => identities::get(ctx, sub, rg, name),
     }
 }

@@ -1,7 +1,6 @@
 //! Azure ML workspaces: get, list (by resource group or subscription), create or update, delete,
 //! and `listKeys`.
 
-use actix_web::http::header::ContentType;
 use actix_web::http::Method;
 use actix_web::HttpResponse;
 use serde::Deserialize;
@@ -9,13 +8,13 @@ use serde_json::{json, Value};
 use sha2::Digest;
 use uuid::Uuid;
 
-use super::json::{is_sorted, Object, J};
 use super::operations;
 use super::route::WS_READ;
+use super::workspace_view::{json_response, workspace_json, WorkspaceView, BODY_CAPACITY};
 use super::{ArmResult, Ctx};
 use crate::domain::operations::{Change, Snapshot};
 use crate::domain::scope::Scope;
-use crate::domain::world::{default_links, Actor, Provenance, Tags, Workspace};
+use crate::domain::world::{default_links, Provenance, Tags, Workspace};
 use crate::domain::SubscriptionId;
 use crate::error::ArmError;
 use crate::service::resources;
@@ -58,189 +57,6 @@ pub(super) fn ws_id(w: &Workspace) -> String {
 
 pub(super) fn ws_scope(w: &Workspace) -> Result<Scope, ArmError> {
     Scope::parse(&ws_id(w)).map_err(ArmError::internal)
-}
-
-fn tenant_of(ctx: &Ctx<'_>, sub: SubscriptionId) -> String {
-    ctx.world
-        .subscription(sub)
-        .map(|s| s.tenant_id.to_string())
-        .unwrap_or_default()
-}
-
-/// The workspace as the requested api-version shows it (`openapi/fidelity/shapes/workspaces.get.json`,
-/// each group from recordings where they exist): before 2021-07-01 the 2020 shape (no
-/// `systemData`, `tenantId`, `mlFlowTrackingUri`); from 2021-07-01 `systemData` and the keys the
-/// service sends beyond the spec (`notebookInfo`, `linkedModelInventoryArmId`,
-/// `sdkTelemetryAppInsightsKey`); from 2023-06-01-preview `kind`, `creationTime`, `managedNetwork`
-/// (`isolationMode: Disabled`), `softDeleteEnabled`, `ipAllowlist`, `serverlessComputeSettings`,
-/// `enableSoftwareBillOfMaterials`, `enableDataIsolation`, `sasGetterUri`; from 2024-10-01
-/// `systemDatastoresAuthMode`, `enableServiceSideCMKEncryption`, `allowRoleAssignmentOnRG`,
-/// `networkAcls`. `tags` is always sent (`{}` when untagged) and `etag` is null, as recorded.
-/// Written directly (`json.rs`): this is the hottest ARM body.
-pub(super) fn workspace_json<'a>(ctx: &'a Ctx<'a>, w: &'a Workspace, state: &'a str) -> WorkspaceView<'a> {
-    WorkspaceView { ctx, w, state }
-}
-
-/// A workspace as an answer shows it ([`workspace_json`]).
-pub(super) struct WorkspaceView<'a> {
-    ctx: &'a Ctx<'a>,
-    w: &'a Workspace,
-    state: &'a str,
-}
-
-impl WorkspaceView<'_> {
-    /// `200 OK` with this body.
-    fn ok(&self) -> HttpResponse {
-        let mut out = Vec::with_capacity(BODY_CAPACITY);
-        self.write(&mut out);
-        json_response(out)
-    }
-
-    /// Appends the body.
-    fn write(&self, out: &mut Vec<u8>) {
-        let (ctx, w) = (self.ctx, self.w);
-        let id = ws_id(w);
-        let tenant = tenant_of(ctx, w.subscription_id);
-        let mut workspace_guid = [0u8; uuid::fmt::Hyphenated::LENGTH];
-        let workspace_guid: &str = w.workspace_id.hyphenated().encode_lower(&mut workspace_guid);
-        let identity = super::computes::system_identity_json(&ctx.world, &id, workspace_guid, &tenant);
-        let v2021 = ctx.since("2021-07-01");
-        let location = w.location.as_str();
-        let (g2021, g2023, g2024) = (v2021, ctx.since("2023-06-01"), ctx.since("2024-10-01"));
-        let group = |on: bool, v: J<'static>| if on { v } else { J::Skip };
-        let lower_name = lower(&w.name);
-        let discovery = [ctx.base, "/discovery"];
-        let tracking = ["azureml://", location, ".api.azureml.ms/mlflow/v1.0", &id];
-        let fqdn = [
-            "ml-",
-            &lower_name,
-            "-",
-            location,
-            "-",
-            workspace_guid,
-            ".",
-            location,
-            ".notebooks.azure.net",
-        ];
-        let notebook = [
-            ("fqdn", J::Cat(&fqdn)),
-            ("isPrivateLinkEnabled", J::Bool(false)),
-            ("notebookPreparationError", J::Null),
-            ("resourceId", J::Simple(w.workspace_id)),
-        ];
-        let serverless = [
-            ("serverlessComputeCustomSubnet", J::Null),
-            ("serverlessComputeNoPublicIP", J::Bool(false)),
-        ];
-        let managed_network = [("isolationMode", J::Str("Disabled"))];
-        let acls = [("defaultAction", J::Str("Allow")), ("ipRules", J::EmptyArray)];
-        // Sorted by name; `true` marks the 2020 members a linked resource of the same name replaces.
-        let properties = [
-            ("allowPublicAccessWhenBehindVnet", true, J::Bool(false)),
-            ("allowRoleAssignmentOnRG", false, group(g2024, J::Bool(true))),
-            ("creationTime", true, J::Str(&w.created)),
-            ("description", true, J::Str(&w.description)),
-            ("discoveryUrl", true, J::Cat(&discovery)),
-            ("enableDataIsolation", false, group(g2023, J::Bool(false))),
-            ("enableServiceSideCMKEncryption", false, group(g2024, J::Bool(false))),
-            ("enableSoftwareBillOfMaterials", false, group(g2023, J::Bool(false))),
-            ("friendlyName", true, J::Str(&w.friendly_name)),
-            ("hbiWorkspace", true, J::Bool(false)),
-            ("imageBuildCompute", true, J::Null),
-            ("ipAllowlist", false, group(g2023, J::EmptyArray)),
-            ("linkedModelInventoryArmId", false, group(g2021, J::Null)),
-            (
-                "managedNetwork",
-                false,
-                if g2023 { J::Obj(&managed_network) } else { J::Skip },
-            ),
-            (
-                "mlFlowTrackingUri",
-                false,
-                if g2021 { J::Cat(&tracking) } else { J::Skip },
-            ),
-            ("networkAcls", false, if g2024 { J::Obj(&acls) } else { J::Skip }),
-            ("notebookInfo", false, if g2021 { J::Obj(&notebook) } else { J::Skip }),
-            ("privateLinkCount", true, J::U64(0)),
-            ("provisioningState", true, J::Str(self.state)),
-            ("publicNetworkAccess", false, group(g2021, J::Str("Enabled"))),
-            ("sasGetterUri", false, group(g2023, J::Str(""))),
-            (
-                "sdkTelemetryAppInsightsKey",
-                false,
-                if g2021 {
-                    J::Uuid(Uuid::new_v5(&w.workspace_id, b"telemetry"))
-                } else {
-                    J::Skip
-                },
-            ),
-            (
-                "serverlessComputeSettings",
-                false,
-                if g2023 { J::Obj(&serverless) } else { J::Skip },
-            ),
-            ("serviceProvisionedResourceGroup", true, J::Null),
-            ("softDeleteEnabled", false, group(g2023, J::Bool(false))),
-            ("storageHnsEnabled", true, J::Bool(false)),
-            ("systemDatastoresAuthMode", false, group(g2024, J::Str("accesskey"))),
-            ("tenantId", false, if g2021 { J::Str(&tenant) } else { J::Skip }),
-            ("v1LegacyMode", false, group(g2021, J::Bool(false))),
-            ("workspaceId", true, J::Uuid(w.workspace_id)),
-        ];
-        let sku = [("name", J::Str(&w.sku)), ("tier", J::Str(&w.sku))];
-        let fixtures = Actor::fixtures();
-        let created_by = w.provenance.created_by.as_ref().unwrap_or(&fixtures);
-        let modified_by = w.provenance.modified_by.as_ref().unwrap_or(created_by);
-        let system_data = [
-            ("createdAt", J::Str(&w.created)),
-            ("createdBy", J::Str(&created_by.name)),
-            ("createdByType", J::Str(&created_by.kind)),
-            (
-                "lastModifiedAt",
-                J::Str(w.provenance.modified.as_deref().unwrap_or(&w.created)),
-            ),
-            ("lastModifiedBy", J::Str(&modified_by.name)),
-            ("lastModifiedByType", J::Str(&modified_by.kind)),
-        ];
-        debug_assert!(is_sorted(properties.iter().map(|(n, _, _)| *n)));
-        debug_assert!(is_sorted(notebook.iter().chain(&system_data).map(|(n, _)| *n).take(4)));
-        debug_assert!(is_sorted(system_data.iter().map(|(n, _)| *n)));
-        let mut o = Object::open(out);
-        o.member("etag", &J::Null);
-        o.member("id", &J::Str(&id));
-        // A few small objects: serde_json orders their members as a map would.
-        let _ = serde_json::to_writer(o.name("identity"), &identity);
-        o.member("kind", &J::Str("Default"));
-        o.member("location", &J::Str(&w.location));
-        o.member("name", &J::Str(&w.name));
-        let mut p = Object::open(o.name("properties"));
-        p.merged(&properties, &w.linked);
-        p.close();
-        o.member("sku", &J::Obj(&sku));
-        if v2021 {
-            o.member("systemData", &J::Obj(&system_data));
-        }
-        let _ = serde_json::to_writer(o.name("tags"), &w.tags);
-        o.member("type", &J::Str(WS_TYPE));
-        o.close();
-    }
-}
-
-/// `s` in lower case, copied only when it has upper-case letters.
-fn lower(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.bytes().any(|b| b.is_ascii_uppercase()) {
-        s.to_ascii_lowercase().into()
-    } else {
-        s.into()
-    }
-}
-
-/// What a workspace body usually takes: one allocation for the whole answer.
-const BODY_CAPACITY: usize = 3072;
-
-/// `200 OK` with a JSON body written by hand.
-fn json_response(body: Vec<u8>) -> HttpResponse {
-    HttpResponse::Ok().content_type(ContentType::json()).body(body)
 }
 
 /// A workspace as shown now: `provisioningState` from its running operation.
