@@ -39,6 +39,7 @@ def main():
     p.add_argument("kind", choices=["arm", "token", "score-key", "score-token", "health"])
     p.add_argument("--requests", type=int, default=2000)
     p.add_argument("--top", type=int, default=40)
+    p.add_argument("--serve", default="", help="more `serve` flags in one string (e.g. --serve='--journal off')")
     args = p.parse_args()
     binary = os.environ.get("BIN", os.path.join(ROOT, "target", "release", "azureml-emulator"))
     work = tempfile.mkdtemp(prefix="azureml-emulator-profile-")
@@ -48,7 +49,7 @@ def main():
     proc = subprocess.Popen(
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--instr-atstart=no",
          binary, "serve", "--port", str(port), "--data-dir", os.path.join(work, "data"), "--ready-file", ready,
-         "--workers", "1"],
+         "--workers", "1", *args.serve.split()],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(1200):
         if os.path.exists(ready) and os.path.getsize(ready) > 0:

@@ -132,7 +132,7 @@ struct ServeArgs {
     /// `off` records nothing (for benchmarks).
     #[arg(long, value_parser = ["on", "off"], default_value = "on")]
     journal: String,
-    /// Entries the journal keeps; the oldest go first.
+    /// Entries the journal shows; the oldest go first (memory holds up to 4 × this).
     #[arg(long, default_value_t = crate::decision::journal::DEFAULT_CAPACITY as u64,
           value_parser = clap::value_parser!(u64).range(1..=crate::decision::journal::MAX_CAPACITY as u64))]
     journal_size: u64,

@@ -8,7 +8,6 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 
 use super::authn::{authenticate, AuthnFailure, Credential, Expectation, Principal};
-use super::journal::JournalEntry;
 use crate::domain::rbac::Decision;
 use crate::domain::scope::Scope;
 use crate::domain::{ObjectId, TenantId, World};
@@ -32,14 +31,29 @@ struct Outcome {
     allowed: bool,
     enforced: bool,
     kind: &'static str,
-    reason: Cow<'static, str>,
+    reason: Why,
+}
+
+/// An outcome's reason, put in words only when the journal records it.
+enum Why {
+    Words(Cow<'static, str>),
+    Rbac(Decision),
+}
+
+impl std::fmt::Display for Why {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Why::Words(w) => f.write_str(w),
+            Why::Rbac(d) => d.reason().fmt(f),
+        }
+    }
 }
 
 /// See the module documentation.
 pub struct Gate<'a> {
     state: &'a AppState,
     info: RequestInfo,
-    route: String,
+    req: HttpRequest,
     principal: RefCell<Option<Principal>>,
     outcome: RefCell<Option<Outcome>>,
     /// The hash of a bearer token that was refused (a refusal has no principal to carry it).
@@ -51,7 +65,7 @@ impl<'a> Gate<'a> {
         Gate {
             state,
             info: request_info(req),
-            route: route(req),
+            req: req.clone(),
             principal: RefCell::new(None),
             outcome: RefCell::new(None),
             refused_token: RefCell::new(None),
@@ -101,7 +115,7 @@ impl<'a> Gate<'a> {
             allowed: false,
             enforced: true,
             kind: "authentication",
-            reason: failure.to_string().into(),
+            reason: Why::Words(failure.to_string().into()),
         });
         failure
     }
@@ -139,11 +153,7 @@ impl<'a> Gate<'a> {
         if self.state.rbac().has_access_within(&subjects, scope) {
             return Ok(());
         }
-        let decision = Decision {
-            allowed: false,
-            matched: None,
-            reason: format!("{oid} holds no role at, above or below {scope}"),
-        };
+        let decision = Decision::deny(format!("{oid} holds no role at, above or below {scope}"));
         self.judge(action, scope, decision)
     }
 
@@ -160,28 +170,25 @@ impl<'a> Gate<'a> {
     fn decide(&self, action: &str, scope: &Scope) -> Decision {
         match self.object_id() {
             Some(oid) => decide(self.state, &self.subjects(oid), action, scope),
-            None => Decision {
-                allowed: false,
-                matched: None,
-                reason: "the credential names no principal".into(),
-            },
+            None => Decision::deny("the credential names no principal".into()),
         }
     }
 
     fn judge(&self, action: &str, scope: &Scope, decision: Decision) -> Result<(), Denial> {
         let log_only = !decision.allowed && self.state.rbac_mode == RbacMode::LogOnly;
         if log_only {
-            tracing::warn!(action, scope = %scope, reason = %decision.reason, "RBAC would deny (log-only)");
+            tracing::warn!(action, scope = %scope, reason = %decision.reason(), "RBAC would deny (log-only)");
         }
+        let allowed = decision.allowed;
         self.set(Outcome {
             action: Some(action.to_string()),
             scope: Some(scope.to_string()),
-            allowed: decision.allowed,
+            allowed,
             enforced: !log_only,
             kind: if log_only { "rbac-would-deny" } else { "authorization" },
-            reason: decision.reason.into(),
+            reason: Why::Rbac(decision),
         });
-        if decision.allowed || log_only {
+        if allowed || log_only {
             Ok(())
         } else {
             Err(self.denial(action, scope))
@@ -218,16 +225,6 @@ impl<'a> Gate<'a> {
     }
 }
 
-/// `METHOD /path`, as the journal names a request.
-fn route(req: &HttpRequest) -> String {
-    let (method, path) = (req.method().as_str(), req.path());
-    let mut route = String::with_capacity(method.len() + 1 + path.len());
-    route.push_str(method);
-    route.push(' ');
-    route.push_str(path);
-    route
-}
-
 /// The principals whose assignments count for `principal`: itself (and, once groups exist, the
 /// groups it belongs to). The gate and `POST /_emulator/explain` both ask here.
 pub fn subjects(state: &AppState, principal: ObjectId) -> Vec<ObjectId> {
@@ -243,7 +240,7 @@ pub fn decide(state: &AppState, subjects: &[ObjectId], action: &str, scope: &Sco
     let mut decision = rbac.decide(subjects, action, scope);
     if !decision.allowed {
         if let Some(note) = rbac.pending_note(subjects, scope) {
-            decision.reason = format!("{}; {note}", decision.reason);
+            decision.note(&note);
         }
     }
     decision
@@ -259,37 +256,37 @@ impl Drop for Gate<'_> {
                 allowed: true,
                 enforced: true,
                 kind: "authentication",
-                reason: Cow::Borrowed("authenticated; the operation needs no role"),
+                reason: Why::Words(Cow::Borrowed("authenticated; the operation needs no role")),
             })
         });
         let Some(outcome) = outcome else { return };
-        if !self.state.journal.enabled() {
-            return;
-        }
-        let mut entry = JournalEntry::new(
-            self.info,
-            std::mem::take(&mut self.route),
-            self.state.clock.now(),
-            outcome.kind,
-            outcome.allowed,
-            outcome.reason,
-        );
-        if let Some(p) = principal {
-            entry.principal = p.object_id.map(|o| o.to_string());
-            entry.principal_kind = Some(p.kind);
-            entry.principal_display_name = p.display_name;
-            entry.app_id = p.claims.as_ref().and_then(|c| c.client_id()).map(str::to_string);
-            entry.principal_name = Some(p.label);
-            entry.credential = Some(p.credential);
-            entry.token_id = p.token_id;
-            entry.token_hash = p.token_hash;
-        }
-        if entry.token_hash.is_none() {
-            entry.token_hash = self.refused_token.get_mut().take();
-        }
-        entry.action = outcome.action;
-        entry.scope = outcome.scope;
-        entry.enforced = outcome.enforced;
-        self.state.journal.record(entry);
+        let refused_token = self.refused_token.get_mut().take();
+        let (state, req, info) = (self.state, &self.req, self.info);
+        state.journal.record(|entry| {
+            let route = (req.method().as_str(), req.path());
+            entry.begin(info, route, &state.clock, outcome.kind, outcome.allowed);
+            match &outcome.reason {
+                Why::Words(words) => entry.reason.set(words),
+                Why::Rbac(decision) => entry.reason.show(decision.reason()),
+            }
+            if let Some(p) = &principal {
+                if let Some(oid) = p.object_id {
+                    entry.principal.guid(oid.0);
+                }
+                entry.principal_kind = Some(p.kind);
+                entry.principal_display_name.set_opt(p.display_name.as_deref());
+                entry.app_id.set_opt(p.claims.as_ref().and_then(|c| c.client_id()));
+                entry.principal_name.set(&p.label);
+                entry.credential = Some(p.credential);
+                entry.token_id.set_opt(p.token_id.as_deref());
+                entry.token_hash.set_opt(p.token_hash.as_deref());
+            }
+            if entry.token_hash.is_empty() {
+                entry.token_hash.set_opt(refused_token.as_deref());
+            }
+            entry.action.set_opt(outcome.action.as_deref());
+            entry.scope.set_opt(outcome.scope.as_deref());
+            entry.enforced = outcome.enforced;
+        });
     }
 }

@@ -17,7 +17,7 @@ use actix_web::HttpMessage;
 
 use super::facts::Facts;
 use super::{render, FiredSet, Kind};
-use crate::decision::JournalEntry;
+use crate::domain::World;
 use crate::http::surface::{request_info, Surface};
 use crate::state::AppState;
 
@@ -84,11 +84,21 @@ pub async fn layer(
     if info.surface == Surface::Control {
         return Ok(next.call(req).await?.map_into_left_body());
     }
-    let facts = gather(&mut req, &state, info.surface).await;
+    let world = state.world();
+    let mut facts = Facts::from_path(info.surface, req.method().as_str(), req.path(), &world);
+    let credential_read = state.faults.read_credentials();
+    if credential_read {
+        add_credential(&mut req, &mut facts, &world).await;
+    }
     let fired = state.faults.evaluate(&facts, state.clock.now());
     if fired.0.is_empty() {
         return Ok(next.call(req).await?.map_into_left_body());
     }
+    if !credential_read {
+        // The journal and the answer name the caller.
+        add_credential(&mut req, &mut facts, &world).await;
+    }
+    drop(world);
     record(&state, &req, &fired, &facts);
     let latency: u64 = fired.0.iter().map(|f| f.latency_ms).sum();
     if latency > 0 {
@@ -125,11 +135,9 @@ pub async fn layer(
     Ok(ServiceResponse::new(http_req, response).map_into_right_body())
 }
 
-/// The request's facts: its path, then its token request form (token endpoints) or its bearer
-/// credential (everything else).
-async fn gather(req: &mut ServiceRequest, state: &AppState, surface: Surface) -> Facts {
-    let world = state.world();
-    let mut facts = Facts::from_path(surface, req.method().as_str(), req.path(), &world);
+/// Adds the request's credential to its facts: its token request form (token endpoints) or its
+/// bearer credential (everything else).
+async fn add_credential(req: &mut ServiceRequest, facts: &mut Facts, world: &World) {
     if facts.token_endpoint && req.method() == Method::POST {
         let header = |name: &str| {
             req.headers()
@@ -151,41 +159,40 @@ async fn gather(req: &mut ServiceRequest, state: &AppState, surface: Surface) ->
             form.basic_credentials().map(|(id, _)| id),
             form.param("client_id"),
             form.param("username"),
-            &world,
+            world,
         );
         req.set_payload(actix_web::dev::Payload::from(body));
     } else if let Some(credential) = req.headers().get(AUTHORIZATION).map(|v| v.as_bytes().to_vec()) {
         if let crate::decision::Credential::Bearer(token) = crate::decision::Credential::from_header(Some(&credential))
         {
-            facts.add_bearer(token, &world);
+            facts.add_bearer(token, world);
         }
     }
-    facts
 }
 
 /// One journal entry per fault that fired, with its rule id.
 fn record(state: &AppState, req: &ServiceRequest, fired: &FiredSet, facts: &Facts) {
-    if !state.journal.enabled() {
-        return;
-    }
     let info = request_info(req.request());
+    let token = facts.token.as_ref();
     for f in &fired.0 {
-        let mut entry = JournalEntry::new(
-            info,
-            format!("{} {}", req.method(), req.path()),
-            state.clock.now(),
-            "fault",
-            f.kind().proceeds(),
-            render::describe(f, facts),
-        );
-        entry.fault = Some(f.rule.id.clone());
-        entry.principal = facts.token.as_ref().and_then(|t| t.oid.clone());
-        entry.app_id = facts
-            .token
-            .as_ref()
-            .and_then(|t| t.appid.clone().or_else(|| t.azp.clone()))
-            .or_else(|| facts.identities.last().cloned().filter(|_| facts.token_endpoint));
-        entry.principal_name = facts.identities.first().cloned();
-        state.journal.record(entry);
+        state.journal.record(|entry| {
+            let route = (req.method().as_str(), req.path());
+            entry.begin(info, route, &state.clock, "fault", f.kind().proceeds());
+            entry.reason.set(&render::describe(f, facts));
+            entry.fault.set(&f.rule.id);
+            entry.principal.set_opt(token.and_then(|t| t.oid.as_deref()));
+            let client = token.and_then(|t| t.appid.as_deref().or(t.azp.as_deref()));
+            let client = client.or_else(|| {
+                facts
+                    .identities
+                    .last()
+                    .filter(|_| facts.token_endpoint)
+                    .map(String::as_str)
+            });
+            entry.app_id.set_opt(client);
+            entry
+                .principal_name
+                .set_opt(facts.identities.first().map(String::as_str));
+        });
     }
 }

@@ -91,6 +91,8 @@ pub struct Faults {
     rules: RwLock<Arc<Vec<Arc<Rule>>>>,
     /// False when no rule is in the table: the request path then skips everything.
     any: AtomicBool,
+    /// True when some rule matches on the credential ([`RuleSpec::reads_credential`]).
+    credentials: AtomicBool,
     next_id: AtomicU64,
 }
 
@@ -100,6 +102,7 @@ impl Faults {
         let faults = Faults {
             rules: RwLock::new(Arc::new(Vec::new())),
             any: AtomicBool::new(false),
+            credentials: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
         };
         faults.reset(specs, now)?;
@@ -109,6 +112,20 @@ impl Faults {
     /// True when some rule is in the table.
     pub fn active(&self) -> bool {
         self.any.load(Ordering::Relaxed)
+    }
+
+    /// True when some rule matches on the request's credential, so its facts must be gathered
+    /// before evaluation (otherwise only once a rule has fired, for the journal and the answer).
+    pub fn read_credentials(&self) -> bool {
+        self.credentials.load(Ordering::Relaxed)
+    }
+
+    /// Installs `next` as the table, with its summary flags; the caller holds the write lock.
+    fn install(&self, table: &mut Arc<Vec<Arc<Rule>>>, next: Vec<Arc<Rule>>) {
+        self.any.store(!next.is_empty(), Ordering::Relaxed);
+        let credentials = next.iter().any(|r| r.spec.reads_credential());
+        self.credentials.store(credentials, Ordering::Relaxed);
+        *table = Arc::new(next);
     }
 
     /// The rules, in the order they are evaluated.
@@ -135,8 +152,7 @@ impl Faults {
         let rule = Arc::new(Rule::new(id, spec, now)?);
         let mut next: Vec<Arc<Rule>> = rules.as_ref().clone();
         next.push(rule.clone());
-        *rules = Arc::new(next);
-        self.any.store(true, Ordering::Relaxed);
+        self.install(&mut rules, next);
         Ok(rule)
     }
 
@@ -145,8 +161,7 @@ impl Faults {
         let mut rules = self.rules.write().unwrap_or_else(|e| e.into_inner());
         let next: Vec<Arc<Rule>> = rules.iter().filter(|r| r.id != id).cloned().collect();
         let removed = next.len() != rules.len();
-        self.any.store(!next.is_empty(), Ordering::Relaxed);
-        *rules = Arc::new(next);
+        self.install(&mut rules, next);
         removed
     }
 
@@ -154,8 +169,7 @@ impl Faults {
     pub fn clear(&self) -> usize {
         let mut rules = self.rules.write().unwrap_or_else(|e| e.into_inner());
         let n = rules.len();
-        *rules = Arc::new(Vec::new());
-        self.any.store(false, Ordering::Relaxed);
+        self.install(&mut rules, Vec::new());
         n
     }
 

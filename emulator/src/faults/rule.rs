@@ -204,6 +204,16 @@ pub struct RuleSpec {
 pub const MAX_LATENCY_MS: u64 = 120_000;
 
 impl RuleSpec {
+    /// Whether matching needs the request's credential: its token's claims or its token request's
+    /// form. Without such a rule in the table, the fault layer reads only the path.
+    pub fn reads_credential(&self) -> bool {
+        let m = &self.matcher;
+        matches!(self.kind, Kind::ExpiredToken | Kind::ClaimsChallenge)
+            || m.grant.is_some()
+            || m.tenant.is_some()
+            || m.principal.is_some()
+    }
+
     /// Refuses what cannot work, with a message naming the field.
     pub fn check(&self) -> Result<(), String> {
         if !self.kind.allowed_on(self.surface) {

@@ -56,7 +56,8 @@ pub struct Config {
     pub auto_sign_in: Option<String>,
     /// The decision journal records (true) or not (`serve --journal off`).
     pub journal: bool,
-    /// Entries the journal keeps (the oldest go first).
+    /// Entries the journal shows (the oldest go first; memory holds up to 4 × this, one part per
+    /// recording thread).
     pub journal_size: usize,
     /// Overrides the fixtures' `settings.region_latency_ms_per_1000km`.
     pub region_latency_ms_per_1000km: Option<f64>,

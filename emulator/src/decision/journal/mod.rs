@@ -6,133 +6,19 @@
 //! [`Journal::subscribe`]); `serve --journal off` records nothing. Never holds a secret or a whole
 //! token (a token shows as its `uti`/`jti` and a short hash, [`token_hash`]).
 
-use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use serde::{Deserialize, Serialize};
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
-use uuid::Uuid;
+use serde::Deserialize;
 
-use super::CredentialKind;
-use crate::http::surface::{RequestInfo, Surface};
-
-/// What the journal shows of a token: the first 12 hex digits of its SHA-256, so a test can tell
-/// which of its tokens an entry is about (`printf %s "$TOKEN" | sha256sum | cut -c1-12`) while the
-/// journal never holds one.
-pub fn token_hash(token: &[u8]) -> String {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(token);
-    digest[..6].iter().map(|b| format!("{b:02x}")).collect()
-}
+mod entry;
+pub use entry::{token_hash, JournalEntry, Stamp, Text, TokenHash};
 
 /// Entries kept by default.
 pub const DEFAULT_CAPACITY: usize = 1000;
 /// Largest `--journal-size` accepted.
 pub const MAX_CAPACITY: usize = 1_000_000;
-
-/// One request's decision.
-#[derive(Clone, Debug, Serialize)]
-pub struct JournalEntry {
-    /// Increasing, unique within this emulator's run.
-    pub id: u64,
-    pub request_id: Uuid,
-    /// Emulator-clock time (RFC 3339): what validators judged expiry by.
-    pub time: Stamp,
-    /// Wall-clock time (RFC 3339).
-    pub wall_time: Stamp,
-    pub surface: Surface,
-    /// Method and path.
-    pub route: String,
-    /// The caller's object id, when the credential named one.
-    pub principal: Option<String>,
-    /// How ARM names the caller (a user's UPN, else the object id; "key holder" for keys).
-    pub principal_name: Option<String>,
-    /// The user's or application's display name, when the world knows it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub principal_display_name: Option<String>,
-    /// `user`, `service-principal` or `key-holder`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub principal_kind: Option<&'static str>,
-    /// The calling application's client id (`appid`/`azp`, or the token request's `client_id`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub app_id: Option<String>,
-    pub credential: Option<CredentialKind>,
-    /// The token's `uti` (Entra) or `jti` (Azure ML), never the token.
-    pub token_id: Option<String>,
-    /// The presented or issued token's [`token_hash`] (Azure ML tokens carry no id claim).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub token_hash: Option<String>,
-    pub action: Option<String>,
-    pub scope: Option<String>,
-    /// `allow` or `deny`.
-    pub decision: &'static str,
-    /// False when `--rbac log-only` let a denial through.
-    pub enforced: bool,
-    /// `authentication`, `authorization`, `rbac-would-deny` (a denial log-only mode let through),
-    /// `token` (the Entra ID surface issued or refused a token) or `fault` (a fault rule fired).
-    pub kind: &'static str,
-    pub reason: Cow<'static, str>,
-    /// The fault rule that fired (kind `fault`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fault: Option<String>,
-}
-
-impl JournalEntry {
-    /// An entry for the request `info` at emulator time `now`; the caller fills in the principal,
-    /// credential, action and scope it knows.
-    pub fn new(
-        info: RequestInfo,
-        route: String,
-        now: OffsetDateTime,
-        kind: &'static str,
-        allowed: bool,
-        reason: impl Into<Cow<'static, str>>,
-    ) -> Self {
-        JournalEntry {
-            id: 0,
-            request_id: info.id,
-            time: Stamp(now),
-            wall_time: Stamp(OffsetDateTime::now_utc()),
-            surface: info.surface,
-            route,
-            principal: None,
-            principal_name: None,
-            principal_display_name: None,
-            principal_kind: None,
-            app_id: None,
-            credential: None,
-            token_id: None,
-            token_hash: None,
-            action: None,
-            scope: None,
-            decision: if allowed { "allow" } else { "deny" },
-            enforced: true,
-            kind,
-            reason: reason.into(),
-            fault: None,
-        }
-    }
-}
-
-/// A time the journal shows in RFC 3339, formatted only when the entry is read: recording an
-/// entry is on every request's path, reading one is not.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Stamp(pub OffsetDateTime);
-
-impl std::fmt::Display for Stamp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0.format(&Rfc3339).unwrap_or_default())
-    }
-}
-
-impl Serialize for Stamp {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
 
 /// Which entries a reader wants (`GET /_emulator/journal?decision=&principal=&surface=&kind=&since=&limit=`).
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -158,7 +44,7 @@ impl Filter {
         let principal = self.principal.as_deref().is_none_or(|p| {
             [&e.principal, &e.principal_name, &e.principal_display_name, &e.app_id]
                 .iter()
-                .any(|v| v.as_deref().is_some_and(|v| v.eq_ignore_ascii_case(p)))
+                .any(|v| !v.is_empty() && v.as_str().eq_ignore_ascii_case(p))
         });
         eq(&self.decision, e.decision)
             && eq(&self.surface, e.surface.as_ref())
@@ -168,24 +54,42 @@ impl Filter {
     }
 }
 
-/// The journal of one emulator.
+/// How many parts the journal is kept in. Each thread records into the part its id picks, so
+/// two worker threads seldom share a lock or an entry's memory: on two cores a single ring cost
+/// a tenth of ARM's and scoring's throughput, bouncing between the cores' caches.
+const SHARDS: usize = 4; // [`Journal::shard`] picks one by two bits.
+
+type Ring = VecDeque<Arc<JournalEntry>>;
+
+/// A value alone on its cache lines, so that writing it does not take the line from a core
+/// reading its neighbours (two lines: adjacent-line prefetch pairs them).
+#[repr(align(128))]
+struct Alone<T>(T);
+
+/// The journal of one emulator. Each part keeps up to `capacity` entries, oldest first; readers
+/// see the newest `capacity` of all of them. Memory holds at most `SHARDS` × `capacity`
+/// entries (as many as threads record into parts, usually the worker count).
 pub struct Journal {
-    entries: Mutex<VecDeque<Arc<JournalEntry>>>,
+    shards: [Alone<Mutex<Ring>>; SHARDS],
+    /// The next entry's id, taken under its part's lock, so ids increase within each part.
+    next_id: Alone<AtomicU64>,
     capacity: AtomicUsize,
     enabled: AtomicBool,
-    next_id: AtomicU64,
     live: tokio::sync::broadcast::Sender<Arc<JournalEntry>>,
+    /// Live readers now subscribed: with none, recording skips the broadcast channel's lock.
+    followers: Arc<AtomicUsize>,
 }
 
 impl Journal {
     pub fn new(capacity: usize) -> Self {
         let (live, _) = tokio::sync::broadcast::channel(1024);
         Journal {
-            entries: Mutex::new(VecDeque::with_capacity(capacity.min(1024))),
+            shards: std::array::from_fn(|_| Alone(Mutex::new(VecDeque::new()))),
+            next_id: Alone(AtomicU64::new(1)),
             capacity: AtomicUsize::new(capacity.clamp(1, MAX_CAPACITY)),
             enabled: AtomicBool::new(true),
-            next_id: AtomicU64::new(1),
             live,
+            followers: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -206,29 +110,70 @@ impl Journal {
     pub fn set_capacity(&self, capacity: usize) {
         let capacity = capacity.clamp(1, MAX_CAPACITY);
         self.capacity.store(capacity, Ordering::Relaxed);
-        let mut entries = self.lock();
-        while entries.len() > capacity {
-            entries.pop_front();
+        for Alone(shard) in &self.shards {
+            let mut ring = lock(shard);
+            let excess = ring.len().saturating_sub(capacity);
+            ring.drain(..excess);
         }
     }
 
-    /// Adds an entry (its `id` is assigned here), dropping the oldest when full, and hands it to
-    /// live readers.
-    pub fn record(&self, mut entry: JournalEntry) {
+    /// Records one entry, which `fill` writes (starting with [`JournalEntry::begin`]); its `id` is
+    /// assigned here. When the thread's part is full its oldest entry makes room — and lends its
+    /// buffers to the new one, so recording allocates nothing once the journal has filled. Live
+    /// readers are handed the entry.
+    pub fn record(&self, fill: impl FnOnce(&mut JournalEntry)) {
         if !self.enabled() {
             return;
         }
-        entry.id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let entry = Arc::new(entry);
-        {
-            let mut entries = self.lock();
-            if entries.len() >= self.capacity() {
-                entries.pop_front();
+        let shard = self.shard();
+        let mut slot = self.slot(shard);
+        let Some(entry) = Arc::get_mut(&mut slot) else { return };
+        fill(entry);
+        let followed = self.followers.load(Ordering::Relaxed) > 0;
+        let live = {
+            let mut ring = lock(shard);
+            if let Some(entry) = Arc::get_mut(&mut slot) {
+                entry.id = self.next_id.0.fetch_add(1, Ordering::Relaxed);
             }
-            entries.push_back(entry.clone());
+            if ring.len() >= self.capacity() {
+                ring.pop_front();
+            }
+            let live = followed.then(|| slot.clone());
+            ring.push_back(slot);
+            live
+        };
+        if let Some(entry) = live {
+            // No receiver is fine: the last follower just left.
+            let _ = self.live.send(entry);
         }
-        // No receiver is fine: nobody is following.
-        let _ = self.live.send(entry);
+    }
+
+    /// The part the calling thread records into.
+    fn shard(&self) -> &Mutex<Ring> {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = Spread(0);
+        std::thread::current().id().hash(&mut hasher);
+        // The top two bits: Fibonacci hashing puts consecutive thread ids in different parts.
+        &self.shards[(hasher.finish() >> 62) as usize].0
+    }
+
+    /// A blank entry to record into: the part's oldest when it is full and no live reader
+    /// still holds it, else a new one.
+    fn slot(&self, shard: &Mutex<Ring>) -> Arc<JournalEntry> {
+        let oldest = {
+            let mut ring = lock(shard);
+            if ring.len() >= self.capacity() {
+                ring.pop_front()
+            } else {
+                None
+            }
+        };
+        if let Some(mut e) = oldest {
+            if Arc::get_mut(&mut e).is_some() {
+                return e;
+            }
+        }
+        Arc::new(JournalEntry::blank())
     }
 
     /// Every entry, oldest first.
@@ -238,8 +183,13 @@ impl Journal {
 
     /// The entries `filter` matches, oldest first (the newest `limit` of them).
     pub fn select(&self, filter: &Filter) -> Vec<JournalEntry> {
-        let entries = self.lock();
-        let mut out: Vec<JournalEntry> = entries
+        let mut kept: Vec<Arc<JournalEntry>> = Vec::new();
+        for Alone(shard) in &self.shards {
+            kept.extend(lock(shard).iter().cloned());
+        }
+        kept.sort_unstable_by_key(|e| e.id);
+        let newest = kept.len().saturating_sub(self.capacity());
+        let mut out: Vec<JournalEntry> = kept[newest..]
             .iter()
             .filter(|e| filter.matches(e))
             .map(|e| JournalEntry::clone(e))
@@ -253,37 +203,86 @@ impl Journal {
 
     /// Forgets every entry (ids keep increasing).
     pub fn clear(&self) {
-        self.lock().clear();
+        for Alone(shard) in &self.shards {
+            lock(shard).clear();
+        }
     }
 
     /// Entries recorded from now on, for live readers (server-sent events). A reader that falls
     /// more than 1024 entries behind skips ahead.
-    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<JournalEntry>> {
-        self.live.subscribe()
+    pub fn subscribe(&self) -> Follower {
+        let rx = self.live.subscribe();
+        self.followers.fetch_add(1, Ordering::Relaxed);
+        Follower {
+            rx,
+            followers: self.followers.clone(),
+        }
+    }
+}
+
+/// Spreads a thread id (a counter) over the parts: Fibonacci hashing.
+struct Spread(u64);
+
+impl std::hash::Hasher for Spread {
+    fn write(&mut self, bytes: &[u8]) {
+        bytes.iter().for_each(|b| self.write_u64(u64::from(*b)));
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Arc<JournalEntry>>> {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+fn lock(shard: &Mutex<Ring>) -> std::sync::MutexGuard<'_, Ring> {
+    shard.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A live reader of the journal ([`Journal::subscribe`]); counted while it lives.
+pub struct Follower {
+    rx: tokio::sync::broadcast::Receiver<Arc<JournalEntry>>,
+    followers: Arc<AtomicUsize>,
+}
+
+impl Follower {
+    /// The next entry recorded (see [`tokio::sync::broadcast::Receiver::recv`]).
+    pub async fn recv(&mut self) -> Result<Arc<JournalEntry>, tokio::sync::broadcast::error::RecvError> {
+        self.rx.recv().await
+    }
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        self.followers.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::Clock;
+    use crate::http::surface::{RequestInfo, Surface};
+    use uuid::Uuid;
 
-    fn entry(surface: Surface, allowed: bool) -> JournalEntry {
+    fn record(j: &Journal, surface: Surface, allowed: bool) {
         let info = RequestInfo {
             id: Uuid::new_v4(),
             surface,
         };
-        JournalEntry::new(info, "GET /x".into(), OffsetDateTime::now_utc(), "token", allowed, "r")
+        j.record(|e| {
+            e.begin(info, ("GET", "/x"), &Clock::system(), "token", allowed);
+            e.reason.set("r");
+        });
     }
 
     #[test]
     fn bounded_filtered_cleared_and_off() {
         let j = Journal::new(3);
         for i in 0..5 {
-            j.record(entry(if i % 2 == 0 { Surface::Aad } else { Surface::Arm }, i != 3));
+            record(&j, if i % 2 == 0 { Surface::Aad } else { Surface::Arm }, i != 3);
         }
         let all = j.entries();
         assert_eq!(all.iter().map(|e| e.id).collect::<Vec<_>>(), vec![3, 4, 5]);
@@ -303,7 +302,74 @@ mod tests {
         j.clear();
         assert!(j.entries().is_empty());
         j.set_enabled(false);
-        j.record(entry(Surface::Aad, true));
+        record(&j, Surface::Aad, true);
         assert!(j.entries().is_empty());
+    }
+
+    #[test]
+    fn threads_record_in_parts_and_readers_see_the_newest_overall() {
+        let j = Journal::new(50);
+        std::thread::scope(|s| {
+            for t in 0..6 {
+                let j = &j;
+                s.spawn(move || {
+                    for _ in 0..40 {
+                        record(j, if t % 2 == 0 { Surface::Arm } else { Surface::Scoring }, true);
+                    }
+                });
+            }
+        });
+        let ids: Vec<u64> = j.entries().iter().map(|e| e.id).collect();
+        assert_eq!(ids, (191..=240).collect::<Vec<_>>(), "the newest 50 of 240, in order");
+        j.set_capacity(7);
+        assert_eq!(
+            j.entries().iter().map(|e| e.id).collect::<Vec<_>>(),
+            (234..=240).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn a_reused_entry_keeps_nothing_of_the_one_before() {
+        let j = Journal::new(1);
+        let info = RequestInfo {
+            id: Uuid::new_v4(),
+            surface: Surface::Arm,
+        };
+        j.record(|e| {
+            e.begin(info, ("GET", "/first"), &Clock::system(), "authorization", true);
+            e.principal.set("p");
+            e.principal_kind = Some("user");
+            e.token_hash.set("abc");
+            e.fault.set("f1");
+            e.reason.set("first");
+        });
+        j.record(|e| {
+            e.begin(info, ("POST", "/second"), &Clock::system(), "token", false);
+            e.reason.set("second");
+        });
+        let json = serde_json::to_value(j.entries()).unwrap();
+        let e = &json[0];
+        assert_eq!((e["id"].as_u64(), e["route"].as_str()), (Some(2), Some("POST /second")));
+        assert!(e["principal"].is_null() && e.get("principal_kind").is_none(), "{e}");
+        assert!(e.get("token_hash").is_none() && e.get("fault").is_none(), "{e}");
+        assert_eq!(
+            (e["decision"].as_str(), e["reason"].as_str()),
+            (Some("deny"), Some("second"))
+        );
+    }
+
+    #[tokio::test]
+    async fn followers_get_each_entry_and_are_counted_while_they_live() {
+        let j = Journal::new(10);
+        record(&j, Surface::Aad, true);
+        let mut follower = j.subscribe();
+        assert_eq!(j.followers.load(Ordering::Relaxed), 1);
+        record(&j, Surface::Arm, false);
+        let got = follower.recv().await.unwrap();
+        assert_eq!((got.id, got.decision), (2, "deny"));
+        drop(follower);
+        assert_eq!(j.followers.load(Ordering::Relaxed), 0);
+        record(&j, Surface::Arm, true);
+        assert_eq!(j.entries().len(), 3);
     }
 }

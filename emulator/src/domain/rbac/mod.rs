@@ -24,13 +24,55 @@ use assignments::{Assignments, Stored};
 use super::scope::Scope;
 use super::ObjectId;
 
-/// An RBAC decision: allowed or not, the assignment that allowed it, and the reason in words.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+/// An RBAC decision: allowed or not, the assignment that allowed it, and the reason in words
+/// ([`Decision::reason`]). An allow's reason is written only when something reads it: every
+/// authorized request decides, few are explained.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Decision {
     pub allowed: bool,
     /// The assignment that allowed it (none for a denial).
     pub matched: Option<Matched>,
-    pub reason: String,
+    /// Why it was denied (empty for an allow).
+    denial: String,
+}
+
+impl Decision {
+    /// A denial, for `reason`.
+    pub fn deny(reason: String) -> Self {
+        Decision {
+            allowed: false,
+            matched: None,
+            denial: reason,
+        }
+    }
+
+    /// Adds `note` to a denial's reason.
+    pub fn note(&mut self, note: &str) {
+        if !self.allowed {
+            self.denial.push_str("; ");
+            self.denial.push_str(note);
+        }
+    }
+
+    /// The reason in words: the assignment that allowed it, or why nothing did.
+    pub fn reason(&self) -> impl std::fmt::Display + '_ {
+        Reason(self)
+    }
+}
+
+struct Reason<'a>(&'a Decision);
+
+impl std::fmt::Display for Reason<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.0.matched, self.0.allowed) {
+            (Some(m), true) => write!(
+                f,
+                "allowed by role assignment {} of {} at {}",
+                m.assignment, m.role_name, m.scope
+            ),
+            _ => f.write_str(&self.0.denial),
+        }
+    }
 }
 
 /// The role assignment a decision rests on.
@@ -122,15 +164,10 @@ impl Rbac {
     /// `notActions` entry that takes it away).
     pub fn decide(&self, who: &[ObjectId], action: &str, scope: &Scope) -> Decision {
         if let Some((holder, held)) = self.granting(who, action, scope) {
-            let matched = self.matched(holder, held);
-            let reason = format!(
-                "allowed by role assignment {} of {} at {}",
-                matched.assignment, matched.role_name, matched.scope
-            );
             return Decision {
                 allowed: true,
-                matched: Some(matched),
-                reason,
+                matched: Some(self.matched(holder, held)),
+                denial: String::new(),
             };
         }
         let held: Vec<(ObjectId, &Stored)> = who
@@ -164,11 +201,7 @@ impl Rbac {
                 who.first().map(ToString::to_string).unwrap_or_default()
             )
         };
-        Decision {
-            allowed: false,
-            matched: None,
-            reason,
-        }
+        Decision::deny(reason)
     }
 
     fn matched(&self, holder: ObjectId, held: &Stored) -> Matched {
@@ -319,9 +352,9 @@ mod tests {
             (Uuid::from_bytes([1; 16]), "Reader", "/subscriptions/s")
         );
         assert!(
-            allowed.reason.contains("Reader at /subscriptions/s"),
+            allowed.reason().to_string().contains("Reader at /subscriptions/s"),
             "{}",
-            allowed.reason
+            allowed.reason().to_string()
         );
 
         // notActions: AzureML Data Scientist's `workspaces/*/action` is taken away for listKeys.
@@ -330,31 +363,41 @@ mod tests {
         assert!(!denied.allowed && denied.matched.is_none());
         assert!(
             denied
-                .reason
+                .reason()
+                .to_string()
                 .contains("excludes it (notActions 'Microsoft.MachineLearningServices/workspaces/listKeys/action')"),
             "{}",
-            denied.reason
+            denied.reason().to_string()
         );
         let write = "Microsoft.MachineLearningServices/workspaces/write";
 
         // A role that does not grant the action at all.
         let denied = rbac.decide(&[oid(1)], write, &ws);
         assert!(
-            denied.reason.contains("Reader at /subscriptions/s does not grant it"),
+            denied
+                .reason()
+                .to_string()
+                .contains("Reader at /subscriptions/s does not grant it"),
             "{}",
-            denied.reason
+            denied.reason().to_string()
         );
 
         // Roles below only, elsewhere only, and none at all.
         let rg = Scope::parse("/subscriptions/s/resourceGroups/rg").unwrap();
         assert!(rbac
             .decide(&[oid(2)], "Microsoft.Resources/subscriptions/resourceGroups/read", &rg)
-            .reason
+            .reason()
+            .to_string()
             .contains("only below"));
-        assert!(rbac.decide(&[oid(3)], read, &ws).reason.contains("only outside"));
+        assert!(rbac
+            .decide(&[oid(3)], read, &ws)
+            .reason()
+            .to_string()
+            .contains("only outside"));
         assert!(rbac
             .decide(&[oid(7)], read, &ws)
-            .reason
+            .reason()
+            .to_string()
             .contains("has no role assignment"));
 
         // Through a group: the group's assignment is named, held by the group.

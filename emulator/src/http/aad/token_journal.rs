@@ -3,12 +3,14 @@
 //! either the issued token's `uti` and expiry or the AADSTS error in words. Never the secret,
 //! the password or the token.
 
+use actix_web::http::uri::PathAndQuery;
+use actix_web::http::Method;
 use actix_web::HttpRequest;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use time::format_description::well_known::Rfc3339;
 
 use crate::authority::grants::{Issued, TokenRequest};
+use crate::decision::journal::{Stamp, Text, TokenHash};
 use crate::decision::{CredentialKind, JournalEntry};
 use crate::domain::ids::parse_guid;
 use crate::domain::{ClientId, World};
@@ -46,14 +48,21 @@ fn credential(request: &TokenRequest, grant: &str) -> CredentialKind {
 /// What the journal needs of the HTTP request (taken before the grant may move off the worker).
 pub(super) struct Seen {
     info: RequestInfo,
-    route: String,
+    method: Method,
+    path: PathAndQuery,
 }
 
 impl Seen {
     pub(super) fn of(req: &HttpRequest) -> Self {
         Seen {
             info: request_info(req),
-            route: format!("{} {}", req.method(), req.path()),
+            method: req.method().clone(),
+            // A shared view of the request's own bytes: no copy.
+            path: req
+                .uri()
+                .path_and_query()
+                .cloned()
+                .unwrap_or_else(|| PathAndQuery::from_static("/")),
         }
     }
 }
@@ -74,44 +83,37 @@ pub(super) fn record(
         .basic_credentials()
         .map(|(id, _)| id)
         .or_else(|| request.param("client_id").map(str::to_string));
-    let reason = reason(grant, outcome);
-    let mut entry = JournalEntry::new(
-        seen.info,
-        seen.route,
-        state.clock.now(),
-        "token",
-        outcome.is_ok(),
-        reason,
-    );
-    name_principal(&mut entry, world, request, client_id.as_deref());
-    entry.app_id = client_id;
-    entry.credential = Some(credential(request, grant));
-    entry.action = Some(format!("token ({grant})"));
-    entry.scope = request
-        .param("resource")
-        .or_else(|| request.param("scope"))
-        .map(str::to_string);
-    entry.token_id = outcome.ok().map(|i| i.token_id.clone());
-    entry.token_hash = outcome
-        .ok()
-        .map(|i| crate::decision::journal::token_hash(i.access_token.as_bytes()));
-    state.journal.record(entry);
+    state.journal.record(|entry| {
+        let route = (seen.method.as_str(), seen.path.path());
+        entry.begin(seen.info, route, &state.clock, "token", outcome.is_ok());
+        write_reason(&mut entry.reason, grant, outcome);
+        name_principal(entry, world, request, client_id.as_deref());
+        entry.app_id.set_opt(client_id.as_deref());
+        entry.credential = Some(credential(request, grant));
+        entry.action.show(format_args!("token ({grant})"));
+        entry
+            .scope
+            .set_opt(request.param("resource").or_else(|| request.param("scope")));
+        entry.token_id.set_opt(outcome.ok().map(|i| i.token_id.as_str()));
+        if let Ok(issued) = outcome {
+            entry.token_hash.show(TokenHash(issued.access_token.as_bytes()));
+        }
+    });
 }
 
 /// What was issued and until when, or the AADSTS refusal.
-fn reason(grant: &str, outcome: Result<&Issued, &AadError>) -> String {
+fn write_reason(reason: &mut Text, grant: &str, outcome: Result<&Issued, &AadError>) {
     match outcome {
         Ok(issued) => {
-            let exp = time::OffsetDateTime::from_unix_timestamp(issued.expires_on)
-                .ok()
-                .and_then(|e| e.format(&Rfc3339).ok())
-                .unwrap_or_default();
-            format!(
-                "issued an access token for {} by {grant}, expiring at {exp} ({} s)",
-                issued.resource, issued.expires_in
-            )
+            let exp = time::OffsetDateTime::from_unix_timestamp(issued.expires_on);
+            reason.show(format_args!(
+                "issued an access token for {} by {grant}, expiring at {} ({} s)",
+                issued.resource,
+                Stamp::from(exp.unwrap_or(time::OffsetDateTime::UNIX_EPOCH)),
+                issued.expires_in
+            ));
         }
-        Err(e) => format!("refused: AADSTS{} {}: {}", e.code, e.error, e.message),
+        Err(e) => reason.show(format_args!("refused: AADSTS{} {}: {}", e.code, e.error, e.message)),
     }
 }
 
@@ -125,15 +127,15 @@ fn name_principal(entry: &mut JournalEntry, world: &World, request: &TokenReques
         .and_then(|id| world.application(ClientId(id)));
     match (user, app) {
         (Some(u), _) => {
-            entry.principal = Some(u.object_id.to_string());
-            entry.principal_name = Some(u.upn.clone());
-            entry.principal_display_name = Some(u.display_name.clone());
+            entry.principal.guid(u.object_id.0);
+            entry.principal_name.set(&u.upn);
+            entry.principal_display_name.set(&u.display_name);
             entry.principal_kind = Some("user");
         }
         (None, Some(a)) => {
-            entry.principal = Some(a.object_id.to_string());
-            entry.principal_name = Some(a.object_id.to_string());
-            entry.principal_display_name = Some(a.display_name.clone());
+            entry.principal.guid(a.object_id.0);
+            entry.principal_name.guid(a.object_id.0);
+            entry.principal_display_name.set(&a.display_name);
             entry.principal_kind = Some("service-principal");
         }
         (None, None) => {}

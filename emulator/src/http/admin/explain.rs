@@ -70,7 +70,7 @@ async fn explain(state: Data<AppState>, req: HttpRequest, body: Bytes) -> Result
     let (name, _) = world.principal(oid).unwrap_or_else(|| (oid.to_string(), kind));
     Ok(HttpResponse::Ok().json(json!({
         "allowed": decision.allowed,
-        "reason": decision.reason,
+        "reason": decision.reason().to_string(),
         "matched": decision.matched,
         "principal": {"object_id": oid, "name": name, "display_name": world.display_name(oid), "kind": kind},
         "action": q.action,

@@ -280,3 +280,26 @@ fn a_claims_challenge_for_cp1_tokens_is_met_by_a_token_with_its_claims() {
         "the challenge is met"
     );
 }
+
+#[test]
+fn a_rule_on_the_path_alone_still_names_the_caller_in_the_journal() {
+    // No rule reads the credential, so the layer reads it only once this one has fired.
+    let app = TestApp::spawn();
+    let t = app.arm_token(CLIENT, SECRET);
+    let id =
+        app.fault(json!({"surface": "arm", "kind": "unavailable", "match": {"workspace": WS}, "when": {"count": 1}}));
+    assert_arm_error(&app.arm("GET", &workspace(), Some(&t), None), 503, "ServiceUnavailable");
+    assert_eq!(app.arm("GET", &workspace(), Some(&t), None).status, 200);
+    let fired = app.journal_of("fault");
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert_eq!(
+        (
+            fired[0]["fault"].as_str(),
+            fired[0]["principal"].as_str(),
+            fired[0]["app_id"].as_str()
+        ),
+        (Some(id.as_str()), Some(SP_OBJECT), Some(CLIENT)),
+        "{}",
+        fired[0]
+    );
+}
