@@ -187,7 +187,10 @@ impl Faults {
     /// and evaluation goes on; the first other rule that admits it fires and ends it.
     pub fn evaluate(&self, facts: &Facts, now: OffsetDateTime) -> FiredSet {
         let mut fired = Vec::new();
-        for rule in self.rules().iter() {
+        // Under the read lock, without cloning the table's `Arc`: one shared counter fewer to
+        // bounce between worker threads on every request.
+        let rules = self.rules.read().unwrap_or_else(|e| e.into_inner());
+        for rule in rules.iter() {
             if !facts.matches(rule) || !rule.admits(now) {
                 continue;
             }
