@@ -8,6 +8,7 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 
 use super::authn::{authenticate, AuthnFailure, Credential, Expectation, Principal};
+use crate::decision::journal::Field;
 use crate::domain::rbac::Decision;
 use crate::domain::scope::Scope;
 use crate::domain::{ObjectId, TenantId, World};
@@ -266,26 +267,26 @@ impl Drop for Gate<'_> {
             let route = (req.method().as_str(), req.path());
             entry.begin(info, route, &state.clock, outcome.kind, outcome.allowed);
             match &outcome.reason {
-                Why::Words(words) => entry.reason.set(words),
-                Why::Rbac(decision) => entry.reason.show(decision.reason()),
+                Why::Words(words) => entry.set(Field::Reason, words),
+                Why::Rbac(decision) => entry.show(Field::Reason, decision.reason()),
             }
             if let Some(p) = &principal {
                 if let Some(oid) = p.object_id {
-                    entry.principal.guid(oid.0);
+                    entry.guid(Field::Principal, oid.0);
                 }
                 entry.principal_kind = Some(p.kind);
-                entry.principal_display_name.set_opt(p.display_name.as_deref());
-                entry.app_id.set_opt(p.claims.as_ref().and_then(|c| c.client_id()));
-                entry.principal_name.set(&p.label);
+                entry.set_opt(Field::PrincipalDisplayName, p.display_name.as_deref());
+                entry.set_opt(Field::AppId, p.claims.as_ref().and_then(|c| c.client_id()));
+                entry.set(Field::PrincipalName, &p.label);
                 entry.credential = Some(p.credential);
-                entry.token_id.set_opt(p.token_id.as_deref());
-                entry.token_hash.set_opt(p.token_hash.as_deref());
+                entry.set_opt(Field::TokenId, p.token_id.as_deref());
+                entry.set_opt(Field::TokenHash, p.token_hash.as_deref());
             }
-            if entry.token_hash.is_empty() {
-                entry.token_hash.set_opt(refused_token.as_deref());
+            if entry.get(Field::TokenHash).is_none() {
+                entry.set_opt(Field::TokenHash, refused_token.as_deref());
             }
-            entry.action.set_opt(outcome.action.as_deref());
-            entry.scope.set_opt(outcome.scope.as_deref());
+            entry.set_opt(Field::Action, outcome.action.as_deref());
+            entry.set_opt(Field::Scope, outcome.scope.as_deref());
             entry.enforced = outcome.enforced;
         });
     }

@@ -17,6 +17,7 @@ use actix_web::HttpMessage;
 
 use super::facts::Facts;
 use super::{render, FiredSet, Kind};
+use crate::decision::journal::Field;
 use crate::domain::World;
 use crate::http::surface::{request_info, Surface};
 use crate::state::AppState;
@@ -178,9 +179,9 @@ fn record(state: &AppState, req: &ServiceRequest, fired: &FiredSet, facts: &Fact
         state.journal.record(|entry| {
             let route = (req.method().as_str(), req.path());
             entry.begin(info, route, &state.clock, "fault", f.kind().proceeds());
-            entry.reason.set(&render::describe(f, facts));
-            entry.fault.set(&f.rule.id);
-            entry.principal.set_opt(token.and_then(|t| t.oid.as_deref()));
+            entry.set(Field::Reason, &render::describe(f, facts));
+            entry.set(Field::Fault, &f.rule.id);
+            entry.set_opt(Field::Principal, token.and_then(|t| t.oid.as_deref()));
             let client = token.and_then(|t| t.appid.as_deref().or(t.azp.as_deref()));
             let client = client.or_else(|| {
                 facts
@@ -189,10 +190,8 @@ fn record(state: &AppState, req: &ServiceRequest, fired: &FiredSet, facts: &Fact
                     .filter(|_| facts.token_endpoint)
                     .map(String::as_str)
             });
-            entry.app_id.set_opt(client);
-            entry
-                .principal_name
-                .set_opt(facts.identities.first().map(String::as_str));
+            entry.set_opt(Field::AppId, client);
+            entry.set_opt(Field::PrincipalName, facts.identities.first().map(String::as_str));
         });
     }
 }

@@ -1,5 +1,5 @@
-//! One journal entry and its parts: text fields reused from entry to entry, times formatted
-//! when read, a token shown as a short hash.
+//! One journal entry and its parts: its text in one buffer reused from entry to entry, times
+//! formatted when read, a token shown as a short hash.
 
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
@@ -28,118 +28,80 @@ impl std::fmt::Display for TokenHash<'_> {
     }
 }
 
-/// A text field of an entry. Once the journal is full, recording an entry reuses the oldest one's
-/// fields in place (cleared, their buffers kept), so the hot path neither allocates nor frees
-/// memory another worker thread allocated. Empty reads as absent: `null` in JSON.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Text(String);
+/// The text fields of an entry ([`JournalEntry::set`], [`JournalEntry::get`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    /// Method and path.
+    Route,
+    /// The caller's object id, when the credential named one.
+    Principal,
+    /// How ARM names the caller (a user's UPN, else the object id; "key holder" for keys).
+    PrincipalName,
+    /// The user's or application's display name, when the world knows it.
+    PrincipalDisplayName,
+    /// The calling application's client id (`appid`/`azp`, or the token request's `client_id`).
+    AppId,
+    /// The token's `uti` (Entra) or `jti` (Azure ML), never the token.
+    TokenId,
+    /// The presented or issued token's [`token_hash`] (Azure ML tokens carry no id claim).
+    TokenHash,
+    Action,
+    Scope,
+    Reason,
+    /// The fault rule that fired (kind `fault`).
+    Fault,
+}
 
-impl Text {
-    /// Replaces the text with `s`.
-    pub fn set(&mut self, s: &str) {
-        self.0.clear();
-        self.0.push_str(s);
+const FIELDS: usize = Field::Fault as usize + 1;
+
+/// An entry's text, every field in one buffer: recording writes a few adjacent cache lines
+/// rather than one allocation per field, and starting an entry empties them all at once. Once
+/// the journal is full, recording reuses the oldest entry's buffer in place, so the hot path
+/// neither allocates nor frees memory another worker thread allocated. A field is a span of the
+/// buffer; an empty one reads as absent (`null` in JSON).
+#[derive(Clone, Debug, Default)]
+struct Texts {
+    buf: String,
+    spans: [(u32, u32); FIELDS],
+}
+
+impl Texts {
+    fn clear(&mut self) {
+        self.buf.clear();
+        self.spans = [(0, 0); FIELDS];
     }
 
-    /// Replaces the text with `s`, or empties it.
-    pub fn set_opt(&mut self, s: Option<&str>) {
-        self.0.clear();
-        self.0.push_str(s.unwrap_or_default());
+    fn get(&self, field: Field) -> &str {
+        let (start, end) = self.spans[field as usize];
+        self.buf.get(start as usize..end as usize).unwrap_or_default()
     }
 
-    /// Replaces the text with a GUID, lower-case and hyphenated (without the formatting machinery).
-    pub fn guid(&mut self, id: Uuid) {
-        self.0.clear();
-        self.0
-            .push_str(id.hyphenated().encode_lower(&mut Uuid::encode_buffer()));
-    }
-
-    /// Replaces the text with `parts` written one after another.
-    pub fn join(&mut self, parts: &[&str]) {
-        self.0.clear();
-        parts.iter().for_each(|p| self.0.push_str(p));
-    }
-
-    /// Replaces the text with `v` formatted.
-    pub fn show(&mut self, v: impl std::fmt::Display) {
-        use std::fmt::Write;
-        self.0.clear();
-        let _ = write!(self.0, "{v}");
-    }
-
-    pub fn clear(&mut self) {
-        self.0.clear();
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// The text, or none when empty.
-    pub fn get(&self) -> Option<&str> {
-        (!self.0.is_empty()).then_some(self.0.as_str())
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
+    /// Writes `field` with `write`, which appends to the buffer (a field written twice shows
+    /// the last).
+    fn write(&mut self, field: Field, write: impl FnOnce(&mut String)) {
+        let start = self.buf.len();
+        write(&mut self.buf);
+        self.spans[field as usize] = match (u32::try_from(start), u32::try_from(self.buf.len())) {
+            (Ok(start), Ok(end)) => (start, end),
+            _ => (0, 0), // Beyond 4 GiB of text in one entry: not kept.
+        };
     }
 }
 
-impl std::fmt::Write for Text {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        self.0.push_str(s);
-        Ok(())
-    }
-}
-
-impl Serialize for Text {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self.get() {
-            Some(t) => s.serialize_str(t),
-            None => s.serialize_none(),
-        }
-    }
-}
-
-/// A reason is always a string, even an empty one.
-fn as_string<S: serde::Serializer>(t: &Text, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(t.as_str())
-}
-
-/// One request's decision.
-#[derive(Clone, Debug, Serialize)]
+/// One request's decision. Readers see it as an [`EntryView`] (its JSON).
+#[derive(Clone, Debug)]
 pub struct JournalEntry {
     /// Increasing, unique within this emulator's run.
     pub id: u64,
     pub request_id: Uuid,
-    /// Emulator-clock time (RFC 3339): what validators judged expiry by.
+    /// Emulator-clock time: what validators judged expiry by.
     pub time: Stamp,
-    /// Wall-clock time (RFC 3339).
+    /// Wall-clock time.
     pub wall_time: Stamp,
     pub surface: Surface,
-    /// Method and path.
-    pub route: Text,
-    /// The caller's object id, when the credential named one.
-    pub principal: Text,
-    /// How ARM names the caller (a user's UPN, else the object id; "key holder" for keys).
-    pub principal_name: Text,
-    /// The user's or application's display name, when the world knows it.
-    #[serde(skip_serializing_if = "Text::is_empty")]
-    pub principal_display_name: Text,
     /// `user`, `service-principal` or `key-holder`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub principal_kind: Option<&'static str>,
-    /// The calling application's client id (`appid`/`azp`, or the token request's `client_id`).
-    #[serde(skip_serializing_if = "Text::is_empty")]
-    pub app_id: Text,
     pub credential: Option<CredentialKind>,
-    /// The token's `uti` (Entra) or `jti` (Azure ML), never the token.
-    pub token_id: Text,
-    /// The presented or issued token's [`token_hash`] (Azure ML tokens carry no id claim).
-    #[serde(skip_serializing_if = "Text::is_empty")]
-    pub token_hash: Text,
-    pub action: Text,
-    pub scope: Text,
     /// `allow` or `deny`.
     pub decision: &'static str,
     /// False when `--rbac log-only` let a denial through.
@@ -147,69 +109,153 @@ pub struct JournalEntry {
     /// `authentication`, `authorization`, `rbac-would-deny` (a denial log-only mode let through),
     /// `token` (the Entra ID surface issued or refused a token) or `fault` (a fault rule fired).
     pub kind: &'static str,
-    #[serde(serialize_with = "as_string")]
-    pub reason: Text,
-    /// The fault rule that fired (kind `fault`).
-    #[serde(skip_serializing_if = "Text::is_empty")]
-    pub fault: Text,
+    texts: Texts,
 }
 
 impl JournalEntry {
     pub(super) fn blank() -> Self {
-        let epoch = Stamp(0);
         JournalEntry {
             id: 0,
             request_id: Uuid::nil(),
-            time: epoch,
-            wall_time: epoch,
+            time: Stamp(0),
+            wall_time: Stamp(0),
             surface: Surface::Control,
-            route: Text::default(),
-            principal: Text::default(),
-            principal_name: Text::default(),
-            principal_display_name: Text::default(),
             principal_kind: None,
-            app_id: Text::default(),
             credential: None,
-            token_id: Text::default(),
-            token_hash: Text::default(),
-            action: Text::default(),
-            scope: Text::default(),
             decision: "deny",
             enforced: true,
             kind: "",
-            reason: Text::default(),
-            fault: Text::default(),
+            texts: Texts::default(),
         }
     }
 
     /// Starts the entry for the request `info`, at the time `clock` tells: its surface, route
     /// (`METHOD path`), kind and verdict; every other field empty for the caller to fill in.
     pub fn begin(&mut self, info: RequestInfo, route: (&str, &str), clock: &Clock, kind: &'static str, allowed: bool) {
-        let texts = [
-            &mut self.principal,
-            &mut self.principal_name,
-            &mut self.principal_display_name,
-            &mut self.app_id,
-            &mut self.token_id,
-            &mut self.token_hash,
-            &mut self.action,
-            &mut self.scope,
-            &mut self.reason,
-            &mut self.fault,
-        ];
-        texts.into_iter().for_each(Text::clear);
+        self.texts.clear();
         self.request_id = info.id;
         let (now, wall) = clock.unix_nanos_and_system();
         self.time = Stamp(now);
         self.wall_time = Stamp(wall);
         self.surface = info.surface;
-        self.route.join(&[route.0, " ", route.1]);
+        self.join(Field::Route, &[route.0, " ", route.1]);
         self.principal_kind = None;
         self.credential = None;
         self.decision = if allowed { "allow" } else { "deny" };
         self.enforced = true;
         self.kind = kind;
     }
+
+    /// The text of `field`, or none when empty.
+    pub fn get(&self, field: Field) -> Option<&str> {
+        Some(self.text(field)).filter(|t| !t.is_empty())
+    }
+
+    /// The text of `field` (empty when absent).
+    pub fn text(&self, field: Field) -> &str {
+        self.texts.get(field)
+    }
+
+    /// Sets `field` to `s`.
+    pub fn set(&mut self, field: Field, s: &str) {
+        self.texts.write(field, |buf| buf.push_str(s));
+    }
+
+    /// Sets `field` to `s`; none leaves it as it is.
+    pub fn set_opt(&mut self, field: Field, s: Option<&str>) {
+        if let Some(s) = s {
+            self.set(field, s);
+        }
+    }
+
+    /// Sets `field` to a GUID, lower-case and hyphenated (without the formatting machinery).
+    pub fn guid(&mut self, field: Field, id: Uuid) {
+        self.set(field, id.hyphenated().encode_lower(&mut Uuid::encode_buffer()));
+    }
+
+    /// Sets `field` to `parts` written one after another.
+    pub fn join(&mut self, field: Field, parts: &[&str]) {
+        self.texts
+            .write(field, |buf| parts.iter().for_each(|p| buf.push_str(p)));
+    }
+
+    /// Sets `field` to `v` formatted.
+    pub fn show(&mut self, field: Field, v: impl std::fmt::Display) {
+        use std::fmt::Write;
+        self.texts.write(field, |buf| {
+            let _ = write!(buf, "{v}");
+        });
+    }
+
+    /// What a reader sees of the entry (and its JSON).
+    pub fn view(&self) -> EntryView<'_> {
+        let get = |f| self.get(f);
+        EntryView {
+            id: self.id,
+            request_id: self.request_id,
+            time: self.time,
+            wall_time: self.wall_time,
+            surface: self.surface,
+            route: get(Field::Route),
+            principal: get(Field::Principal),
+            principal_name: get(Field::PrincipalName),
+            principal_display_name: get(Field::PrincipalDisplayName),
+            principal_kind: self.principal_kind,
+            app_id: get(Field::AppId),
+            credential: self.credential,
+            token_id: get(Field::TokenId),
+            token_hash: get(Field::TokenHash),
+            action: get(Field::Action),
+            scope: get(Field::Scope),
+            decision: self.decision,
+            enforced: self.enforced,
+            kind: self.kind,
+            reason: self.text(Field::Reason),
+            fault: get(Field::Fault),
+        }
+    }
+}
+
+impl Serialize for JournalEntry {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.view().serialize(s)
+    }
+}
+
+/// A journal entry as readers see it ([`JournalEntry::view`]), field for field its JSON in
+/// `GET /_emulator/journal`: absent text is `null`, or left out where marked. The text fields
+/// are described on [`Field`].
+#[derive(Debug, Serialize)]
+pub struct EntryView<'a> {
+    pub id: u64,
+    pub request_id: Uuid,
+    /// RFC 3339.
+    pub time: Stamp,
+    /// RFC 3339.
+    pub wall_time: Stamp,
+    pub surface: Surface,
+    pub route: Option<&'a str>,
+    pub principal: Option<&'a str>,
+    pub principal_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal_display_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal_kind: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<&'a str>,
+    pub credential: Option<CredentialKind>,
+    pub token_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_hash: Option<&'a str>,
+    pub action: Option<&'a str>,
+    pub scope: Option<&'a str>,
+    pub decision: &'static str,
+    pub enforced: bool,
+    pub kind: &'static str,
+    /// Always a string, even an empty one.
+    pub reason: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fault: Option<&'a str>,
 }
 
 /// A time the journal shows in RFC 3339, kept as nanoseconds since the Unix epoch and put in

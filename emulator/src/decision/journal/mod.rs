@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use serde::Deserialize;
 
 mod entry;
-pub use entry::{token_hash, JournalEntry, Stamp, Text, TokenHash};
+pub use entry::{token_hash, EntryView, Field, JournalEntry, Stamp, TokenHash};
 
 /// Entries kept by default.
 pub const DEFAULT_CAPACITY: usize = 1000;
@@ -42,9 +42,14 @@ impl Filter {
     pub fn matches(&self, e: &JournalEntry) -> bool {
         let eq = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w.eq_ignore_ascii_case(have));
         let principal = self.principal.as_deref().is_none_or(|p| {
-            [&e.principal, &e.principal_name, &e.principal_display_name, &e.app_id]
-                .iter()
-                .any(|v| !v.is_empty() && v.as_str().eq_ignore_ascii_case(p))
+            [
+                Field::Principal,
+                Field::PrincipalName,
+                Field::PrincipalDisplayName,
+                Field::AppId,
+            ]
+            .into_iter()
+            .any(|f| e.get(f).is_some_and(|v| v.eq_ignore_ascii_case(p)))
         });
         eq(&self.decision, e.decision)
             && eq(&self.surface, e.surface.as_ref())
@@ -118,25 +123,29 @@ impl Journal {
     }
 
     /// Records one entry, which `fill` writes (starting with [`JournalEntry::begin`]); its `id` is
-    /// assigned here. When the thread's part is full its oldest entry makes room — and lends its
-    /// buffers to the new one, so recording allocates nothing once the journal has filled. Live
-    /// readers are handed the entry.
+    /// assigned here. The entry is written in place under its part's lock, which only the
+    /// recording thread takes but for a reader's copy: when the part is full its oldest entry
+    /// makes room and lends its buffer to the new one, so recording allocates nothing once the
+    /// journal has filled. Live readers are handed the entry.
     pub fn record(&self, fill: impl FnOnce(&mut JournalEntry)) {
         if !self.enabled() {
             return;
         }
-        let shard = self.shard();
-        let mut slot = self.slot(shard);
-        let Some(entry) = Arc::get_mut(&mut slot) else { return };
-        fill(entry);
         let followed = self.followers.load(Ordering::Relaxed) > 0;
         let live = {
-            let mut ring = lock(shard);
+            let mut ring = lock(self.shard());
+            let oldest = if ring.len() >= self.capacity() {
+                ring.pop_front()
+            } else {
+                None
+            };
+            // A live reader may still hold the oldest entry: then it is left to them.
+            let mut slot = oldest
+                .filter(|e| Arc::strong_count(e) == 1)
+                .unwrap_or_else(|| Arc::new(JournalEntry::blank()));
             if let Some(entry) = Arc::get_mut(&mut slot) {
+                fill(entry);
                 entry.id = self.next_id.0.fetch_add(1, Ordering::Relaxed);
-            }
-            if ring.len() >= self.capacity() {
-                ring.pop_front();
             }
             let live = followed.then(|| slot.clone());
             ring.push_back(slot);
@@ -155,25 +164,6 @@ impl Journal {
         std::thread::current().id().hash(&mut hasher);
         // The top two bits: Fibonacci hashing puts consecutive thread ids in different parts.
         &self.shards[(hasher.finish() >> 62) as usize].0
-    }
-
-    /// A blank entry to record into: the part's oldest when it is full and no live reader
-    /// still holds it, else a new one.
-    fn slot(&self, shard: &Mutex<Ring>) -> Arc<JournalEntry> {
-        let oldest = {
-            let mut ring = lock(shard);
-            if ring.len() >= self.capacity() {
-                ring.pop_front()
-            } else {
-                None
-            }
-        };
-        if let Some(mut e) = oldest {
-            if Arc::get_mut(&mut e).is_some() {
-                return e;
-            }
-        }
-        Arc::new(JournalEntry::blank())
     }
 
     /// Every entry, oldest first.
@@ -274,7 +264,7 @@ mod tests {
         };
         j.record(|e| {
             e.begin(info, ("GET", "/x"), &Clock::system(), "token", allowed);
-            e.reason.set("r");
+            e.set(Field::Reason, "r");
         });
     }
 
@@ -337,15 +327,15 @@ mod tests {
         };
         j.record(|e| {
             e.begin(info, ("GET", "/first"), &Clock::system(), "authorization", true);
-            e.principal.set("p");
+            e.set(Field::Principal, "p");
             e.principal_kind = Some("user");
-            e.token_hash.set("abc");
-            e.fault.set("f1");
-            e.reason.set("first");
+            e.set(Field::TokenHash, "abc");
+            e.set(Field::Fault, "f1");
+            e.set(Field::Reason, "first");
         });
         j.record(|e| {
             e.begin(info, ("POST", "/second"), &Clock::system(), "token", false);
-            e.reason.set("second");
+            e.set(Field::Reason, "second");
         });
         let json = serde_json::to_value(j.entries()).unwrap();
         let e = &json[0];

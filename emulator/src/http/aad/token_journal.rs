@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
 use crate::authority::grants::{Issued, TokenRequest};
-use crate::decision::journal::{Stamp, Text, TokenHash};
+use crate::decision::journal::{Field, Stamp, TokenHash};
 use crate::decision::{CredentialKind, JournalEntry};
 use crate::domain::ids::parse_guid;
 use crate::domain::{ClientId, World};
@@ -86,34 +86,39 @@ pub(super) fn record(
     state.journal.record(|entry| {
         let route = (seen.method.as_str(), seen.path.path());
         entry.begin(seen.info, route, &state.clock, "token", outcome.is_ok());
-        write_reason(&mut entry.reason, grant, outcome);
+        write_reason(entry, grant, outcome);
         name_principal(entry, world, request, client_id.as_deref());
-        entry.app_id.set_opt(client_id.as_deref());
+        entry.set_opt(Field::AppId, client_id.as_deref());
         entry.credential = Some(credential(request, grant));
-        entry.action.show(format_args!("token ({grant})"));
-        entry
-            .scope
-            .set_opt(request.param("resource").or_else(|| request.param("scope")));
-        entry.token_id.set_opt(outcome.ok().map(|i| i.token_id.as_str()));
+        entry.show(Field::Action, format_args!("token ({grant})"));
+        let scope = request.param("resource").or_else(|| request.param("scope"));
+        entry.set_opt(Field::Scope, scope);
+        entry.set_opt(Field::TokenId, outcome.ok().map(|i| i.token_id.as_str()));
         if let Ok(issued) = outcome {
-            entry.token_hash.show(TokenHash(issued.access_token.as_bytes()));
+            entry.show(Field::TokenHash, TokenHash(issued.access_token.as_bytes()));
         }
     });
 }
 
 /// What was issued and until when, or the AADSTS refusal.
-fn write_reason(reason: &mut Text, grant: &str, outcome: Result<&Issued, &AadError>) {
+fn write_reason(entry: &mut JournalEntry, grant: &str, outcome: Result<&Issued, &AadError>) {
     match outcome {
         Ok(issued) => {
             let exp = time::OffsetDateTime::from_unix_timestamp(issued.expires_on);
-            reason.show(format_args!(
-                "issued an access token for {} by {grant}, expiring at {} ({} s)",
-                issued.resource,
-                Stamp::from(exp.unwrap_or(time::OffsetDateTime::UNIX_EPOCH)),
-                issued.expires_in
-            ));
+            entry.show(
+                Field::Reason,
+                format_args!(
+                    "issued an access token for {} by {grant}, expiring at {} ({} s)",
+                    issued.resource,
+                    Stamp::from(exp.unwrap_or(time::OffsetDateTime::UNIX_EPOCH)),
+                    issued.expires_in
+                ),
+            );
         }
-        Err(e) => reason.show(format_args!("refused: AADSTS{} {}: {}", e.code, e.error, e.message)),
+        Err(e) => entry.show(
+            Field::Reason,
+            format_args!("refused: AADSTS{} {}: {}", e.code, e.error, e.message),
+        ),
     }
 }
 
@@ -127,15 +132,15 @@ fn name_principal(entry: &mut JournalEntry, world: &World, request: &TokenReques
         .and_then(|id| world.application(ClientId(id)));
     match (user, app) {
         (Some(u), _) => {
-            entry.principal.guid(u.object_id.0);
-            entry.principal_name.set(&u.upn);
-            entry.principal_display_name.set(&u.display_name);
+            entry.guid(Field::Principal, u.object_id.0);
+            entry.set(Field::PrincipalName, &u.upn);
+            entry.set(Field::PrincipalDisplayName, &u.display_name);
             entry.principal_kind = Some("user");
         }
         (None, Some(a)) => {
-            entry.principal.guid(a.object_id.0);
-            entry.principal_name.guid(a.object_id.0);
-            entry.principal_display_name.set(&a.display_name);
+            entry.guid(Field::Principal, a.object_id.0);
+            entry.guid(Field::PrincipalName, a.object_id.0);
+            entry.set(Field::PrincipalDisplayName, &a.display_name);
             entry.principal_kind = Some("service-principal");
         }
         (None, None) => {}
