@@ -6,6 +6,7 @@ this compares code, not machines.
 
     python3 emulator/benches/profile.py arm --requests 2000      # arm | token | score-key | score-token | health
     BIN=/path/to/azureml-emulator python3 emulator/benches/profile.py token
+    python3 emulator/benches/profile.py arm --fault-rule '{"surface": "any", "kind": "server-error", "match": {"service": "none"}}'
 
 Build the binary with line tables for readable output:
     CARGO_TARGET_DIR=/tmp/perf CARGO_PROFILE_RELEASE_DEBUG=line-tables-only cargo build --release
@@ -40,6 +41,7 @@ def main():
     p.add_argument("--requests", type=int, default=2000)
     p.add_argument("--top", type=int, default=40)
     p.add_argument("--serve", default="", help="more `serve` flags in one string (e.g. --serve='--journal off')")
+    p.add_argument("--fault-rule", help="a fault rule (JSON) added before counting, e.g. one that never fires")
     args = p.parse_args()
     binary = os.environ.get("BIN", os.path.join(ROOT, "target", "release", "azureml-emulator"))
     work = tempfile.mkdtemp(prefix="azureml-emulator-profile-")
@@ -69,6 +71,9 @@ def main():
             "resource": "https://management.azure.com/"}
     form_body = urllib.parse.urlencode(form)
     form_headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    if args.fault_rule:
+        status, data = call("POST", "/_emulator/faults", args.fault_rule, {"Content-Type": "application/json"})
+        assert status < 300, (status, data[:300])
     status, data = call("POST", f"/{TENANT}/oauth2/token", form_body, form_headers)
     arm = json.loads(data)["access_token"]
     if args.kind == "arm":

@@ -1,9 +1,11 @@
 //! What a request is, as far as fault rules match on it. Gathered once per request, only while
-//! some rule is in the table: the path (surface, route, workspace, service, tenant), the token
+//! some rule is in the table, and only what the rules look at ([`Needs`]): the path (surface, route, workspace, service, tenant), the token
 //! request's form on the token endpoints (grant, client, user), and the bearer token's claims
 //! elsewhere. The claims are read **without** verifying the token: they only choose which fault
 //! fires, never what a request may do (authentication still runs on every request a fault lets
 //! through).
+
+use std::borrow::Cow;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -58,9 +60,94 @@ pub fn header_kid(token: &[u8]) -> Option<String> {
         .map(str::to_string)
 }
 
-/// See the module documentation.
+/// What the rules in the table look at ([`Needs::of`] one rule, [`Needs::union`] of all), so
+/// that a request gathers only that — and nothing at all on a surface no rule applies to. Kept in
+/// one word: a bit per [`Surface`], and whether the credential or the world must be read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Needs(u32);
+
+impl Needs {
+    /// A rule matches on the credential ([`RuleSpec::reads_credential`]).
+    const CREDENTIAL: u32 = 1 << 16;
+    /// A rule matches on what only the world tells: a scoring request's workspace, a workspace's
+    /// region (or renders it: `region-outage`).
+    const WORLD: u32 = 1 << 17;
+
+    /// What `spec` looks at.
+    pub fn of(spec: &RuleSpec) -> Needs {
+        let surfaces: &[Surface] = match spec.surface {
+            FaultSurface::Aad | FaultSurface::Jwks => &[Surface::Aad],
+            FaultSurface::Arm => &[Surface::Arm],
+            FaultSurface::ModelManagement => &[Surface::ModelManagement],
+            FaultSurface::Scoring => &[Surface::Scoring],
+            FaultSurface::Any => &[
+                Surface::Aad,
+                Surface::Arm,
+                Surface::ModelManagement,
+                Surface::Scoring,
+                Surface::Metadata,
+                Surface::ManagedIdentity,
+            ],
+        };
+        let mut bits = surfaces.iter().fold(0, |bits, s| bits | 1 << *s as u32);
+        if spec.reads_credential() {
+            bits |= Self::CREDENTIAL;
+        }
+        let m = &spec.matcher;
+        if m.workspace.is_some() || m.region.is_some() || spec.kind == Kind::RegionOutage {
+            bits |= Self::WORLD;
+        }
+        Needs(bits)
+    }
+
+    pub fn union(self, other: Needs) -> Needs {
+        Needs(self.0 | other.0)
+    }
+
+    /// Whether some rule may apply on `surface` (never the control API).
+    pub fn surface(self, surface: Surface) -> bool {
+        surface != Surface::Control && self.0 & 1 << surface as u32 != 0
+    }
+
+    pub fn credential(self) -> bool {
+        self.0 & Self::CREDENTIAL != 0
+    }
+
+    pub fn world(self) -> bool {
+        self.0 & Self::WORLD != 0
+    }
+
+    pub fn bits(self) -> u32 {
+        self.0
+    }
+
+    pub fn from_bits(bits: u32) -> Needs {
+        Needs(bits)
+    }
+}
+
+/// The segments of a path, split on `/` byte by byte: request paths are short, and `str::split`'s
+/// searcher costs more per segment than it saves on them.
+struct Segments<'r>(Option<&'r str>);
+
+impl<'r> Iterator for Segments<'r> {
+    type Item = &'r str;
+
+    fn next(&mut self) -> Option<&'r str> {
+        let rest = self.0?;
+        match rest.bytes().position(|b| b == b'/') {
+            Some(i) => {
+                self.0 = rest.get(i + 1..);
+                rest.get(..i)
+            }
+            None => self.0.take(),
+        }
+    }
+}
+
+/// See the module documentation. What the path tells is borrowed from the request.
 #[derive(Clone, Debug)]
-pub struct Facts {
+pub struct Facts<'r> {
     pub surface: Surface,
     /// `…/discovery[/v2.0]/keys`.
     pub jwks: bool,
@@ -70,14 +157,15 @@ pub struct Facts {
     pub aml_token_call: bool,
     /// A key listing (model management `listkeys`, ARM `listKeys`).
     pub listkeys_call: bool,
-    pub method: String,
-    pub path: String,
+    pub method: &'r str,
+    pub path: &'r str,
     pub grant: Option<String>,
     /// Every name the caller goes by: client id, object id, UPN, display name, `key holder`.
     pub identities: Vec<String>,
-    pub tenant: Option<String>,
-    pub workspace: Option<String>,
-    pub service: Option<String>,
+    pub tenant: Option<Cow<'r, str>>,
+    pub workspace: Option<Cow<'r, str>>,
+    pub service: Option<&'r str>,
+    /// Read from the world only when it is given ([`Needs::world`]).
     pub region: Option<String>,
     pub token: Option<TokenFacts>,
 }
@@ -86,19 +174,27 @@ fn eq(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 
-impl Facts {
-    /// What the path and method tell, before any body or credential is read.
-    pub fn from_path(surface: Surface, method: &str, path: &str, world: &World) -> Self {
-        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-        let last = segments.last().copied().unwrap_or_default();
+impl<'r> Facts<'r> {
+    /// What the path and method tell, before any body or credential is read; with `world`, also
+    /// the workspace and region the world gives.
+    pub fn from_path(surface: Surface, method: &'r str, path: &'r str, world: Option<&World>) -> Self {
+        // Read by iterating, never collected: this runs on every request while a rule is active.
+        let trimmed = path.trim_matches('/');
+        let segments = || Segments(Some(trimmed));
+        let last = trimmed
+            .bytes()
+            .rposition(|b| b == b'/')
+            .map_or(Some(trimmed), |i| trimmed.get(i + 1..))
+            .unwrap_or_default();
+        let aad = surface == Surface::Aad;
         let mut facts = Facts {
             surface,
-            jwks: surface == Surface::Aad && eq(last, "keys") && segments.iter().any(|s| eq(s, "discovery")),
-            token_endpoint: surface == Surface::Aad && eq(last, "token") && segments.iter().any(|s| eq(s, "oauth2")),
+            jwks: aad && eq(last, "keys") && segments().any(|s| eq(s, "discovery")),
+            token_endpoint: aad && eq(last, "token") && segments().any(|s| eq(s, "oauth2")),
             aml_token_call: false,
             listkeys_call: false,
-            method: method.to_string(),
-            path: path.to_string(),
+            method,
+            path,
             grant: None,
             identities: Vec::new(),
             tenant: None,
@@ -109,54 +205,64 @@ impl Facts {
         };
         match surface {
             Surface::Aad => {
-                let rest = if segments.first().is_some_and(|s| *s == "adfs") {
-                    &segments[1.min(segments.len())..]
-                } else {
-                    &segments[..]
-                };
-                facts.tenant = rest.first().map(|s| s.to_string());
+                let mut it = segments();
+                let first = it.next();
+                facts.tenant = if first == Some("adfs") { it.next() } else { first }.map(Cow::Borrowed);
             }
-            Surface::Arm | Surface::ModelManagement => facts.resource_path(&segments, last, world),
-            Surface::Scoring => facts.scoring_path(&segments, world),
+            Surface::Arm | Surface::ModelManagement => facts.resource_path(segments(), last, world),
+            Surface::Scoring => facts.scoring_path(segments(), world),
             _ => {}
         }
         facts
     }
 
-    fn resource_path(&mut self, segments: &[&str], last: &str, world: &World) {
-        let after = |name: &str| {
-            segments
-                .iter()
-                .position(|s| eq(s, name))
-                .and_then(|i| segments.get(i + 1))
-                .map(|s| s.to_string())
-        };
-        self.workspace = after("workspaces");
-        self.service = after("services").or_else(|| after("onlineEndpoints"));
+    /// ARM and model-management paths: the segment after each of the names below, found in one
+    /// pass (the first of each).
+    fn resource_path(&mut self, segments: impl Iterator<Item = &'r str>, last: &str, world: Option<&World>) {
+        const NAMES: [&str; 5] = [
+            "subscriptions",
+            "resourceGroups",
+            "workspaces",
+            "services",
+            "onlineEndpoints",
+        ];
+        let mut after: [Option<&'r str>; 5] = [None; 5];
+        let mut previous = "";
+        for segment in segments {
+            if let Some(i) = NAMES.iter().position(|n| eq(n, previous)) {
+                after[i] = after[i].or(Some(segment));
+            }
+            previous = segment;
+        }
+        let [sub, rg, workspace, service, endpoint] = after;
+        self.workspace = workspace.map(Cow::Borrowed);
+        self.service = service.or(endpoint);
         let post = self.method == "POST";
         self.aml_token_call = post && self.service.is_some() && eq(last, "token");
         self.listkeys_call = post && eq(last, "listkeys");
-        if let (Some(sub), Some(rg), Some(ws)) = (after("subscriptions"), after("resourceGroups"), &self.workspace) {
+        if let (Some(world), Some(sub), Some(rg), Some(ws)) = (world, sub, rg, workspace) {
             self.region = sub
                 .parse()
                 .ok()
-                .and_then(|s| world.workspace(s, &rg, ws))
+                .and_then(|s| world.workspace(s, rg, ws))
                 .map(|w| w.location.clone());
         }
     }
 
-    fn scoring_path(&mut self, segments: &[&str], world: &World) {
-        let name = match segments {
-            ["api", "v1", "service", name, ..] | ["aci", name, ..] | ["online", name, ..] => *name,
+    fn scoring_path(&mut self, mut segments: impl Iterator<Item = &'r str>, world: Option<&World>) {
+        let name = match (segments.next(), segments.next(), segments.next(), segments.next()) {
+            (Some("api"), Some("v1"), Some("service"), Some(name)) => name,
+            (Some("aci" | "online"), Some(name), _, _) => name,
             _ => return,
         };
+        self.service = Some(name);
+        let Some(world) = world else { return };
         let ws: Option<&WorkspaceRef> = world
             .service(name)
             .map(|s| &s.workspace)
             .or_else(|| world.online_endpoint(name).map(|e| &e.workspace));
-        self.service = Some(name.to_string());
         if let Some(ws) = ws {
-            self.workspace = Some(ws.workspace.clone());
+            self.workspace = Some(Cow::Owned(ws.workspace.clone()));
             self.region = world
                 .workspace(ws.subscription_id, &ws.resource_group, &ws.workspace)
                 .map(|w| w.location.clone());
@@ -201,7 +307,7 @@ impl Facts {
         if let Some(oid) = token.oid.as_deref().and_then(|o| o.parse().ok()) {
             self.identities.extend(world.display_name(oid));
         }
-        self.tenant = self.tenant.take().or_else(|| token.tid.clone());
+        self.tenant = self.tenant.take().or_else(|| token.tid.clone().map(Cow::Owned));
         self.token = Some(token);
     }
 
@@ -231,15 +337,13 @@ impl Facts {
                 .is_some_and(|t| t.has_cp1() && t.nbf.or(t.iat).is_some_and(|nbf| nbf < rule.added.unix_timestamp())),
             _ => true,
         };
-        let field = |want: &Option<String>, have: &Option<String>| {
-            want.as_deref()
-                .is_none_or(|w| have.as_deref().is_some_and(|h| eq(w, h)))
-        };
+        let field =
+            |want: &Option<String>, have: Option<&str>| want.as_deref().is_none_or(|w| have.is_some_and(|h| eq(w, h)));
         let route_ok = m.route.as_deref().is_none_or(|r| {
             let pattern = r.trim();
             match pattern.split_once(' ') {
-                Some((method, path)) => eq(method, &self.method) && wildcard_match(path.trim(), &self.path),
-                None => wildcard_match(pattern, &self.path),
+                Some((method, path)) => eq(method, self.method) && wildcard_match(path.trim(), self.path),
+                None => wildcard_match(pattern, self.path),
             }
         });
         let principal_ok = m
@@ -250,11 +354,11 @@ impl Facts {
             && kind_ok
             && route_ok
             && principal_ok
-            && field(&m.grant, &self.grant)
-            && field(&m.tenant, &self.tenant)
-            && field(&m.workspace, &self.workspace)
-            && field(&m.service, &self.service)
-            && field(&m.region, &self.region)
+            && field(&m.grant, self.grant.as_deref())
+            && field(&m.tenant, self.tenant.as_deref())
+            && field(&m.workspace, self.workspace.as_deref())
+            && field(&m.service, self.service)
+            && field(&m.region, self.region.as_deref())
     }
 }
 
@@ -269,30 +373,73 @@ mod tests {
             Surface::ModelManagement,
             "POST",
             "/modelmanagement/v1.0/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws/services/aks-1/token",
-            &world,
+            Some(&world),
         );
-        assert_eq!(
-            (f.workspace.as_deref(), f.service.as_deref()),
-            (Some("ws"), Some("aks-1"))
-        );
+        assert_eq!((f.workspace.as_deref(), f.service), (Some("ws"), Some("aks-1")));
         assert!(f.aml_token_call && !f.listkeys_call);
         let aad = Facts::from_path(
             Surface::Aad,
             "POST",
             "/adfs/contoso.onmicrosoft.com/oauth2/v2.0/token",
-            &world,
+            Some(&world),
         );
         assert!(aad.token_endpoint && !aad.jwks);
         assert_eq!(aad.tenant.as_deref(), Some("contoso.onmicrosoft.com"));
-        let jwks = Facts::from_path(Surface::Aad, "GET", "/common/discovery/v2.0/keys", &world);
+        let jwks = Facts::from_path(Surface::Aad, "GET", "/common/discovery/v2.0/keys", Some(&world));
         assert!(jwks.jwks && !jwks.token_endpoint);
         let mut aad = aad;
         aad.add_token_request(Some("password"), None, Some("abc"), Some("u@x"), &world);
         assert_eq!(aad.grant.as_deref(), Some("password"));
         assert_eq!(aad.identities, vec!["u@x".to_string(), "abc".to_string()]);
-        let mut scoring = Facts::from_path(Surface::Scoring, "POST", "/online/ep/score", &world);
+        let mut scoring = Facts::from_path(Surface::Scoring, "POST", "/online/ep/score", Some(&world));
         scoring.add_bearer(b"not-a-token", &world);
         assert_eq!(scoring.identities, vec!["key holder".to_string()]);
-        assert_eq!(scoring.service.as_deref(), Some("ep"));
+        assert_eq!(scoring.service, Some("ep"));
+    }
+
+    #[test]
+    fn needs_name_the_surfaces_and_what_rules_read() {
+        let spec = |json: serde_json::Value| Needs::of(&serde_json::from_value::<RuleSpec>(json).unwrap());
+        let scoring = spec(serde_json::json!({"surface": "scoring", "kind": "throttle", "match": {"service": "s"}}));
+        assert!(scoring.surface(Surface::Scoring) && !scoring.surface(Surface::Arm));
+        assert!(!scoring.credential() && !scoring.world());
+        let any = spec(serde_json::json!({"surface": "any", "kind": "server-error", "match": {"region": "westus"}}));
+        assert!(any.world() && any.surface(Surface::Metadata) && !any.surface(Surface::Control));
+        let jwks = spec(serde_json::json!({"surface": "jwks", "kind": "missing-key", "match": {"principal": "p"}}));
+        assert!(jwks.surface(Surface::Aad) && jwks.credential() && !jwks.surface(Surface::Scoring));
+        let outage = spec(serde_json::json!({"surface": "model-management", "kind": "region-outage"}));
+        assert!(outage.world(), "the outage's answer names the region");
+        let all = scoring.union(jwks);
+        assert!(all.surface(Surface::Aad) && all.surface(Surface::Scoring) && all.credential());
+        assert_eq!(Needs::from_bits(all.bits()), all);
+        assert!(!Needs::default().surface(Surface::Aad));
+    }
+
+    #[test]
+    fn arm_paths_tell_the_first_segment_after_each_name() {
+        let f = Facts::from_path(
+            Surface::Arm,
+            "POST",
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws/onlineEndpoints/ep/listKeys",
+            None,
+        );
+        assert_eq!((f.workspace.as_deref(), f.service), (Some("ws"), Some("ep")));
+        assert!(f.listkeys_call && !f.aml_token_call);
+        let bare = Facts::from_path(
+            Surface::Arm,
+            "GET",
+            "/subscriptions/s/resourceGroups/rg/providers/x/workspaces",
+            None,
+        );
+        assert_eq!((bare.workspace.as_deref(), bare.service), (None, None));
+    }
+
+    #[test]
+    fn without_the_world_a_scoring_path_tells_only_its_service() {
+        let f = Facts::from_path(Surface::Scoring, "POST", "/api/v1/service/aks-1/score", None);
+        assert_eq!(
+            (f.service, f.workspace.as_deref(), f.region.as_deref()),
+            (Some("aks-1"), None, None)
+        );
     }
 }

@@ -13,10 +13,10 @@ use actix_web::http::header::AUTHORIZATION;
 use actix_web::http::{ConnectionType, Method};
 use actix_web::middleware::Next;
 use actix_web::web::{Bytes, Data};
-use actix_web::HttpMessage;
+use actix_web::{HttpMessage, HttpRequest};
 
 use super::facts::Facts;
-use super::{render, FiredSet, Kind};
+use super::{render, FiredSet, Kind, Needs};
 use crate::decision::journal::Field;
 use crate::domain::World;
 use crate::http::surface::{request_info, Surface};
@@ -77,42 +77,23 @@ pub async fn layer(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody, FaultBody>>, actix_web::Error> {
-    let state = match req.app_data::<Data<AppState>>() {
-        Some(s) if s.faults.active() => s.clone(),
-        _ => return Ok(next.call(req).await?.map_into_left_body()),
+    let (fired, surface, needs) = match first_look(&req) {
+        Look::Pass => return Ok(next.call(req).await?.map_into_left_body()),
+        Look::Fired(fired, surface, needs) => (Some(fired), surface, needs),
+        Look::ReadCredential(surface, needs) => (None, surface, needs),
     };
-    let info = request_info(req.request());
-    if info.surface == Surface::Control {
+    let Some(state) = req.app_data::<Data<AppState>>().cloned() else {
         return Ok(next.call(req).await?.map_into_left_body());
-    }
-    let world = state.world();
-    let mut facts = Facts::from_path(info.surface, req.method().as_str(), req.path(), &world);
-    let credential_read = state.faults.read_credentials();
-    if credential_read {
-        add_credential(&mut req, &mut facts, &world).await;
-    }
-    let fired = state.faults.evaluate(&facts, state.clock.now());
-    if fired.0.is_empty() {
+    };
+    // A handle of our own on the request for the facts to borrow from while `req` is lent out to
+    // read the body; dropped before routing, which wants the only one.
+    let http = req.request().clone();
+    let verdict = Box::pin(evaluate(&state, &mut req, &http, surface, needs, fired)).await?;
+    drop(http);
+    let Some((fired, end)) = verdict else {
         return Ok(next.call(req).await?.map_into_left_body());
-    }
-    if !credential_read {
-        // The journal and the answer name the caller.
-        add_credential(&mut req, &mut facts, &world).await;
-    }
-    drop(world);
-    record(&state, &req, &fired, &facts);
-    let latency: u64 = fired.0.iter().map(|f| f.latency_ms).sum();
-    if latency > 0 {
-        actix_web::rt::time::sleep(Duration::from_millis(latency)).await;
-    }
-    if let Some(end) = fired.0.iter().find(|f| !f.kind().proceeds()) {
-        let body = if end.kind() == Kind::Reset {
-            let mut response = actix_web::HttpResponse::Ok().message_body(FaultBody::Reset)?;
-            response.head_mut().set_connection_type(ConnectionType::Close);
-            response
-        } else {
-            render::respond(&state, req.request(), end, &facts).map_body(|_, b| FaultBody::Whole(b))
-        };
+    };
+    if let Some(body) = end {
         return Ok(req.into_response(body).map_into_right_body());
     }
     let truncate = fired.of(Kind::Truncate).is_some();
@@ -136,9 +117,88 @@ pub async fn layer(
     Ok(ServiceResponse::new(http_req, response).map_into_right_body())
 }
 
+/// What the first look at a request found.
+enum Look {
+    /// No rule applies: the request goes on untouched.
+    Pass,
+    /// Rules that match on the path alone fired.
+    Fired(FiredSet, Surface, Needs),
+    /// Some rule matches on the credential: the table is evaluated once it is read.
+    ReadCredential(Surface, Needs),
+}
+
+/// The table judged on the path alone, when its rules allow, without reading the body and without
+/// taking a share of anything other workers touch (the state's `Arc`, the request's `Rc`): most
+/// tables match on the path, and this is all that every request they do not fire for costs.
+fn first_look(req: &ServiceRequest) -> Look {
+    let Some(state) = req.app_data::<Data<AppState>>().filter(|s| s.faults.active()) else {
+        return Look::Pass;
+    };
+    let surface = request_info(req.request()).surface;
+    let needs = state.faults.needs();
+    if !needs.surface(surface) {
+        return Look::Pass;
+    }
+    if needs.credential() {
+        return Look::ReadCredential(surface, needs);
+    }
+    let world = needs.world().then(|| state.world());
+    let facts = Facts::from_path(surface, req.method().as_str(), req.path(), world.as_deref());
+    match state.faults.evaluate(&facts, &state.clock) {
+        fired if fired.0.is_empty() => Look::Pass,
+        fired => Look::Fired(fired, surface, needs),
+    }
+}
+
+/// The answer of a fault that ends the request.
+type End = actix_web::HttpResponse<FaultBody>;
+
+/// Evaluates the table for the request (unless `fired` says what already fired), gathering only
+/// what its rules look at. When rules fire: journals each, sleeps for their latency, and answers
+/// the rules that fired with, for a fault that ends the request, its answer; none when no rule
+/// fired.
+async fn evaluate(
+    state: &AppState,
+    req: &mut ServiceRequest,
+    http: &HttpRequest,
+    surface: Surface,
+    needs: Needs,
+    fired: Option<FiredSet>,
+) -> Result<Option<(FiredSet, Option<End>)>, actix_web::Error> {
+    let world = state.world();
+    let mut facts = Facts::from_path(surface, http.method().as_str(), http.path(), Some(&world));
+    let credential_read = needs.credential() && fired.is_none();
+    if credential_read {
+        add_credential(req, &mut facts, &world).await;
+    }
+    let fired = fired.unwrap_or_else(|| state.faults.evaluate(&facts, &state.clock));
+    if fired.0.is_empty() {
+        return Ok(None);
+    }
+    if !credential_read {
+        // The journal and the answer name the caller.
+        add_credential(req, &mut facts, &world).await;
+    }
+    record(state, http, &fired, &facts);
+    let latency: u64 = fired.0.iter().map(|f| f.latency_ms).sum();
+    if latency > 0 {
+        actix_web::rt::time::sleep(Duration::from_millis(latency)).await;
+    }
+    let end = match fired.0.iter().find(|f| !f.kind().proceeds()) {
+        Some(end) if end.kind() == Kind::Reset => {
+            let mut response = actix_web::HttpResponse::Ok().message_body(FaultBody::Reset)?;
+            response.head_mut().set_connection_type(ConnectionType::Close);
+            Some(response)
+        }
+        Some(end) => Some(render::respond(state, http, end, &facts).map_body(|_, b| FaultBody::Whole(b))),
+        None => None,
+    };
+    Ok(Some((fired, end)))
+}
+
 /// Adds the request's credential to its facts: its token request form (token endpoints) or its
 /// bearer credential (everything else).
-async fn add_credential(req: &mut ServiceRequest, facts: &mut Facts, world: &World) {
+async fn add_credential(req: &mut ServiceRequest, facts: &mut Facts<'_>, world: &World) {
     if facts.token_endpoint && req.method() == Method::POST {
         let header = |name: &str| {
             req.headers()
@@ -172,8 +232,8 @@ async fn add_credential(req: &mut ServiceRequest, facts: &mut Facts, world: &Wor
 }
 
 /// One journal entry per fault that fired, with its rule id.
-fn record(state: &AppState, req: &ServiceRequest, fired: &FiredSet, facts: &Facts) {
-    let info = request_info(req.request());
+fn record(state: &AppState, req: &HttpRequest, fired: &FiredSet, facts: &Facts) {
+    let info = request_info(req);
     let token = facts.token.as_ref();
     for f in &fired.0 {
         state.journal.record(|entry| {

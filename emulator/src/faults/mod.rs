@@ -4,8 +4,9 @@
 //!
 //! - [`rule`]: what a rule is ([`RuleSpec`]: match, kind, when) and where each kind may be used.
 //! - [`facts`]: what a request is, as far as rules match on it (surface, route, grant, tenant,
-//!   principal, workspace, service, region), gathered once per request — and only when a rule is
-//!   active, so an empty table costs one atomic load.
+//!   principal, workspace, service, region), gathered once per request — only when a rule is
+//!   active (an empty table costs one atomic load), and only what the table's rules look at
+//!   ([`Needs`]): a table matching on the path never reads the body, the credential or the world.
 //! - [`render`]: each kind's answer in each surface's shape.
 //! - [`layer`]: the middleware (inside the surface middleware, which resolved the surface and the
 //!   request id) that evaluates the table **once per request**, journals every fault that fires
@@ -21,8 +22,10 @@ pub mod layer;
 pub mod render;
 pub mod rule;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -30,7 +33,7 @@ use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-pub use facts::Facts;
+pub use facts::{Facts, Needs};
 pub use rule::{FaultSurface, Kind, Match, RuleSpec, When};
 
 /// A rule in the table, with its counters.
@@ -88,11 +91,13 @@ impl FiredSet {
 
 /// The fault table of one emulator.
 pub struct Faults {
-    rules: RwLock<Arc<Vec<Arc<Rule>>>>,
-    /// False when no rule is in the table: the request path then skips everything.
-    any: AtomicBool,
-    /// True when some rule matches on the credential ([`RuleSpec::reads_credential`]).
-    credentials: AtomicBool,
+    /// Read on every request through `arc-swap`, which takes no share of anything other workers
+    /// read; replaced whole under `edit`.
+    rules: ArcSwap<Vec<Arc<Rule>>>,
+    edit: Mutex<()>,
+    /// What the rules look at ([`Needs`], in its bits): none when the table is empty, and the
+    /// request path then skips everything.
+    needs: AtomicU32,
     next_id: AtomicU64,
 }
 
@@ -100,9 +105,9 @@ impl Faults {
     /// A table holding `specs` (the fixtures' rules), added at emulator time `now`.
     pub fn new(specs: &[RuleSpec], now: OffsetDateTime) -> Result<Self, String> {
         let faults = Faults {
-            rules: RwLock::new(Arc::new(Vec::new())),
-            any: AtomicBool::new(false),
-            credentials: AtomicBool::new(false),
+            rules: ArcSwap::from_pointee(Vec::new()),
+            edit: Mutex::new(()),
+            needs: AtomicU32::new(0),
             next_id: AtomicU64::new(1),
         };
         faults.reset(specs, now)?;
@@ -111,32 +116,37 @@ impl Faults {
 
     /// True when some rule is in the table.
     pub fn active(&self) -> bool {
-        self.any.load(Ordering::Relaxed)
+        self.needs.load(Ordering::Relaxed) != 0
     }
 
-    /// True when some rule matches on the request's credential, so its facts must be gathered
-    /// before evaluation (otherwise only once a rule has fired, for the journal and the answer).
-    pub fn read_credentials(&self) -> bool {
-        self.credentials.load(Ordering::Relaxed)
+    /// What the table's rules look at: the surfaces they apply to, and whether a request's
+    /// credential must be read before evaluation (otherwise only once a rule has fired, for the
+    /// journal and the answer) and the world consulted.
+    pub fn needs(&self) -> Needs {
+        Needs::from_bits(self.needs.load(Ordering::Relaxed))
     }
 
-    /// Installs `next` as the table, with its summary flags; the caller holds the write lock.
-    fn install(&self, table: &mut Arc<Vec<Arc<Rule>>>, next: Vec<Arc<Rule>>) {
-        self.any.store(!next.is_empty(), Ordering::Relaxed);
-        let credentials = next.iter().any(|r| r.spec.reads_credential());
-        self.credentials.store(credentials, Ordering::Relaxed);
-        *table = Arc::new(next);
+    /// Installs `next` as the table, with its summary flags; the caller holds `edit`.
+    fn install(&self, next: Vec<Arc<Rule>>) {
+        let needs = next.iter().fold(Needs::default(), |n, r| n.union(Needs::of(&r.spec)));
+        self.needs.store(needs.bits(), Ordering::Relaxed);
+        self.rules.store(Arc::new(next));
+    }
+
+    fn edit(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.edit.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The rules, in the order they are evaluated.
     pub fn rules(&self) -> Arc<Vec<Arc<Rule>>> {
-        self.rules.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.rules.load_full()
     }
 
     /// Adds a rule (checked first); answers it.
     pub fn add(&self, spec: RuleSpec, now: OffsetDateTime) -> Result<Arc<Rule>, String> {
         spec.check()?;
-        let mut rules = self.rules.write().unwrap_or_else(|e| e.into_inner());
+        let _edit = self.edit();
+        let rules = self.rules.load();
         let id = match &spec.id {
             Some(id) => id.clone(),
             None => loop {
@@ -152,24 +162,25 @@ impl Faults {
         let rule = Arc::new(Rule::new(id, spec, now)?);
         let mut next: Vec<Arc<Rule>> = rules.as_ref().clone();
         next.push(rule.clone());
-        self.install(&mut rules, next);
+        self.install(next);
         Ok(rule)
     }
 
     /// Removes one rule; false when there was none of that id.
     pub fn remove(&self, id: &str) -> bool {
-        let mut rules = self.rules.write().unwrap_or_else(|e| e.into_inner());
+        let _edit = self.edit();
+        let rules = self.rules.load();
         let next: Vec<Arc<Rule>> = rules.iter().filter(|r| r.id != id).cloned().collect();
         let removed = next.len() != rules.len();
-        self.install(&mut rules, next);
+        self.install(next);
         removed
     }
 
     /// Removes every rule; answers how many there were.
     pub fn clear(&self) -> usize {
-        let mut rules = self.rules.write().unwrap_or_else(|e| e.into_inner());
-        let n = rules.len();
-        self.install(&mut rules, Vec::new());
+        let _edit = self.edit();
+        let n = self.rules.load().len();
+        self.install(Vec::new());
         n
     }
 
@@ -185,13 +196,15 @@ impl Faults {
 
     /// Evaluates every rule against the request, in order: each latency rule that admits it fires
     /// and evaluation goes on; the first other rule that admits it fires and ends it.
-    pub fn evaluate(&self, facts: &Facts, now: OffsetDateTime) -> FiredSet {
+    /// The emulator clock is read only once a rule matches.
+    pub fn evaluate(&self, facts: &Facts, clock: &crate::clock::Clock) -> FiredSet {
         let mut fired = Vec::new();
-        // Under the read lock, without cloning the table's `Arc`: one shared counter fewer to
-        // bounce between worker threads on every request.
-        let rules = self.rules.read().unwrap_or_else(|e| e.into_inner());
+        let mut now = None;
+        // Without cloning the table's `Arc` or taking a read lock: no shared counter to bounce
+        // between worker threads on every request.
+        let rules = self.rules.load();
         for rule in rules.iter() {
-            if !facts.matches(rule) || !rule.admits(now) {
+            if !facts.matches(rule) || !rule.admits(*now.get_or_insert_with(|| clock.now())) {
                 continue;
             }
             let latency_ms = rule.latency();

@@ -120,7 +120,7 @@ fn aad_response(state: &AppState, req: &HttpRequest, kind: Kind, facts: &Facts) 
 
 /// ARM's 401 challenge URI: the token's tenant on this emulator.
 fn authorization_uri(state: &AppState, req: &HttpRequest, facts: &Facts) -> String {
-    let tenant = facts.tenant.clone().unwrap_or_else(|| "common".into());
+    let tenant = facts.tenant.as_deref().unwrap_or("common");
     format!("{}/{tenant}", state.origins.for_request(req))
 }
 

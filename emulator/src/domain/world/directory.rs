@@ -214,7 +214,7 @@ impl Directory {
 
     pub fn tenant_by_domain(&self, domain: &str) -> Option<&Tenant> {
         self.tenant_by_domain
-            .get(&domain.to_ascii_lowercase())
+            .get(super::folded(domain).as_ref())
             .map(|&i| &self.tenants[i])
     }
 
@@ -245,7 +245,7 @@ impl Directory {
     /// A user by UPN, case-insensitively.
     pub fn user_by_upn(&self, upn: &str) -> Option<&User> {
         self.user_by_upn
-            .get(&upn.to_ascii_lowercase())
+            .get(super::folded(upn).as_ref())
             .and_then(|&i| self.users.get(i))
     }
 

@@ -261,13 +261,13 @@ impl Identities {
     /// A user-assigned identity by its resource id (case-insensitive).
     pub fn by_resource(&self, resource_id: &str) -> Option<&ManagedIdentity> {
         self.by_resource
-            .get(&resource_id.to_ascii_lowercase())
+            .get(super::folded(resource_id).as_ref())
             .map(|&i| &self.managed[i])
     }
 
     /// The identities of the host with this resource id: (system-assigned, user-assigned).
     pub fn of_host(&self, host_resource_id: &str) -> (Option<&ManagedIdentity>, Vec<&ManagedIdentity>) {
-        match self.by_host.get(&host_resource_id.to_ascii_lowercase()) {
+        match self.by_host.get(super::folded(host_resource_id).as_ref()) {
             Some(h) => (
                 h.system.map(|i| &self.managed[i]),
                 h.user.iter().map(|&i| &self.managed[i]).collect(),

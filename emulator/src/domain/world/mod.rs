@@ -29,6 +29,16 @@ use super::ids::{ClientId, ObjectId, SubscriptionId, TenantId};
 use super::rbac::PrincipalType;
 use super::services::{OnlineEndpoint, Service};
 
+/// `name` as the case-insensitive indexes file it: lower-cased, without a copy when it already is
+/// (names on the request paths usually are).
+pub(crate) fn folded(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(name)
+    }
+}
+
 /// The default access-token lifetime AAD uses for app tokens.
 pub const DEFAULT_TOKEN_LIFETIME_SECONDS: u32 = 3599;
 
@@ -177,15 +187,13 @@ impl World {
 
     pub fn service(&self, name: &str) -> Option<&Service> {
         let d = &self.deployments;
-        d.service_by_name
-            .get(&name.to_ascii_lowercase())
-            .map(|&i| &d.services[i])
+        d.service_by_name.get(folded(name).as_ref()).map(|&i| &d.services[i])
     }
 
     pub fn online_endpoint(&self, name: &str) -> Option<&OnlineEndpoint> {
         let d = &self.deployments;
         d.endpoint_by_name
-            .get(&name.to_ascii_lowercase())
+            .get(folded(name).as_ref())
             .map(|&i| &d.online_endpoints[i])
     }
 
