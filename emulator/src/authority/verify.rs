@@ -107,7 +107,7 @@ where
 }
 
 /// A bounded cache of verified tokens keyed by the **whole** token: a hit skips the RSA work but
-/// not the time checks. A token is filed under its length and last [`TAIL`] bytes (part of its
+/// not the time checks. A token is filed under its length and last 32 bytes (part of its
 /// signature) so a lookup hashes a few bytes rather than the whole kilobyte-long token, and a
 /// lookup then compares the full token bytes with each token filed there: a hit proves the
 /// presented token is byte for byte the one verified — any change to its header, claims or
