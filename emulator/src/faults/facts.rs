@@ -1,7 +1,7 @@
 //! What a request is, as far as fault rules match on it. Gathered once per request, only while
-//! some rule is in the table, and only what the rules look at ([`Needs`]): the path (surface, route, workspace, service, tenant), the token
-//! request's form on the token endpoints (grant, client, user), and the bearer token's claims
-//! elsewhere. The claims are read **without** verifying the token: they only choose which fault
+//! some rule is in the table, and only what the rules look at ([`Needs`]): the path (surface,
+//! route, workspace, service, tenant), the token request's form on the token endpoints (grant,
+//! client, user), and the bearer token's claims elsewhere. The claims are read **without** verifying the token: they only choose which fault
 //! fires, never what a request may do (authentication still runs on every request a fault lets
 //! through).
 
@@ -72,24 +72,21 @@ impl Needs {
     /// A rule matches on what only the world tells: a scoring request's workspace, a workspace's
     /// region (or renders it: `region-outage`).
     const WORLD: u32 = 1 << 17;
+    /// The bits of the surfaces, one per [`Surface`] variant (fewer than 16).
+    const SURFACES: u32 = Self::CREDENTIAL - 1;
 
     /// What `spec` looks at.
     pub fn of(spec: &RuleSpec) -> Needs {
-        let surfaces: &[Surface] = match spec.surface {
-            FaultSurface::Aad | FaultSurface::Jwks => &[Surface::Aad],
-            FaultSurface::Arm => &[Surface::Arm],
-            FaultSurface::ModelManagement => &[Surface::ModelManagement],
-            FaultSurface::Scoring => &[Surface::Scoring],
-            FaultSurface::Any => &[
-                Surface::Aad,
-                Surface::Arm,
-                Surface::ModelManagement,
-                Surface::Scoring,
-                Surface::Metadata,
-                Surface::ManagedIdentity,
-            ],
+        let one = |s: Surface| 1 << s as u32;
+        let mut bits = match spec.surface {
+            FaultSurface::Aad | FaultSurface::Jwks => one(Surface::Aad),
+            FaultSurface::Arm => one(Surface::Arm),
+            FaultSurface::ModelManagement => one(Surface::ModelManagement),
+            FaultSurface::Scoring => one(Surface::Scoring),
+            // Every surface, as [`Facts::matches`] has it ([`Needs::surface`] leaves out the
+            // control API), so a surface added later is covered too.
+            FaultSurface::Any => Self::SURFACES,
         };
-        let mut bits = surfaces.iter().fold(0, |bits, s| bits | 1 << *s as u32);
         if spec.reads_credential() {
             bits |= Self::CREDENTIAL;
         }
