@@ -1,11 +1,10 @@
-//! RSA-2048 signing keys: generated once per data dir with the `rsa` crate, persisted, and parsed
-//! once into an aws-lc-rs key pair that every token is signed with.
+//! RSA-2048 signing keys: generated once per data dir, persisted, and parsed once into an
+//! aws-lc-rs key pair that every token is signed with.
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{KeyPair, RsaKeyPair, UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use rsa::pkcs8::EncodePrivateKey;
 use serde_json::{json, Value};
 use sha1::{Digest, Sha1};
 use std::sync::Arc;
@@ -48,11 +47,7 @@ impl SigningKey {
     /// Generates a new RSA-2048 key and a self-signed certificate for it (its thumbprint is the kid).
     pub fn generate() -> Result<StoredKey, KeyError> {
         let gen = |e: &dyn std::fmt::Display| KeyError::Generate(e.to_string());
-        let private = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).map_err(|e| gen(&e))?;
-        let pkcs8 = private.to_pkcs8_der().map_err(|e| gen(&e))?.as_bytes().to_vec();
-        let key_der = rustls_pki_types::PrivatePkcs8KeyDer::from(pkcs8.as_slice());
-        let rc_key =
-            rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&key_der, &rcgen::PKCS_RSA_SHA256).map_err(|e| gen(&e))?;
+        let (pkcs8, rc_key) = crate::domain::certificate::new_rsa_2048().map_err(|e| gen(&e))?;
         let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(|e| gen(&e))?;
         params
             .distinguished_name

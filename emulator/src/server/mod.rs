@@ -66,12 +66,13 @@ impl Emulator {
             return Err(StartError::EmptyAdminKey);
         }
         let given = Given::read(config.world.as_ref(), config.fixtures.as_deref())?;
+        let fresh = !matches!(&config.storage, Storage::Dir(d) if d.join(crate::store::DB_FILE).exists());
+        // A new store needs a signing key: its prime search (tens of milliseconds) runs on another
+        // core while the fixtures are parsed and written.
+        let new_key = fresh.then(|| std::thread::spawn(SigningKey::generate));
         // Fixtures are checked before a new data dir is made; an existing one may hold them
         // already, parsed (see `prepare`).
-        let parsed = match &config.storage {
-            Storage::Dir(d) if d.join(crate::store::DB_FILE).exists() => None,
-            _ => Some(given.parse()?),
-        };
+        let parsed = if fresh { Some(given.parse_seeded()?) } else { None };
         // Locked and made owner-only before anything is read or written there.
         let (dir, data_dir, temp) = match &config.storage {
             Storage::Dir(d) => {
@@ -109,7 +110,7 @@ impl Emulator {
                  To re-seed from the fixtures loaded now: POST /_emulator/reset, or delete the data dir"
             );
         }
-        let keys = load_keys(&store)?;
+        let keys = load_keys(&store, new_key)?;
 
         let addr = SocketAddr::new(config.host, config.port);
         let listener = TcpListener::bind(addr).map_err(|source| StartError::Bind { addr, source })?;
@@ -188,6 +189,9 @@ impl Emulator {
     }
 }
 
+/// A signing key being generated on its own thread.
+type NewKey = std::thread::JoinHandle<Result<crate::store::StoredKey, KeyError>>;
+
 fn absolute(path: &Path) -> Result<PathBuf, StartError> {
     std::path::absolute(path).map_err(|source| dir_err(path, source))
 }
@@ -208,13 +212,17 @@ fn display_host(addr: SocketAddr) -> String {
     }
 }
 
-/// The active signing key from the store (generated and stored on first start), with the keys
-/// earlier rotations replaced: published ones, and the ids of retired ones.
-fn load_keys(store: &Store) -> Result<KeySet, StartError> {
+/// The active signing key from the store (on first start the one `new_key` generates, stored),
+/// with the keys earlier rotations replaced: published ones, and the ids of retired ones.
+fn load_keys(store: &Store, new_key: Option<NewKey>) -> Result<KeySet, StartError> {
     let stored = match store.active_signing_key()? {
         Some(k) => k,
         None => {
-            let k = SigningKey::generate()?;
+            let k = match new_key.map(std::thread::JoinHandle::join) {
+                Some(Ok(generated)) => generated?,
+                Some(Err(_)) => return Err(KeyError::Generate("the key generation thread panicked".into()).into()),
+                None => SigningKey::generate()?,
+            };
             let created = time::OffsetDateTime::now_utc()
                 .format(&Rfc3339)
                 .expect("formattable timestamp");

@@ -195,3 +195,41 @@ fn load_assignments(conn: &Connection, loader: &mut RbacLoader) -> StoreResult<(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::fixtures::{RoleAssignmentSpec, WorldSpec};
+    use crate::store::Store;
+
+    /// A world of more than 10,000 assignments, written into a new database file (through a
+    /// rollback journal) and then over itself (through WAL), reads back whole each time, and
+    /// leaves the file in WAL mode with no journal beside it.
+    #[test]
+    fn a_big_world_is_written_whole_into_a_new_file_and_over_itself() {
+        let mut spec = WorldSpec::default_world();
+        let principal = spec.applications[0].client_id.to_string();
+        let sub = spec.subscriptions[0].id;
+        let extra = 10_001;
+        spec.role_assignments.extend((0..extra).map(|i| RoleAssignmentSpec {
+            principal: principal.clone(),
+            role: "Reader".into(),
+            scope: format!("/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/sa{i}"),
+            name: None,
+            description: None,
+        }));
+        let expected = spec.seed().unwrap().role_assignments.len();
+        assert!(expected > extra);
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        for _ in 0..2 {
+            store.replace_world(&spec.seed().unwrap()).unwrap();
+            assert_eq!(store.load_rbac().unwrap().assignment_count(), expected);
+            let mode: String = store.conn().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+            assert_eq!(mode, "wal");
+            assert!(!dir.path().join(format!("{}-journal", crate::store::DB_FILE)).exists());
+        }
+        drop(store);
+        let reopened = Store::open(dir.path()).unwrap();
+        assert_eq!(reopened.load_rbac().unwrap().assignment_count(), expected);
+    }
+}

@@ -31,14 +31,34 @@ impl Store {
         // A large world's inserts land all over its indexes: a page cache that holds them saves
         // re-reading pages for every row. Back to the default once written.
         let big = seed.role_assignments.len() + seed.users.len() > 10_000;
-        if big {
-            conn.pragma_update(None, "cache_size", -65_536)?;
+        if !big {
+            return Self::write_world(&mut conn, seed);
         }
+        conn.pragma_update(None, "cache_size", -65_536)?;
+        // Into an empty file, a rollback journal writes each page once, straight into the
+        // database (the journal keeps only the few pages there were), where WAL writes every page
+        // to the log and then again into the database at the checkpoint that follows. Either is
+        // one atomic transaction; back to WAL once written.
+        let rollback = Self::is_empty_file(&conn)
+            && conn
+                .pragma_update_and_check(None, "journal_mode", "DELETE", |r| r.get::<_, String>(0))
+                .is_ok_and(|mode| mode.eq_ignore_ascii_case("delete"));
         let written = Self::write_world(&mut conn, seed);
-        if big {
-            conn.pragma_update(None, "cache_size", -2_000)?;
-        }
-        written
+        let back = match rollback {
+            true => conn
+                .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))
+                .map(drop),
+            false => Ok(()),
+        };
+        conn.pragma_update(None, "cache_size", -2_000)?;
+        written.and(back.map_err(StoreError::from))
+    }
+
+    /// A database file (not in memory) with no world in it yet.
+    fn is_empty_file(conn: &Connection) -> bool {
+        let file = conn.path().is_some_and(|p| !p.is_empty());
+        let empty = conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM tenants)", [], |r| r.get::<_, bool>(0));
+        file && empty.unwrap_or(false)
     }
 
     fn write_world(conn: &mut Connection, seed: &Seed) -> StoreResult<()> {

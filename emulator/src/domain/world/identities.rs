@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::super::certificate::Certificate;
-use super::super::ids::{ClientId, ObjectId, SubscriptionId, TenantId};
+use super::super::ids::{name_based, ClientId, ObjectId, SubscriptionId, TenantId};
 use super::super::services::OnlineEndpoint;
 use super::directory::Application;
 use super::resources::{Subscription, Tags, Workspace};
@@ -114,8 +114,8 @@ pub fn derived_identity(resource_id: &str, instance: &str) -> (ClientId, ObjectI
     const NAMESPACE: Uuid = Uuid::from_u128(0x6d5f_1c2e_9a4b_4e7d_8c3f_2b1a_0e9d_8c7b);
     let seed = format!("{}|{instance}", resource_id.to_ascii_lowercase());
     (
-        ClientId(Uuid::new_v5(&NAMESPACE, format!("client|{seed}").as_bytes())),
-        ObjectId(Uuid::new_v5(&NAMESPACE, format!("principal|{seed}").as_bytes())),
+        ClientId(name_based(&NAMESPACE, format!("client|{seed}").as_bytes())),
+        ObjectId(name_based(&NAMESPACE, format!("principal|{seed}").as_bytes())),
     )
 }
 

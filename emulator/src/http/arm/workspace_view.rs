@@ -3,11 +3,11 @@
 
 use actix_web::http::header::ContentType;
 use actix_web::HttpResponse;
-use uuid::Uuid;
 
 use super::json::{is_sorted, Object, J};
 use super::workspaces::{ws_id, WS_TYPE};
 use super::Ctx;
+use crate::domain::ids::name_based;
 use crate::domain::world::{Actor, Workspace};
 use crate::domain::SubscriptionId;
 
@@ -152,7 +152,7 @@ impl WorkspaceView<'_> {
             ctx.since("2024-10-01"),
         );
         let group = |on: bool, v: J<'a>| if on { v } else { J::Skip };
-        let telemetry = group(g2021, J::Uuid(Uuid::new_v5(&w.workspace_id, b"telemetry")));
+        let telemetry = group(g2021, J::Uuid(name_based(&w.workspace_id, b"telemetry")));
         [
             ("managedNetwork", false, group(g2023, J::Obj(&MANAGED_NETWORK))),
             ("mlFlowTrackingUri", false, group(g2021, J::Cat(&pieces.tracking))),

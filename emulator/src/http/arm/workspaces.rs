@@ -302,7 +302,7 @@ pub fn list_keys(ctx: &Ctx<'_>, sub: &str, rg: &str, name: &str) -> ArmResult {
     }
     let mut keys = json!({
         "userStorageKey": derived("storage"),
-        "appInsightsInstrumentationKey": Uuid::new_v5(&w.workspace_id, b"appinsights"),
+        "appInsightsInstrumentationKey": crate::domain::ids::name_based(&w.workspace_id, b"appinsights"),
         "containerRegistryCredentials": registry,
         "notebookAccessKeys": {"primaryAccessKey": derived("notebook-primary"), "secondaryAccessKey": derived("notebook-secondary")}
     });
