@@ -47,9 +47,8 @@ pub fn is_canonical_guid(s: &str) -> bool {
 /// A name-based GUID, version 5 (RFC 9562 §5.5: SHA-1 of the namespace's 16 bytes then the
 /// name, its first 16 bytes with the version and variant bits set), equal to
 /// `Uuid::new_v5(namespace, name)`. Hashed with the `sha1` crate, which takes the CPU's SHA
-/// instructions where it has them: `uuid`'s portable SHA-1 cost several thousand instructions a
-/// call, and an ARM workspace body or a seeded world's role assignments make one per request or
-/// per row.
+/// instructions where it has them: `uuid`'s portable SHA-1 was 5 % of the first start of a world
+/// of 100,000 role assignments (a name each), and an ARM workspace body makes two per request.
 pub fn name_based(namespace: &Uuid, name: &[u8]) -> Uuid {
     use sha1::{Digest, Sha1};
     let digest = Sha1::new()
