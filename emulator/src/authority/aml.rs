@@ -226,6 +226,14 @@ pub enum Scorable {
 }
 
 impl Scorable {
+    /// A bit of its own, for [`Actions`].
+    fn bit(self) -> u8 {
+        match self {
+            Scorable::Service => 1,
+            Scorable::Endpoint => 2,
+        }
+    }
+
     /// The action the token's `actions` claim grants: the recorded endpoint token's, and for
     /// services the AKS score action of Azure's operation list (an inference: no v1 token is on record).
     pub fn score_action(self) -> &'static str {
@@ -302,7 +310,7 @@ pub struct AmlClaims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oid: Option<String>,
     /// A JSON array of actions, as a string: `["…/onlineEndpoints/score/action"]`.
-    pub actions: String,
+    pub actions: Actions,
     /// The service or endpoint name.
     #[serde(rename = "endpointName")]
     pub endpoint_name: String,
@@ -325,7 +333,50 @@ pub struct AmlClaims {
 impl AmlClaims {
     /// Whether the token grants `kind`'s score action.
     pub fn grants(&self, kind: Scorable) -> bool {
-        serde_json::from_str::<Vec<String>>(&self.actions).is_ok_and(|a| a.iter().any(|x| x == kind.score_action()))
+        self.actions.grants & kind.bit() != 0
+    }
+}
+
+/// The `actions` claim: a JSON array carried as a string, as recorded. The score actions it
+/// grants are read once, with the claims, rather than parsed again on every request the
+/// (cached) token comes with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Actions {
+    text: String,
+    /// [`Scorable::bit`] of each score action listed.
+    grants: u8,
+}
+
+impl Actions {
+    /// The claim granting `kind`'s score action alone.
+    pub fn of(kind: Scorable) -> Self {
+        Self::read(serde_json::json!([kind.score_action()]).to_string())
+    }
+
+    /// A text that is not a JSON array of strings grants nothing.
+    fn read(text: String) -> Self {
+        let listed = serde_json::from_str::<Vec<String>>(&text).unwrap_or_default();
+        let grants = [Scorable::Service, Scorable::Endpoint]
+            .into_iter()
+            .filter(|k| listed.iter().any(|a| a == k.score_action()))
+            .fold(0, |bits, k| bits | k.bit());
+        Actions { text, grants }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl Serialize for Actions {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+impl<'de> Deserialize<'de> for Actions {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Actions::read)
     }
 }
 
@@ -356,7 +407,7 @@ pub fn issue(key: &SigningKey, i: Issue) -> AmlToken {
         workspace_id: i.workspace_id,
         tid: i.tenant,
         oid: i.caller,
-        actions: serde_json::json!([i.kind.score_action()]).to_string(),
+        actions: Actions::of(i.kind),
         endpoint_name: i.name,
         service_id: i.instance,
         exp: i.now + i.lifetime,
@@ -427,7 +478,20 @@ mod tests {
             claims["actions"],
             "[\"Microsoft.MachineLearningServices/workspaces/onlineEndpoints/score/action\"]"
         );
-        let parsed: AmlClaims = serde_json::from_value(claims).unwrap();
+        let parsed: AmlClaims = serde_json::from_value(claims.clone()).unwrap();
         assert!(parsed.grants(Scorable::Endpoint) && !parsed.grants(Scorable::Service));
+        // The claim keeps its text; one that is not an array of strings grants nothing.
+        assert_eq!(serde_json::to_value(&parsed.actions).unwrap(), claims["actions"]);
+        for text in ["not json", "{}", "[1]", "[]"] {
+            let actions: Actions = serde_json::from_value(serde_json::json!(text)).unwrap();
+            assert_eq!((actions.grants, actions.as_str()), (0, text));
+        }
+        let both = format!(
+            "[\"{}\", \"{}\"]",
+            Scorable::Service.score_action(),
+            Scorable::Endpoint.score_action()
+        );
+        let actions: Actions = serde_json::from_value(serde_json::json!(both)).unwrap();
+        assert_eq!(actions.grants, 3);
     }
 }
