@@ -14,14 +14,18 @@ use crate::domain::world::{
 use crate::domain::ClientId;
 use crate::domain::World;
 
+/// True when no world has been written yet: no tenant.
+fn no_world(conn: &Connection) -> StoreResult<bool> {
+    let any: Option<String> = conn
+        .query_row("SELECT id FROM tenants LIMIT 1", [], |r| r.get(0))
+        .optional()?;
+    Ok(any.is_none())
+}
+
 impl Store {
     /// True when no world has been written yet (a fresh data dir).
     pub fn is_empty(&self) -> StoreResult<bool> {
-        let conn = self.conn();
-        let any: Option<String> = conn
-            .query_row("SELECT id FROM tenants LIMIT 1", [], |r| r.get(0))
-            .optional()?;
-        Ok(any.is_none())
+        no_world(&self.conn())
     }
 
     /// Replaces the whole world with `seed`, in one transaction: either the new world is complete
@@ -56,9 +60,7 @@ impl Store {
 
     /// A database file (not in memory) with no world in it yet.
     fn is_empty_file(conn: &Connection) -> bool {
-        let file = conn.path().is_some_and(|p| !p.is_empty());
-        let empty = conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM tenants)", [], |r| r.get::<_, bool>(0));
-        file && empty.unwrap_or(false)
+        conn.path().is_some_and(|p| !p.is_empty()) && no_world(conn).unwrap_or(false)
     }
 
     fn write_world(conn: &mut Connection, seed: &Seed) -> StoreResult<()> {
