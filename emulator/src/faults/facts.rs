@@ -1,9 +1,9 @@
 //! What a request is, as far as fault rules match on it. Gathered once per request, only while
 //! some rule is in the table, and only what the rules look at ([`Needs`]): the path (surface,
 //! route, workspace, service, tenant), the token request's form on the token endpoints (grant,
-//! client, user), and the bearer token's claims elsewhere. The claims are read **without** verifying the token: they only choose which fault
-//! fires, never what a request may do (authentication still runs on every request a fault lets
-//! through).
+//! client, user), and the bearer token's claims elsewhere. The claims are read **without**
+//! verifying the token: they only choose which fault fires, never what a request may do
+//! (authentication still runs on every request a fault lets through).
 
 use std::borrow::Cow;
 
