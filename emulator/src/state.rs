@@ -65,6 +65,8 @@ pub struct AppState {
     /// Auto sign-in for CI: `/authorize` and device codes complete at once as this user.
     auto_sign_in: RwLock<Option<crate::domain::ObjectId>>,
     world: RwLock<Arc<World>>,
+    /// Workspace bodies rendered from the world (`http/arm/body_cache.rs`).
+    pub(crate) workspace_bodies: crate::http::arm::BodyCache,
     rbac: RwLock<Rbac>,
     /// Set while role-assignment changes wait for their effective time (propagation delay).
     rbac_pending: std::sync::atomic::AtomicBool,
@@ -126,6 +128,7 @@ impl AppState {
             rbac_mode,
             tokens: TokenCache::new(4096),
             world,
+            workspace_bodies: Default::default(),
             rbac: RwLock::new(rbac),
             rbac_pending: std::sync::atomic::AtomicBool::new(false),
             writes: Mutex::new(()),
@@ -201,8 +204,11 @@ impl AppState {
         }
     }
 
-    pub(crate) fn publish_world(&self, world: World) {
-        *self.world.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(world);
+    /// Publishes `world` as the next generation ([`World::generation`]).
+    pub(crate) fn publish_world(&self, mut world: World) {
+        let mut current = self.world.write().unwrap_or_else(|e| e.into_inner());
+        world.set_generation(current.generation() + 1);
+        *current = Arc::new(world);
     }
 
     pub(crate) fn rbac_mut(&self, _writer: &MutexGuard<'_, ()>) -> RwLockWriteGuard<'_, Rbac> {

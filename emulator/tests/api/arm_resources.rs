@@ -233,6 +233,13 @@ fn workspace_create_update_delete() {
         "identity survives updates"
     );
     assert_eq!(patched.body["tags"]["team"], "a", "PATCH keeps what it does not name");
+    // A body rendered before a write is not shown after it, nor in another api-version's shape.
+    let got = app.arm("GET", &path, Some(&t), None);
+    assert_eq!(got.body["properties"]["description"], "changed");
+    let old_shape = app.arm("GET", &v(&ws_path("ws-two"), "2020-06-01"), Some(&t), None);
+    assert_eq!(old_shape.body["properties"]["description"], "changed");
+    assert!(old_shape.body.get("systemData").is_none(), "{}", old_shape.body);
+    assert!(app.arm("GET", &path, Some(&t), None).body.get("systemData").is_some());
     let replaced = app.arm("PUT", &path, Some(&t), Some(json!({"location": "eastus"})));
     assert_eq!(replaced.status, 202);
     let replaced = app.arm("GET", &path, Some(&t), None);

@@ -51,6 +51,8 @@ pub struct World {
     workspaces: Arc<Vec<Workspace>>,
     deployments: Arc<Deployments>,
     identities: Arc<Identities>,
+    /// Which published snapshot this is (see [`World::generation`]).
+    generation: u64,
 }
 
 /// What `GET /_emulator/world` shows (secrets are skipped by the types themselves).
@@ -111,8 +113,20 @@ impl World {
             workspaces: Arc::new(workspaces),
             deployments: Arc::new(deployments),
             identities: Arc::default(),
+            generation: 0,
         }
         .with_identities(Identities::default())
+    }
+
+    /// Which published snapshot of its emulator this is: 0 for the world loaded at start, then
+    /// a number [`crate::state::AppState::publish_world`] never gives twice. What is rendered
+    /// from a snapshot may be kept under it (`http/arm/body_cache.rs`).
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    pub(crate) fn set_generation(&mut self, generation: u64) {
+        self.generation = generation;
     }
 
     /// The same world with these credentials, identities and hosts (the managed-identity index

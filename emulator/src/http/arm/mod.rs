@@ -12,6 +12,7 @@
 
 mod actions;
 mod authn;
+mod body_cache;
 mod computes;
 mod context;
 mod deployments;
@@ -32,6 +33,7 @@ mod workspace_view;
 mod workspaces;
 
 pub use authn::{authenticate, Caller};
+pub use body_cache::BodyCache;
 pub use context::{ArmResult, Ctx};
 
 use actix_web::http::header::{HeaderName, HeaderValue, CACHE_CONTROL, EXPIRES, PRAGMA};

@@ -4,6 +4,7 @@
 use actix_web::http::header::ContentType;
 use actix_web::HttpResponse;
 
+use super::body_cache::{BodyKey, Era};
 use super::json::{is_sorted, Object, J};
 use super::workspaces::{ws_id, WS_TYPE};
 use super::Ctx;
@@ -28,15 +29,31 @@ fn tenant_of(ctx: &Ctx<'_>, sub: SubscriptionId) -> String {
 /// `systemDatastoresAuthMode`, `enableServiceSideCMKEncryption`, `allowRoleAssignmentOnRG`,
 /// `networkAcls`. `tags` is always sent (`{}` when untagged) and `etag` is null, as recorded.
 /// Written directly (`json.rs`): this is the hottest ARM body.
-pub(super) fn workspace_json<'a>(ctx: &'a Ctx<'a>, w: &'a Workspace, state: &'a str) -> WorkspaceView<'a> {
-    WorkspaceView { ctx, w, state }
+pub(super) fn workspace_json<'a>(ctx: &'a Ctx<'a>, w: &'a Workspace, state: &'static str) -> WorkspaceView<'a> {
+    WorkspaceView {
+        ctx,
+        w,
+        state,
+        in_world: false,
+    }
+}
+
+/// [`workspace_json`] of a workspace of `ctx.world` (not a snapshot of a deleted one): its body
+/// is kept for the world snapshot and reused (`body_cache.rs`).
+pub(super) fn world_workspace_json<'a>(ctx: &'a Ctx<'a>, w: &'a Workspace, state: &'static str) -> WorkspaceView<'a> {
+    WorkspaceView {
+        in_world: true,
+        ..workspace_json(ctx, w, state)
+    }
 }
 
 /// A workspace as an answer shows it ([`workspace_json`]).
 pub(super) struct WorkspaceView<'a> {
     ctx: &'a Ctx<'a>,
     w: &'a Workspace,
-    state: &'a str,
+    state: &'static str,
+    /// `w` is in `ctx.world`, so its body may be kept under the world's generation.
+    in_world: bool,
 }
 
 impl WorkspaceView<'_> {
@@ -49,6 +66,25 @@ impl WorkspaceView<'_> {
 
     /// Appends the body.
     pub(super) fn write(&self, out: &mut Vec<u8>) {
+        if !self.in_world {
+            return self.render(out);
+        }
+        let ctx = self.ctx;
+        let key = BodyKey {
+            generation: ctx.world.generation(),
+            workspace: self.w.workspace_id,
+            era: ["2021-07-01", "2023-06-01", "2024-10-01"]
+                .iter()
+                .map(|date| Era::from(ctx.since(date)))
+                .sum(),
+            state: self.state,
+            base: ctx.base,
+        };
+        ctx.state().workspace_bodies.write(key, out, |out| self.render(out));
+    }
+
+    /// Appends the body as rendered now.
+    fn render(&self, out: &mut Vec<u8>) {
         let (ctx, w) = (self.ctx, self.w);
         let id = ws_id(w);
         let tenant = tenant_of(ctx, w.subscription_id);

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::operations;
 use super::route::WS_READ;
-use super::workspace_view::{json_response, workspace_json, WorkspaceView, BODY_CAPACITY};
+use super::workspace_view::{json_response, workspace_json, world_workspace_json, WorkspaceView, BODY_CAPACITY};
 use super::{ArmResult, Ctx};
 use crate::domain::operations::{Change, Snapshot};
 use crate::domain::scope::Scope;
@@ -61,7 +61,7 @@ pub(super) fn ws_scope(w: &Workspace) -> Result<Scope, ArmError> {
 
 /// A workspace as shown now: `provisioningState` from its running operation.
 fn shown<'a>(ctx: &'a Ctx<'a>, w: &'a Workspace) -> WorkspaceView<'a> {
-    workspace_json(ctx, w, operations::provisioning_state(ctx, &ws_id(w)))
+    world_workspace_json(ctx, w, operations::provisioning_state(ctx, &ws_id(w)))
 }
 
 pub fn list(ctx: &Ctx<'_>, sub: &str, rg: Option<&str>) -> ArmResult {
