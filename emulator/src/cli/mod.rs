@@ -12,6 +12,7 @@ mod credentials;
 mod demo;
 mod directory_verbs;
 mod logging;
+mod seed;
 mod toolkit;
 mod verbs;
 
@@ -41,6 +42,9 @@ pub struct Cli {
 enum Command {
     /// Start the emulator (HTTPS) with a world loaded from fixtures.
     Serve(ServeArgs),
+    /// Write a new data dir from fixtures (world, signing key, TLS certificate) and exit; `serve`
+    /// on it then starts as a restart.
+    Seed(seed::SeedArgs),
     /// Print the environment exports that point SDKs at a running emulator.
     Env(EnvArgs),
     /// Show or move the emulator's clock.
@@ -251,6 +255,7 @@ pub fn main() -> ExitCode {
     logging::init();
     let result = match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Seed(args) => seed::seed(args),
         Command::Env(args) => env(args),
         Command::Clock(args) => clock(args),
         Command::Sp(args) => verbs::sp(args),
@@ -304,6 +309,7 @@ fn serve(args: ServeArgs) -> Result<(), CliError> {
     }
     config.rbac_mode = args.rbac;
     config.lro = time::Duration::seconds_f64(args.lro_seconds);
+    seed::seed_apart_if_big(&config)?;
     let running = Emulator::start(config)?;
     let info = running.info().clone();
     print_banner(&info, args.in_memory, args.rbac, running.fixtures_changed())?;

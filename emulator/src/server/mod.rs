@@ -2,29 +2,31 @@
 //! own thread and actix system, so several emulators can run in one process.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use actix_web::{web, App, HttpServer};
-use time::format_description::well_known::Rfc3339;
 
-use crate::authority::{KeyError, KeySet, SigningKey};
+use crate::authority::KeyError;
 use crate::clock::Clock;
 use crate::connections::{Cap, Tracker};
 use crate::datadir::{DataDir, DataDirError};
-use crate::fixtures::startup::{prepare, Given, Prepared};
+use crate::fixtures::startup::Prepared;
 use crate::fixtures::{FixtureError, WorldSpec};
 use crate::http::scoring_body::BodyBudget;
 use crate::http::slow_clients::BodyTimeouts;
 use crate::info::{env_map, ReadyInfo, ServicePrincipalInfo};
 use crate::state::{AppState, RbacMode};
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 use crate::tls::{self, TlsError};
 
 mod config;
+mod open;
 pub use config::{Config, Storage, DEFAULT_REQUEST_TIMEOUT};
+pub use open::seed;
+use open::{open, Opened};
 
 /// Connections the managed-identity listener (loopback, one worker) holds at once.
 const MSI_MAX_CONNECTIONS: usize = 256;
@@ -51,6 +53,10 @@ pub enum StartError {
     Dir { path: String, source: std::io::Error },
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("the data dir {0} holds a world already: serve starts on it as it is; to seed it anew, delete it first")]
+    Seeded(String),
+    #[error("seeding writes a data dir: give --data-dir, not in-memory storage")]
+    SeedNeedsDir,
     #[error("the server thread failed to start: {0}")]
     Thread(String),
     #[error("--auto-sign-in: no user '{0}' in the world")]
@@ -65,52 +71,20 @@ impl Emulator {
         if config.admin_key.as_deref().is_some_and(|k| k.trim().is_empty()) {
             return Err(StartError::EmptyAdminKey);
         }
-        let given = Given::read(config.world.as_ref(), config.fixtures.as_deref())?;
-        let fresh = !matches!(&config.storage, Storage::Dir(d) if d.join(crate::store::DB_FILE).exists());
-        // A new store needs a signing key: its prime search (tens of milliseconds) runs on another
-        // core while the fixtures are parsed and written.
-        let new_key = fresh.then(|| std::thread::spawn(SigningKey::generate));
-        // Fixtures are checked before a new data dir is made; an existing one may hold them
-        // already, parsed (see `prepare`).
-        let parsed = if fresh { Some(given.parse_seeded()?) } else { None };
-        // Locked and made owner-only before anything is read or written there.
-        let (dir, data_dir, temp) = match &config.storage {
-            Storage::Dir(d) => {
-                let data_dir = DataDir::open(d)?;
-                (data_dir.path().to_path_buf(), Some(data_dir), None)
-            }
-            Storage::InMemory => {
-                let t = tempfile::Builder::new()
-                    .prefix("azureml-emulator-")
-                    .tempdir()
-                    .map_err(|source| dir_err(&std::env::temp_dir(), source))?;
-                let path = std::path::absolute(t.path()).map_err(|source| dir_err(t.path(), source))?;
-                (path, None, Some(t))
-            }
-        };
-        // Every path handed out is absolute, so it works from any working directory.
-        let user_tls = match &config.tls {
-            Some((c, k)) => Some((absolute(c)?, absolute(k)?)),
-            None => None,
-        };
-        let tls = tls::prepare(&dir, user_tls.as_ref().map(|(c, k)| (c.as_path(), k.as_path())))?;
-        let store = match config.storage {
-            Storage::InMemory => Store::open_in_memory()?,
-            Storage::Dir(_) => Store::open(&dir)?,
-        };
-        let Prepared {
-            startup: spec,
-            source,
-            fixtures_changed,
-        } = prepare(&store, given, parsed)?;
-        if fixtures_changed {
-            tracing::warn!(
-                data_dir = %dir.display(),
-                "the fixtures differ from those that seeded this data dir; the stored world is in use. \
-                 To re-seed from the fixtures loaded now: POST /_emulator/reset, or delete the data dir"
-            );
-        }
-        let keys = load_keys(&store, new_key)?;
+        let Opened {
+            dir,
+            data_dir,
+            temp,
+            tls,
+            store,
+            prepared:
+                Prepared {
+                    startup: spec,
+                    source,
+                    fixtures_changed,
+                },
+            keys,
+        } = open(&config)?;
 
         let addr = SocketAddr::new(config.host, config.port);
         let listener = TcpListener::bind(addr).map_err(|source| StartError::Bind { addr, source })?;
@@ -189,20 +163,6 @@ impl Emulator {
     }
 }
 
-/// A signing key being generated on its own thread.
-type NewKey = std::thread::JoinHandle<Result<crate::store::StoredKey, KeyError>>;
-
-fn absolute(path: &Path) -> Result<PathBuf, StartError> {
-    std::path::absolute(path).map_err(|source| dir_err(path, source))
-}
-
-fn dir_err(path: &Path, source: std::io::Error) -> StartError {
-    StartError::Dir {
-        path: path.display().to_string(),
-        source,
-    }
-}
-
 /// Clients reach the default listener as 127.0.0.1; a wildcard bind is still announced that way.
 fn display_host(addr: SocketAddr) -> String {
     match addr.ip() {
@@ -210,34 +170,6 @@ fn display_host(addr: SocketAddr) -> String {
         IpAddr::V6(ip) => format!("[{ip}]:{}", addr.port()),
         IpAddr::V4(ip) => format!("{ip}:{}", addr.port()),
     }
-}
-
-/// The active signing key from the store (on first start the one `new_key` generates, stored),
-/// with the keys earlier rotations replaced: published ones, and the ids of retired ones.
-fn load_keys(store: &Store, new_key: Option<NewKey>) -> Result<KeySet, StartError> {
-    let stored = match store.active_signing_key()? {
-        Some(k) => k,
-        None => {
-            let k = match new_key.map(std::thread::JoinHandle::join) {
-                Some(Ok(generated)) => generated?,
-                Some(Err(_)) => return Err(KeyError::Generate("the key generation thread panicked".into()).into()),
-                None => SigningKey::generate()?,
-            };
-            let created = time::OffsetDateTime::now_utc()
-                .format(&Rfc3339)
-                .expect("formattable timestamp");
-            store.insert_signing_key(&k, &created)?;
-            k
-        }
-    };
-    let mut keys = KeySet::single(SigningKey::from_stored(&stored)?);
-    for past in store.past_signing_keys()? {
-        match past.retired {
-            None => keys.published.push(Arc::new(SigningKey::from_stored(&past.key)?)),
-            Some(at) => keys.retired.push((past.key.kid, at)),
-        }
-    }
-    Ok(keys)
 }
 
 fn ready_info(

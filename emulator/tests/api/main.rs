@@ -25,6 +25,7 @@ mod lifecycle;
 mod managed_identity;
 mod rbac;
 mod scoring_limits;
+mod seed;
 mod services;
 mod slow_clients;
 mod token_errors;
