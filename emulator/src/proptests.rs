@@ -53,6 +53,15 @@ proptest! {
     #![proptest_config(config())]
 
     #[test]
+    fn wildcard_quick_rejections_agree_with_the_plain_walk(
+        pattern in "[aAbB/*.]{0,10}",
+        text in "[aAbB/.]{0,12}",
+    ) {
+        use crate::domain::rbac::{plain_match, wildcard_match};
+        prop_assert_eq!(wildcard_match(&pattern, &text), plain_match(&pattern, &text));
+    }
+
+    #[test]
     fn scopes_parse_or_refuse(text in prop_oneof![arm_path(), any::<String>()]) {
         if let Ok(scope) = Scope::parse(&text) {
             prop_assert_eq!(scope.key(), scope.as_str().to_ascii_lowercase());

@@ -268,7 +268,7 @@ impl Drop for Gate<'_> {
             entry.begin(info, route, &state.clock, outcome.kind, outcome.allowed);
             match &outcome.reason {
                 Why::Words(words) => entry.set(Field::Reason, words),
-                Why::Rbac(decision) => entry.show(Field::Reason, decision.reason()),
+                Why::Rbac(decision) => entry.write(Field::Reason, |text| decision.push_reason(text)),
             }
             if let Some(p) = &principal {
                 if let Some(oid) = p.object_id {

@@ -179,6 +179,11 @@ impl JournalEntry {
             .write(field, |buf| parts.iter().for_each(|p| buf.push_str(p)));
     }
 
+    /// Sets `field` to what `write` appends to an empty text.
+    pub fn write(&mut self, field: Field, write: impl FnOnce(&mut String)) {
+        self.texts.write(field, write);
+    }
+
     /// Sets `field` to `v` formatted.
     pub fn show(&mut self, field: Field, v: impl std::fmt::Display) {
         use std::fmt::Write;

@@ -367,7 +367,9 @@ pub(super) fn ancestors(key: &str) -> impl Iterator<Item = &str> {
 }
 
 fn parent(key: &str) -> &str {
-    let segments = key[1..].split('/').count();
+    // Bytes, not `split` and `match_indices`: this runs for each ancestor of every RBAC check.
+    let slashes = || key.bytes().enumerate().filter(|&(_, b)| b == b'/');
+    let segments = slashes().count();
     let keep = match segments {
         0..=2 => return "/",
         4 => 2,
@@ -375,7 +377,7 @@ fn parent(key: &str) -> &str {
         n => n - 2,
     };
     // The `keep + 1`-th slash ends the kept segments.
-    key.match_indices('/').nth(keep).map_or("/", |(i, _)| &key[..i])
+    slashes().nth(keep).map_or("/", |(i, _)| &key[..i])
 }
 
 #[cfg(test)]

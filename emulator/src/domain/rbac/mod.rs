@@ -17,6 +17,8 @@ use uuid::Uuid;
 
 pub use assignments::{AssignmentRow, Held, PrincipalType, RoleAssignment};
 pub use propagation::Pending;
+#[cfg(test)]
+pub(crate) use roles::tests::plain_match;
 pub use roles::{builtin_roles, wildcard_match, Permission, RoleDefinition, RoleType};
 
 use assignments::{Assignments, Stored};
@@ -58,20 +60,36 @@ impl Decision {
     pub fn reason(&self) -> impl std::fmt::Display + '_ {
         Reason(self)
     }
+
+    /// Appends [`Decision::reason`] to `out` without the formatting machinery: the journal writes
+    /// one for every authorized request.
+    pub fn push_reason(&self, out: &mut String) {
+        match (&self.matched, self.allowed) {
+            (Some(m), true) => {
+                let mut id = Uuid::encode_buffer();
+                for part in [
+                    "allowed by role assignment ",
+                    m.assignment.hyphenated().encode_lower(&mut id),
+                    " of ",
+                    &m.role_name,
+                    " at ",
+                    &m.scope,
+                ] {
+                    out.push_str(part);
+                }
+            }
+            _ => out.push_str(&self.denial),
+        }
+    }
 }
 
 struct Reason<'a>(&'a Decision);
 
 impl std::fmt::Display for Reason<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match (&self.0.matched, self.0.allowed) {
-            (Some(m), true) => write!(
-                f,
-                "allowed by role assignment {} of {} at {}",
-                m.assignment, m.role_name, m.scope
-            ),
-            _ => f.write_str(&self.0.denial),
-        }
+        let mut reason = String::new();
+        self.0.push_reason(&mut reason);
+        f.write_str(&reason)
     }
 }
 

@@ -90,14 +90,14 @@ fn tracking_headers(state: &AppState, req: &HttpRequest, response: &mut HttpResp
     let routing = routing_request_id(state, correlation);
     let client_request_id = req.headers().get(&CLIENT_ID).cloned();
     let headers = response.headers_mut();
-    for (name, value) in [
-        (REQUEST_ID, &*request_id),
-        (CORRELATION_ID, correlation),
-        (ROUTING_ID, &routing),
-    ] {
+    for (name, value) in [(REQUEST_ID, &*request_id), (CORRELATION_ID, correlation)] {
         if let Ok(v) = HeaderValue::from_str(value) {
             headers.insert(name, v);
         }
+    }
+    // Taken over without a copy.
+    if let Ok(v) = HeaderValue::try_from(routing) {
+        headers.insert(ROUTING_ID, v);
     }
     headers.insert(CACHE_CONTROL, NO_CACHE);
     headers.insert(PRAGMA, NO_CACHE);
@@ -107,22 +107,46 @@ fn tracking_headers(state: &AppState, req: &HttpRequest, response: &mut HttpResp
     }
 }
 
-/// `EMULATOR:yyyyMMddTHHmmssZ:{correlation id}` on the emulator clock.
+/// `EMULATOR:yyyyMMddTHHmmssZ:{correlation id}` on the emulator clock. The digits are written
+/// by hand (every ARM answer carries one; `write!` with six padded numbers cost more than the
+/// rest of the headers).
 fn routing_request_id(state: &AppState, correlation: &str) -> String {
-    use std::fmt::Write;
     let now = state.clock.now();
     let mut id = String::with_capacity(26 + correlation.len());
-    let _ = write!(
-        id,
-        "EMULATOR:{:04}{:02}{:02}T{:02}{:02}{:02}Z:{correlation}",
-        now.year(),
-        u8::from(now.month()),
-        now.day(),
-        now.hour(),
-        now.minute(),
-        now.second()
-    );
+    id.push_str("EMULATOR:");
+    let Ok(year) = u32::try_from(now.year()) else {
+        // A clock set before year 0: `write!` says it as it is.
+        use std::fmt::Write;
+        let _ = write!(id, "{:04}", now.year());
+        return routing_rest(id, now, correlation);
+    };
+    push_digits(&mut id, year, 4);
+    routing_rest(id, now, correlation)
+}
+
+/// The routing id after its year: `MMddTHHmmssZ:{correlation id}`.
+fn routing_rest(mut id: String, now: time::OffsetDateTime, correlation: &str) -> String {
+    push_digits(&mut id, u8::from(now.month()).into(), 2);
+    push_digits(&mut id, now.day().into(), 2);
+    id.push('T');
+    for part in [now.hour(), now.minute(), now.second()] {
+        push_digits(&mut id, part.into(), 2);
+    }
+    id.push_str("Z:");
+    id.push_str(correlation);
     id
+}
+
+/// `n` in decimal, zero-padded to at least `width` digits (as `{:0width$}`).
+fn push_digits(out: &mut String, n: u32, width: usize) {
+    let mut digits = [b'0'; 10];
+    let (mut rest, mut at) = (n, digits.len());
+    while rest > 0 || digits.len() - at < width {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 async fn handle(state: &Data<AppState>, req: &HttpRequest, body: &[u8], gate: &Gate<'_>) -> ArmResult {
@@ -257,5 +281,26 @@ async fn read(ctx: &Ctx<'_>, target: &Target) -> ArmResult {
         Target::Compute { ws, name } => computes::get(ctx, ws, name),
         Target::UserAssignedIdentities { sub, rg } => identities::list(ctx, sub, rg.as_deref()),
         Target::UserAssignedIdentity { sub, rg, name } => identities::get(ctx, sub, rg, name),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routing_ids_are_written_as_write_would() {
+        for (year, rest) in [(2026, 0), (7, 1), (0, 2), (9999, 3), (10_000, 4)] {
+            let mut digits = String::new();
+            push_digits(&mut digits, year, 4);
+            assert_eq!(digits, format!("{year:04}"));
+            push_digits(&mut digits, rest, 2);
+            assert_eq!(digits, format!("{year:04}{rest:02}"));
+        }
+        let now = time::macros::datetime!(2026-02-03 04:05:06 UTC);
+        assert_eq!(
+            routing_rest(String::from("EMULATOR:2026"), now, "c"),
+            "EMULATOR:20260203T040506Z:c"
+        );
     }
 }
