@@ -71,7 +71,27 @@ pub enum Take {
     NotTaken(Option<StoredGrant>),
 }
 
-const COLUMNS: &str = "kind, client_id, user_id, payload, issued_at, expires_at, consumed_at, revoked_at";
+/// `COLUMNS` as a macro, for statements written out at compile time.
+macro_rules! columns {
+    () => {
+        "kind, client_id, user_id, payload, issued_at, expires_at, consumed_at, revoked_at"
+    };
+}
+
+/// The lookup of an entry by `column`.
+macro_rules! select_by {
+    ($column:literal) => {
+        concat!(
+            "SELECT ",
+            columns!(),
+            " FROM grant_state WHERE ",
+            $column,
+            " = ?1 AND kind = ?2"
+        )
+    };
+}
+
+const COLUMNS: &str = columns!();
 
 /// "Still usable at :now": the condition every redeeming or changing statement carries.
 const LIVE: &str = "consumed_at IS NULL AND revoked_at IS NULL AND expires_at > :now";
@@ -81,18 +101,14 @@ impl Store {
     /// that is still usable; a stale entry (expired, consumed or revoked) holding the alias is
     /// dropped first.
     pub fn insert_grant(&self, g: &NewGrant<'_>) -> StoreResult<bool> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if let Some(alias) = g.alias {
-            tx.execute(
-                &format!("DELETE FROM grant_state WHERE alias_hash = :alias AND NOT ({LIVE})"),
-                named_params! {":alias": alias.0, ":now": g.issued_at},
-            )?;
-        }
-        let inserted = tx.execute(
+        // Statements are prepared once per connection (`prepare_cached`): parsing them again was
+        // a tenth of a refresh-token redemption. Without an alias the INSERT is one statement,
+        // atomic on its own, so it needs no transaction of its own either.
+        const INSERT: &str =
             "INSERT INTO grant_state (hash, kind, alias_hash, client_id, user_id, payload, issued_at, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (alias_hash) DO NOTHING",
-            params![
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (alias_hash) DO NOTHING";
+        let insert = |conn: &rusqlite::Connection| {
+            conn.prepare_cached(INSERT)?.execute(params![
                 g.hash.0,
                 g.kind.as_str(),
                 g.alias.map(|a| a.0),
@@ -101,20 +117,31 @@ impl Store {
                 g.payload,
                 g.issued_at,
                 g.expires_at,
-            ],
-        )?;
+            ])
+        };
+        let mut conn = self.conn();
+        let Some(alias) = g.alias else {
+            return Ok(insert(&conn)? == 1);
+        };
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.prepare_cached(&format!(
+            "DELETE FROM grant_state WHERE alias_hash = :alias AND NOT ({LIVE})"
+        ))?
+        .execute(named_params! {":alias": alias.0, ":now": g.issued_at})?;
+        let inserted = insert(&tx)?;
         tx.commit()?;
         Ok(inserted == 1)
     }
 
     /// The entry of this kind under `key`, in whatever state; nothing is changed.
     pub fn grant(&self, kind: GrantKind, key: GrantKey) -> StoreResult<Option<StoredGrant>> {
-        let conn = self.conn();
-        let sql = format!(
-            "SELECT {COLUMNS} FROM grant_state WHERE {} = ?1 AND kind = ?2",
-            key.column()
-        );
-        conn.query_row(&sql, params![key.hash(), kind.as_str()], row)
+        let sql = match key {
+            GrantKey::Value(_) => select_by!("hash"),
+            GrantKey::Alias(_) => select_by!("alias_hash"),
+        };
+        self.conn()
+            .prepare_cached(sql)?
+            .query_row(params![key.hash(), kind.as_str()], row)
             .optional()?
             .transpose()
     }
@@ -129,13 +156,14 @@ impl Store {
                 "UPDATE grant_state SET consumed_at = :now WHERE {} = :key AND kind = :kind AND {LIVE} RETURNING {COLUMNS}",
                 key.column()
             );
-            conn.query_row(
-                &sql,
-                named_params! {":now": now, ":key": key.hash(), ":kind": kind.as_str()},
-                row,
-            )
-            .optional()?
-            .transpose()?
+            let mut statement = conn.prepare_cached(&sql)?;
+            statement
+                .query_row(
+                    named_params! {":now": now, ":key": key.hash(), ":kind": kind.as_str()},
+                    row,
+                )
+                .optional()?
+                .transpose()?
         };
         match taken {
             Some(grant) => Ok(Take::Taken(grant)),

@@ -54,6 +54,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0008_faults_keys.sql")),
         M::up(include_str!("../../migrations/0009_wire_fidelity.sql")),
         M::up(include_str!("../../migrations/0010_fixtures.sql")),
+        M::up(include_str!("../../migrations/0011_grant_state_writes.sql")),
     ])
 }
 
