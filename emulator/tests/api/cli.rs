@@ -22,6 +22,15 @@ fn wait_for(path: &Path, child: &mut Child) -> Value {
     panic!("no ready file");
 }
 
+/// `serve` on a free port with `data` as its data dir; stdout discarded.
+pub(crate) fn serve_command(data: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .args(["serve", "--port", "0", "--data-dir", data.to_str().unwrap()])
+        .stdout(Stdio::null());
+    command
+}
+
 fn run(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(BIN)
         .args(args)
@@ -40,16 +49,8 @@ fn serve_writes_ready_file_env_and_clock_work_and_sigterm_stops_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let ready_path = dir.path().join("ready.json");
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--port",
-            "0",
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--ready-file",
-            ready_path.to_str().unwrap(),
-        ])
+    let mut child = serve_command(&data)
+        .args(["--ready-file", ready_path.to_str().unwrap()])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -183,13 +184,7 @@ impl Served {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         let ready_path = data.join("ready.json");
-        let mut child = Command::new(BIN)
-            .args(["serve", "--port", "0", "--data-dir", data.to_str().unwrap()])
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = serve_command(&data).args(extra).stderr(Stdio::null()).spawn().unwrap();
         let ready = wait_for(&ready_path, &mut child);
         Served {
             child,

@@ -49,17 +49,9 @@ fn serve(data: &Path, fixtures: &Path) -> (Child, Value) {
     let ready_path = data.join("ready.json");
     // A killed emulator leaves its ready file.
     let _ = std::fs::remove_file(&ready_path);
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--port",
-            "0",
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--fixtures",
-        ])
+    let mut child = crate::cli::serve_command(data)
+        .arg("--fixtures")
         .arg(fixtures)
-        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
