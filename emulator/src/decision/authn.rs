@@ -121,16 +121,31 @@ pub struct Principal {
     /// How ARM names the caller in AuthorizationFailed: a user's UPN, else the object id.
     pub label: String,
     pub credential: CredentialKind,
-    /// The token's `uti` (Entra) or `jti` (Azure ML): what the journal shows instead of the token.
-    pub token_id: Option<String>,
-    /// The token's [`crate::decision::journal::token_hash`] (none for keys).
-    pub token_hash: Option<String>,
     /// The verified Entra claims (none for keys and Azure ML tokens).
     pub claims: Option<Arc<AccessClaims>>,
+    /// The verified Azure ML claims (none for keys and Entra tokens).
+    pub aml_claims: Option<Arc<AmlClaims>>,
     /// `user`, `service-principal` or `key-holder` (for the journal).
     pub kind: &'static str,
     /// The user's or application's display name, when the world knows it.
     pub display_name: Option<String>,
+}
+
+impl Principal {
+    /// The token's `uti` (Entra; Azure ML tokens carry no id claim): what the journal shows
+    /// instead of the token. Read from the cached claims, not copied for every request.
+    pub fn token_id(&self) -> Option<&str> {
+        self.claims.as_ref().and_then(|c| c.uti.as_deref())
+    }
+
+    /// The token's [`crate::decision::journal::token_hash`] (none for keys).
+    pub fn token_hash(&self) -> Option<&str> {
+        match (&self.claims, &self.aml_claims) {
+            (Some(c), _) => Some(&c.token_hash),
+            (None, Some(c)) => Some(&c.token_hash),
+            (None, None) => None,
+        }
+    }
 }
 
 /// Why a credential was refused. Each surface renders these in its own shape.
@@ -220,9 +235,8 @@ pub fn authenticate(
                         tenant: None,
                         label: "key holder".into(),
                         credential: CredentialKind::Key,
-                        token_id: None,
-                        token_hash: None,
                         claims: None,
+                        aml_claims: None,
                         kind: "key-holder",
                         display_name: None,
                     });
@@ -310,9 +324,8 @@ fn entra_principal(world: &World, claims: Arc<AccessClaims>, tenant: TenantId) -
         tenant: Some(tenant),
         label,
         credential: CredentialKind::EntraToken,
-        token_id: claims.uti.clone(),
-        token_hash: Some(claims.token_hash.clone()),
         claims: Some(claims),
+        aml_claims: None,
     })
 }
 
@@ -374,9 +387,8 @@ fn aml_principal(
         object_id,
         tenant: Some(target.tenant),
         credential: CredentialKind::AmlToken,
-        token_id: None,
-        token_hash: Some(claims.token_hash.clone()),
         claims: None,
+        aml_claims: Some(claims),
     })
 }
 

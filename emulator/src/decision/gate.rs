@@ -279,8 +279,8 @@ impl Drop for Gate<'_> {
                 entry.set_opt(Field::AppId, p.claims.as_ref().and_then(|c| c.client_id()));
                 entry.set(Field::PrincipalName, &p.label);
                 entry.credential = Some(p.credential);
-                entry.set_opt(Field::TokenId, p.token_id.as_deref());
-                entry.set_opt(Field::TokenHash, p.token_hash.as_deref());
+                entry.set_opt(Field::TokenId, p.token_id());
+                entry.set_opt(Field::TokenHash, p.token_hash());
             }
             if entry.get(Field::TokenHash).is_none() {
                 entry.set_opt(Field::TokenHash, refused_token.as_deref());

@@ -30,7 +30,7 @@ pub(super) struct Opened {
 /// Opens what `config` names; a new data dir is seeded from the fixtures and given a signing key.
 pub(super) fn open(config: &Config) -> Result<Opened, StartError> {
     let given = Given::read(config.world.as_ref(), config.fixtures.as_deref())?;
-    let fresh = !matches!(&config.storage, Storage::Dir(d) if d.join(crate::store::DB_FILE).exists());
+    let fresh = !matches!(&config.storage, Storage::Dir(d) if d.join(DB_FILE).exists());
     // A new store needs a signing key: its prime search (tens of milliseconds) runs on another
     // core while the fixtures are parsed and written.
     let new_key = fresh.then(|| std::thread::spawn(SigningKey::generate));
@@ -38,7 +38,7 @@ pub(super) fn open(config: &Config) -> Result<Opened, StartError> {
     // already, parsed (see `prepare`).
     let parsed = if fresh { Some(given.parse_seeded()?) } else { None };
     // Locked and made owner-only before anything is read or written there.
-    let (dir, data_dir, temp) = match &&config.storage {
+    let (dir, data_dir, temp) = match &config.storage {
         Storage::Dir(d) => {
             let data_dir = DataDir::open(d)?;
             (data_dir.path().to_path_buf(), Some(data_dir), None)

@@ -182,12 +182,12 @@ pub fn builtin_roles() -> Vec<RoleDefinition> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     /// [`wildcard_match`] without its quick rejections, for the property test.
     pub(crate) fn plain_match(pattern: &str, text: &str) -> bool {
         walk(pattern.as_bytes(), text.as_bytes())
     }
-    use std::collections::HashMap;
 
     #[test]
     fn wildcards_match_case_insensitively_across_slashes() {

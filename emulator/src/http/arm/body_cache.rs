@@ -9,9 +9,9 @@
 //! Entries name the snapshot by its [`World::generation`]: [`AppState::publish_world`] numbers
 //! each snapshot it publishes one above the last, under the world's write lock, so a number is
 //! never given twice within an emulator and no entry outlives the world it shows: a write
-//! publishes a new generation and every older entry stops matching. The
-//! cache is a fixed array of slots (direct-mapped by workspace), each read through `arc-swap`,
-//! so a hit takes no lock and writes no shared cache line.
+//! publishes a new generation and every older entry stops matching. The cache is a fixed array
+//! of slots (direct-mapped by workspace), each read through `arc-swap`, so a hit takes no lock
+//! and writes no shared cache line.
 //!
 //! [`World::generation`]: crate::domain::World::generation
 //! [`AppState::publish_world`]: crate::state::AppState
