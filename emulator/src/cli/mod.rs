@@ -309,7 +309,7 @@ fn serve(args: ServeArgs) -> Result<(), CliError> {
     }
     config.rbac_mode = args.rbac;
     config.lro = time::Duration::seconds_f64(args.lro_seconds);
-    seed::seed_apart_if_big(&config)?;
+    seed::seed_apart_if_big(&config);
     let running = Emulator::start(config)?;
     let info = running.info().clone();
     print_banner(&info, args.in_memory, args.rbac, running.fixtures_changed())?;

@@ -44,30 +44,34 @@ pub(super) fn seed(args: SeedArgs) -> Result<(), CliError> {
 const SEED_APART_BYTES: u64 = 4 << 20;
 
 /// Seeds `config`'s data dir in a child process (`seed`) when it is new and its fixtures file is
-/// big ([`SEED_APART_BYTES`]). A child that fails leaves the seeding to the start that follows,
-/// which reports the error itself (seeding is one transaction: nothing half-written is kept).
-pub(super) fn seed_apart_if_big(config: &Config) -> Result<(), CliError> {
+/// big ([`SEED_APART_BYTES`]). A child that fails, or cannot be started (the binary replaced on
+/// disk), leaves the seeding to the start that follows, which reports any error itself (seeding
+/// is one transaction: nothing half-written is kept).
+pub(super) fn seed_apart_if_big(config: &Config) {
     let (Storage::Dir(dir), Some(fixtures)) = (&config.storage, &config.fixtures) else {
-        return Ok(());
+        return;
     };
     let big = std::fs::metadata(fixtures).is_ok_and(|m| m.len() >= SEED_APART_BYTES);
     if !big || dir.join(DB_FILE).exists() {
-        return Ok(());
+        return;
     }
-    let status = Command::new(std::env::current_exe()?)
-        .arg("seed")
-        .arg("--data-dir")
-        .arg(dir)
-        .arg("--fixtures")
-        .arg(fixtures)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()?;
-    if status.success() {
-        tracing::info!(data_dir = %dir.display(), "seeded by a child process (a big world: its seeding heap went with it)");
-    } else {
-        tracing::warn!(%status, "seeding in a child process failed; seeding in this one");
+    let status = std::env::current_exe().and_then(|exe| {
+        Command::new(exe)
+            .arg("seed")
+            .arg("--data-dir")
+            .arg(dir)
+            .arg("--fixtures")
+            .arg(fixtures)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+    });
+    match status {
+        Ok(s) if s.success() => {
+            tracing::info!(data_dir = %dir.display(), "seeded by a child process (a big world: its seeding heap went with it)");
+        }
+        Ok(s) => tracing::warn!(status = %s, "seeding in a child process failed; seeding in this one"),
+        Err(e) => tracing::warn!(error = %e, "no child process to seed in; seeding in this one"),
     }
-    Ok(())
 }

@@ -156,3 +156,28 @@ fn serve_seeds_a_big_world_in_a_child_process() {
         "a seeded data dir is not seeded again"
     );
 }
+
+#[test]
+fn a_big_world_the_child_cannot_seed_is_refused_by_serve_in_the_usual_way() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, world) = (dir.path().join("data"), fixtures(dir.path(), 2_200, 22_000));
+    // Valid TOML, but a role assignment naming nobody: the check after parsing refuses it.
+    let mut text = std::fs::read_to_string(&world).unwrap();
+    text.push_str(
+        "\n[[role_assignments]]\nprincipal = \"nobody@contoso.onmicrosoft.com\"\nrole = \"Reader\"\nscope = \"/\"\n",
+    );
+    std::fs::write(&world, text).unwrap();
+    let out = crate::cli::serve_command(&data)
+        .arg("--fixtures")
+        .arg(&world)
+        .output()
+        .unwrap();
+    let log = String::from_utf8(out.stderr).unwrap();
+    assert!(!out.status.success());
+    assert!(log.contains("seeding in a child process failed"), "{log}");
+    assert!(
+        log.contains("nobody@contoso.onmicrosoft.com"),
+        "the start names the fixture error: {log}"
+    );
+    assert!(!data.join("emulator.sqlite3").exists(), "nothing written");
+}
