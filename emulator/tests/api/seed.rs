@@ -44,42 +44,56 @@ fn seed(data: &Path, fixtures: &Path) -> (bool, String, String) {
     (out.status.success(), text(out.stdout), text(out.stderr))
 }
 
+/// A running `serve`, stopped when dropped (also when an assertion fails first).
+struct Serving(Child);
+
+impl Serving {
+    /// Stops the emulator and returns what it logged.
+    fn stop(mut self) -> String {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+        let mut log = String::new();
+        if let Some(mut stderr) = self.0.stderr.take() {
+            stderr.read_to_string(&mut log).unwrap();
+        }
+        log
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// `serve` on `data` with `fixtures`, until it is ready; the ready file's contents.
-fn serve(data: &Path, fixtures: &Path) -> (Child, Value) {
+fn serve(data: &Path, fixtures: &Path) -> (Serving, Value) {
     let ready_path = data.join("ready.json");
     // A killed emulator leaves its ready file.
     let _ = std::fs::remove_file(&ready_path);
-    let mut child = crate::cli::serve_command(data)
-        .arg("--fixtures")
-        .arg(fixtures)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut serving = Serving(
+        crate::cli::serve_command(data)
+            .arg("--fixtures")
+            .arg(fixtures)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let deadline = Instant::now() + Duration::from_secs(120);
     while Instant::now() < deadline {
         if let Some(ready) = std::fs::read_to_string(&ready_path)
             .ok()
             .and_then(|t| serde_json::from_str(&t).ok())
         {
-            return (child, ready);
+            return (serving, ready);
         }
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = serving.0.try_wait().unwrap() {
             panic!("serve exited early: {status}");
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
     panic!("no ready file");
-}
-
-/// Stops `child` and returns what it logged.
-fn stop(mut child: Child) -> String {
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let mut log = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut log).unwrap();
-    log
 }
 
 /// The users the fixtures added (`seeded…`).
@@ -126,7 +140,7 @@ fn seed_writes_a_data_dir_that_serve_starts_on_as_it_is() {
     assert!(err.contains("holds a world already"), "{err}");
     let (child, ready) = serve(&data, &world);
     assert_eq!(seeded_users(&ready).len(), 3);
-    let log = stop(child);
+    let log = child.stop();
     assert!(!log.contains("fixtures differ"), "{log}");
     assert!(!log.contains("child process"), "a small world seeds in-process: {log}");
     // Fixtures that do not parse leave no data dir behind.
@@ -145,14 +159,14 @@ fn serve_seeds_a_big_world_in_a_child_process() {
     assert!(std::fs::metadata(&world).unwrap().len() >= 4 << 20);
     let (child, ready) = serve(&data, &world);
     assert_eq!(seeded_users(&ready).len(), 2_200);
-    let log = stop(child);
+    let log = child.stop();
     assert!(log.contains("seeded by a child process"), "{log}");
     // The restart that followed read what the child wrote: the same fixtures, unchanged.
     assert!(!log.contains("fixtures differ"), "{log}");
     let (child, ready) = serve(&data, &world);
     assert_eq!(seeded_users(&ready).len(), 2_200);
     assert!(
-        !stop(child).contains("child process"),
+        !child.stop().contains("child process"),
         "a seeded data dir is not seeded again"
     );
 }
