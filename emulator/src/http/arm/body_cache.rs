@@ -24,9 +24,8 @@ use uuid::Uuid;
 /// Slots; a world with more workspaces than this shares slots (a miss renders, as before).
 const SLOTS: usize = 64;
 
-/// Which api-version shape group a body has: the number of the date thresholds
-/// (2021-07-01, 2023-06-01, 2024-10-01) the requested api-version reaches, 0 to 3
-/// (`workspace_view.rs` documents what each group adds).
+/// Which api-version shape group a body has: the number of `workspace_view.rs`'s
+/// `SHAPE_GROUPS` dates the requested api-version reaches, 0 to 3.
 pub(super) type Era = u8;
 
 /// What a rendered body depends on besides the workspace itself.

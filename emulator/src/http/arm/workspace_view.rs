@@ -73,10 +73,7 @@ impl WorkspaceView<'_> {
         let key = BodyKey {
             generation: ctx.world.generation(),
             workspace: self.w.workspace_id,
-            era: ["2021-07-01", "2023-06-01", "2024-10-01"]
-                .iter()
-                .map(|date| Era::from(ctx.since(date)))
-                .sum(),
+            era: groups(ctx).into_iter().map(Era::from).sum(),
             state: self.state,
             base: ctx.base,
         };
@@ -102,7 +99,8 @@ impl WorkspaceView<'_> {
         o.member("name", &J::Str(&w.name));
         self.write_properties(o.name("properties"), &id, &tenant, workspace_guid);
         o.member("sku", &J::Obj(&sku));
-        if ctx.since("2021-07-01") {
+        let [g2021, ..] = groups(ctx);
+        if g2021 {
             self.write_system_data(o.name("systemData"));
         }
         let _ = serde_json::to_writer(o.name("tags"), &w.tags);
@@ -151,11 +149,7 @@ impl WorkspaceView<'_> {
     /// linked resource of the same name replaces.
     fn properties_a_to_l<'a>(&'a self, pieces: &'a Pieces<'a>) -> [Member<'a>; 13] {
         let (ctx, w) = (self.ctx, self.w);
-        let (g2021, g2023, g2024) = (
-            ctx.since("2021-07-01"),
-            ctx.since("2023-06-01"),
-            ctx.since("2024-10-01"),
-        );
+        let [g2021, g2023, g2024] = groups(ctx);
         let group = |on: bool, v: J<'static>| if on { v } else { J::Skip };
         [
             ("allowPublicAccessWhenBehindVnet", true, J::Bool(false)),
@@ -182,11 +176,7 @@ impl WorkspaceView<'_> {
         tenant: &'a str,
     ) -> [Member<'a>; 17] {
         let (ctx, w) = (self.ctx, self.w);
-        let (g2021, g2023, g2024) = (
-            ctx.since("2021-07-01"),
-            ctx.since("2023-06-01"),
-            ctx.since("2024-10-01"),
-        );
+        let [g2021, g2023, g2024] = groups(ctx);
         let group = |on: bool, v: J<'a>| if on { v } else { J::Skip };
         let telemetry = group(g2021, J::Uuid(name_based(&w.workspace_id, b"telemetry")));
         [
@@ -230,6 +220,16 @@ impl WorkspaceView<'_> {
         debug_assert!(is_sorted(system_data.iter().map(|(n, _)| *n)));
         J::Obj(&system_data).write(out);
     }
+}
+
+/// The api-versions from which a workspace body gains a group of members ([`workspace_json`]).
+/// The renderer and the kept bodies' key (`body_cache.rs`) both read them here, so a body is
+/// never kept under a shape it was not rendered in.
+const SHAPE_GROUPS: [&str; 3] = ["2021-07-01", "2023-06-01", "2024-10-01"];
+
+/// Which of [`SHAPE_GROUPS`] the requested api-version reaches.
+fn groups(ctx: &Ctx<'_>) -> [bool; 3] {
+    SHAPE_GROUPS.map(|date| ctx.since(date))
 }
 
 /// A member of `properties`: name, whether a linked resource of that name replaces it, value.
