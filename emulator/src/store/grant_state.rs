@@ -71,27 +71,7 @@ pub enum Take {
     NotTaken(Option<StoredGrant>),
 }
 
-/// `COLUMNS` as a macro, for statements written out at compile time.
-macro_rules! columns {
-    () => {
-        "kind, client_id, user_id, payload, issued_at, expires_at, consumed_at, revoked_at"
-    };
-}
-
-/// The lookup of an entry by `column`.
-macro_rules! select_by {
-    ($column:literal) => {
-        concat!(
-            "SELECT ",
-            columns!(),
-            " FROM grant_state WHERE ",
-            $column,
-            " = ?1 AND kind = ?2"
-        )
-    };
-}
-
-const COLUMNS: &str = columns!();
+const COLUMNS: &str = "kind, client_id, user_id, payload, issued_at, expires_at, consumed_at, revoked_at";
 
 /// "Still usable at :now": the condition every redeeming or changing statement carries.
 const LIVE: &str = "consumed_at IS NULL AND revoked_at IS NULL AND expires_at > :now";
@@ -135,12 +115,12 @@ impl Store {
 
     /// The entry of this kind under `key`, in whatever state; nothing is changed.
     pub fn grant(&self, kind: GrantKind, key: GrantKey) -> StoreResult<Option<StoredGrant>> {
-        let sql = match key {
-            GrantKey::Value(_) => select_by!("hash"),
-            GrantKey::Alias(_) => select_by!("alias_hash"),
-        };
+        let sql = format!(
+            "SELECT {COLUMNS} FROM grant_state WHERE {} = ?1 AND kind = ?2",
+            key.column()
+        );
         self.conn()
-            .prepare_cached(sql)?
+            .prepare_cached(&sql)?
             .query_row(params![key.hash(), kind.as_str()], row)
             .optional()?
             .transpose()
