@@ -8,7 +8,6 @@ use clap::Args;
 
 use super::{CliError, DEFAULT_DATA_DIR};
 use crate::server::{Config, Storage};
-use crate::store::DB_FILE;
 
 #[derive(Args, Debug)]
 pub(super) struct SeedArgs {
@@ -52,7 +51,7 @@ pub(super) fn seed_apart_if_big(config: &Config) {
         return;
     };
     let big = std::fs::metadata(fixtures).is_ok_and(|m| m.len() >= SEED_APART_BYTES);
-    if !big || dir.join(DB_FILE).exists() {
+    if !big || crate::store::exists_in(dir) {
         return;
     }
     let status = std::env::current_exe().and_then(|exe| {

@@ -11,7 +11,7 @@ use super::{Config, StartError, Storage};
 use crate::authority::{KeyError, KeySet, SigningKey};
 use crate::datadir::DataDir;
 use crate::fixtures::startup::{prepare, Given, Prepared};
-use crate::store::{Store, DB_FILE};
+use crate::store::{self, Store};
 use crate::tls::{self, TlsMaterial};
 
 /// What [`open`] opened, for the listener to serve.
@@ -30,7 +30,7 @@ pub(super) struct Opened {
 /// Opens what `config` names; a new data dir is seeded from the fixtures and given a signing key.
 pub(super) fn open(config: &Config) -> Result<Opened, StartError> {
     let given = Given::read(config.world.as_ref(), config.fixtures.as_deref())?;
-    let fresh = !matches!(&config.storage, Storage::Dir(d) if d.join(DB_FILE).exists());
+    let fresh = !matches!(&config.storage, Storage::Dir(d) if store::exists_in(d));
     // A new store needs a signing key: its prime search (tens of milliseconds) runs on another
     // core while the fixtures are parsed and written.
     let new_key = fresh.then(|| std::thread::spawn(SigningKey::generate));
@@ -91,7 +91,7 @@ pub fn seed(config: &Config) -> Result<(), StartError> {
     let Storage::Dir(dir) = &config.storage else {
         return Err(StartError::SeedNeedsDir);
     };
-    if dir.join(DB_FILE).exists() {
+    if store::exists_in(dir) {
         return Err(StartError::Seeded(dir.display().to_string()));
     }
     open(config).map(drop)

@@ -42,6 +42,11 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// The database's file name in the data dir.
 pub const DB_FILE: &str = "emulator.sqlite3";
 
+/// Whether the data dir `dir` holds a database already (a start there is a restart).
+pub fn exists_in(dir: &Path) -> bool {
+    dir.join(DB_FILE).exists()
+}
+
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("../../migrations/0001_world.sql")),
