@@ -10,7 +10,8 @@ use crate::helpers::agent_trusting;
 
 const BIN: &str = env!("CARGO_BIN_EXE_azureml-emulator");
 
-fn wait_for(path: &Path, child: &mut Child) -> Value {
+/// The ready file at `path` once `child` (a `serve`) has written it.
+pub(crate) fn wait_for(path: &Path, child: &mut Child) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if let Ok(text) = std::fs::read_to_string(path) {

@@ -4,7 +4,6 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -80,20 +79,8 @@ fn serve(data: &Path, fixtures: &Path) -> (Serving, Value) {
             .spawn()
             .unwrap(),
     );
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while Instant::now() < deadline {
-        if let Some(ready) = std::fs::read_to_string(&ready_path)
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-        {
-            return (serving, ready);
-        }
-        if let Some(status) = serving.0.try_wait().unwrap() {
-            panic!("serve exited early: {status}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("no ready file");
+    let ready = crate::cli::wait_for(&ready_path, &mut serving.0);
+    (serving, ready)
 }
 
 /// The users the fixtures added (`seeded…`).
