@@ -4,15 +4,19 @@
 use std::fmt;
 
 /// A parsed ARM scope. `key()` is the lower-cased form used for matching.
+///
+/// The text as written and its key share one buffer (`{text}{key}`, split at `split`): every ARM
+/// request builds the scope its permission is checked at, and one allocation is half the cost of
+/// two.
 #[derive(Clone, Debug)]
 pub struct Scope {
-    text: String,
-    key: String,
+    buf: String,
+    split: usize,
 }
 
 impl PartialEq for Scope {
     fn eq(&self, other: &Self) -> bool {
-        self.key == other.key
+        self.key() == other.key()
     }
 }
 
@@ -20,19 +24,19 @@ impl Eq for Scope {}
 
 impl std::hash::Hash for Scope {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.key.hash(state)
+        self.key().hash(state)
     }
 }
 
 impl serde::Serialize for Scope {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.text)
+        s.serialize_str(self.as_str())
     }
 }
 
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+        f.write_str(self.as_str())
     }
 }
 
@@ -43,10 +47,7 @@ pub struct ScopeError(pub String);
 impl Scope {
     /// The root scope `/`.
     pub fn root() -> Self {
-        Scope {
-            text: "/".into(),
-            key: "/".into(),
-        }
+        Scope::from_text(String::from("/"))
     }
 
     /// Parses `/subscriptions/{s}[/resourceGroups/{rg}[/providers/{ns}/{type}/{name}[/{type}/{name}]…]]`
@@ -63,57 +64,66 @@ impl Scope {
         }
         let rest = trimmed.strip_prefix('/').ok_or_else(bad)?;
         let segments: Vec<&str> = rest.split('/').collect();
-        if segments.iter().any(|s| s.is_empty()) {
+        if !valid_segments(&segments) {
             return Err(bad());
         }
-        let shape_ok = match segments.as_slice() {
-            [sub, _] => sub.eq_ignore_ascii_case("subscriptions"),
-            [sub, _, rg, _] => sub.eq_ignore_ascii_case("subscriptions") && rg.eq_ignore_ascii_case("resourcegroups"),
-            [sub, _, rg, _, providers, _namespace, rest @ ..] => {
-                sub.eq_ignore_ascii_case("subscriptions")
-                    && rg.eq_ignore_ascii_case("resourcegroups")
-                    && providers.eq_ignore_ascii_case("providers")
-                    && !rest.is_empty()
-                    && rest.len() % 2 == 0
-            }
-            _ => false,
-        };
-        if !shape_ok {
-            return Err(bad());
+        let mut buf = String::with_capacity(2 * trimmed.len());
+        buf.push_str(trimmed);
+        Ok(Scope::from_text(buf))
+    }
+
+    /// The scope `/{segments[0]}/{segments[1]}…`, from path segments a route has already split
+    /// (no `format!` and no second split). A segment that is empty or holds a `/` (a
+    /// percent-decoded name) would change the path's shape: such a list is an error, as
+    /// [`Scope::parse`] would say of the joined text.
+    pub fn from_segments(segments: &[&str]) -> Result<Self, ScopeError> {
+        if !valid_segments(segments) || segments.iter().any(|s| s.contains('/')) {
+            return Err(ScopeError(format!("/{}", segments.join("/"))));
         }
-        Ok(Scope {
-            key: trimmed.to_ascii_lowercase(),
-            text: trimmed.to_string(),
-        })
+        let len: usize = segments.iter().map(|s| s.len() + 1).sum();
+        let mut buf = String::with_capacity(2 * len);
+        for segment in segments {
+            buf.push('/');
+            buf.push_str(segment);
+        }
+        Ok(Scope::from_text(buf))
+    }
+
+    /// `buf` holds a valid scope's text (and room for its key, ideally): the key is appended.
+    fn from_text(mut buf: String) -> Self {
+        let split = buf.len();
+        buf.extend_from_within(..split);
+        buf[split..].make_ascii_lowercase();
+        Scope { buf, split }
     }
 
     pub fn as_str(&self) -> &str {
-        &self.text
+        &self.buf[..self.split]
     }
 
     pub fn key(&self) -> &str {
-        &self.key
+        &self.buf[self.split..]
     }
 
     pub fn is_root(&self) -> bool {
-        self.key == "/"
+        self.key() == "/"
     }
 
     /// The subscription id segment, if any.
     pub fn subscription(&self) -> Option<&str> {
-        self.text.split('/').nth(2)
+        self.as_str().split('/').nth(2)
     }
 
     /// The resource group segment, if any.
     pub fn resource_group(&self) -> Option<&str> {
-        self.text.split('/').nth(4)
+        self.as_str().split('/').nth(4)
     }
 
     /// This scope and each ancestor, from itself up to `/`, as lower-cased keys. Resource ids step up
     /// by one type/name pair at a time; `…/providers/{ns}/{type}/{name}` steps to the resource group.
     pub fn ancestor_keys(&self) -> Vec<&str> {
-        let mut out = vec![self.key.as_str()];
-        let mut current = self.key.as_str();
+        let mut out = vec![self.key()];
+        let mut current = self.key();
         while current != "/" {
             current = parent_key(current);
             out.push(current);
@@ -124,8 +134,29 @@ impl Scope {
     /// True when `self` is `other` or lies below it.
     pub fn is_within(&self, other: &Scope) -> bool {
         other.is_root()
-            || self.key == other.key
-            || (self.key.starts_with(&other.key) && self.key.as_bytes().get(other.key.len()) == Some(&b'/'))
+            || self.key() == other.key()
+            || (self.key().starts_with(other.key()) && self.key().as_bytes().get(other.key().len()) == Some(&b'/'))
+    }
+}
+
+/// Whether `segments` (the text between the slashes) have a scope's shape: none empty, and
+/// `subscriptions/{s}`, `…/resourceGroups/{rg}`, or `…/providers/{ns}` followed by type/name pairs.
+fn valid_segments(segments: &[&str]) -> bool {
+    let eq = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+    if segments.iter().any(|s| s.is_empty()) {
+        return false;
+    }
+    match segments {
+        [sub, _] => eq(sub, "subscriptions"),
+        [sub, _, rg, _] => eq(sub, "subscriptions") && eq(rg, "resourcegroups"),
+        [sub, _, rg, _, providers, _namespace, rest @ ..] => {
+            eq(sub, "subscriptions")
+                && eq(rg, "resourcegroups")
+                && eq(providers, "providers")
+                && !rest.is_empty()
+                && rest.len() % 2 == 0
+        }
+        _ => false,
     }
 }
 
@@ -193,6 +224,36 @@ mod tests {
             "/subscriptions/s/resourceGroups/rg/providers/ns/type",
         ] {
             assert!(Scope::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn text_and_key_share_one_buffer_without_mixing() {
+        let s = Scope::parse("/subscriptions/S/resourceGroups/Grüße-RG/").unwrap();
+        assert_eq!(s.as_str(), "/subscriptions/S/resourceGroups/Grüße-RG");
+        assert_eq!(s.key(), "/subscriptions/s/resourcegroups/grüße-rg");
+        assert_eq!(s.to_string(), s.as_str());
+        assert_eq!(
+            serde_json::to_string(&s).unwrap(),
+            "\"/subscriptions/S/resourceGroups/Grüße-RG\""
+        );
+        let root = Scope::root();
+        assert_eq!((root.as_str(), root.key()), ("/", "/"));
+    }
+
+    #[test]
+    fn scopes_from_segments_are_the_parsed_text_or_errors() {
+        let built = Scope::from_segments(&["subscriptions", "S", "resourceGroups", "RG"]).unwrap();
+        let parsed = Scope::parse("/subscriptions/S/resourceGroups/RG").unwrap();
+        assert_eq!((built.as_str(), built.key()), (parsed.as_str(), parsed.key()));
+        for bad in [
+            &["subscriptions", ""][..],
+            &["subscriptions", "a/b"],
+            &["subscriptions", "S", "resourceGroups", "r/providers/ns/t/n"],
+            &["tenants", "T"],
+            &[],
+        ] {
+            assert!(Scope::from_segments(bad).is_err(), "{bad:?}");
         }
     }
 }

@@ -150,6 +150,28 @@ pub struct Ws {
 }
 
 impl Ws {
+    /// The scope `{workspace id}/{tail…}` (at most four more segments); the root when a name
+    /// would change its shape (see [`Target::scope`]).
+    fn scope_below(&self, tail: &[&str]) -> Scope {
+        let mut segments = [""; 12];
+        let head = [
+            "subscriptions",
+            &self.sub,
+            "resourceGroups",
+            &self.rg,
+            "providers",
+            ML,
+            "workspaces",
+            &self.name,
+        ];
+        segments[..8].copy_from_slice(&head);
+        let Some(rest) = segments.get_mut(8..8 + tail.len()) else {
+            return Scope::root();
+        };
+        rest.copy_from_slice(tail);
+        Scope::from_segments(&segments[..8 + tail.len()]).unwrap_or_else(|_| Scope::root())
+    }
+
     pub fn id(&self) -> String {
         format!(
             "/subscriptions/{}/resourceGroups/{}/providers/{WS}/{}",
@@ -159,10 +181,9 @@ impl Ws {
 }
 
 const WS: &str = "Microsoft.MachineLearningServices/workspaces";
+const ML: &str = "Microsoft.MachineLearningServices";
 
 pub use super::actions::{Check, ACTIONS, COMPUTE_READ, EP_READ, RG_READ, UAMI_READ, WS_READ};
-
-const UAMI: &str = "Microsoft.ManagedIdentity/userAssignedIdentities";
 
 /// A parsed ARM request.
 #[derive(Clone, Debug)]
@@ -180,9 +201,11 @@ impl Target {
         Kind::from(self)
     }
 
-    /// The scope the permission is checked at.
+    /// The scope the permission is checked at, built from the captured names (a name that
+    /// would change the scope's shape, such as one holding a percent-encoded `/`, gives the root:
+    /// a check there fails closed).
     pub fn scope(&self) -> Scope {
-        let parse = |s: String| Scope::parse(&s).unwrap_or_else(|_| Scope::root());
+        let at = |segments: &[&str]| Scope::from_segments(segments).unwrap_or_else(|_| Scope::root());
         match self {
             Target::Subscriptions | Target::Tenants => Scope::root(),
             Target::Subscription { sub }
@@ -190,31 +213,42 @@ impl Target {
             | Target::OperationResult { sub, .. }
             | Target::MlOperation { sub, .. }
             | Target::Workspaces { sub, rg: None }
-            | Target::Resources { sub, rg: None } => parse(format!("/subscriptions/{sub}")),
+            | Target::Resources { sub, rg: None }
+            | Target::UserAssignedIdentities { sub, rg: None } => at(&["subscriptions", sub]),
             Target::ResourceGroup { sub, rg }
             | Target::Workspaces { sub, rg: Some(rg) }
-            | Target::Resources { sub, rg: Some(rg) } => parse(format!("/subscriptions/{sub}/resourceGroups/{rg}")),
-            Target::Workspace { sub, rg, name } | Target::WorkspaceKeys { sub, rg, name } => parse(format!(
-                "/subscriptions/{sub}/resourceGroups/{rg}/providers/{WS}/{name}"
-            )),
-            Target::OnlineEndpoints { ws } => parse(ws.id()),
+            | Target::Resources { sub, rg: Some(rg) }
+            | Target::UserAssignedIdentities { sub, rg: Some(rg) } => at(&["subscriptions", sub, "resourceGroups", rg]),
+            Target::Workspace { sub, rg, name } | Target::WorkspaceKeys { sub, rg, name } => at(&[
+                "subscriptions",
+                sub,
+                "resourceGroups",
+                rg,
+                "providers",
+                ML,
+                "workspaces",
+                name,
+            ]),
+            Target::OnlineEndpoints { ws } | Target::Computes { ws } => ws.scope_below(&[]),
             Target::OnlineEndpoint { ws, name }
             | Target::EndpointListKeys { ws, name }
             | Target::EndpointRegenerateKeys { ws, name }
-            | Target::EndpointToken { ws, name } => parse(format!("{}/onlineEndpoints/{name}", ws.id())),
-            Target::Deployments { ws, endpoint } => parse(format!("{}/onlineEndpoints/{endpoint}", ws.id())),
+            | Target::EndpointToken { ws, name }
+            | Target::Deployments { ws, endpoint: name } => ws.scope_below(&["onlineEndpoints", name]),
             Target::Deployment { ws, endpoint, name } => {
-                parse(format!("{}/onlineEndpoints/{endpoint}/deployments/{name}", ws.id()))
+                ws.scope_below(&["onlineEndpoints", endpoint, "deployments", name])
             }
-            Target::Computes { ws } => parse(ws.id()),
-            Target::Compute { ws, name } => parse(format!("{}/computes/{name}", ws.id())),
-            Target::UserAssignedIdentities { sub, rg: None } => parse(format!("/subscriptions/{sub}")),
-            Target::UserAssignedIdentities { sub, rg: Some(rg) } => {
-                parse(format!("/subscriptions/{sub}/resourceGroups/{rg}"))
-            }
-            Target::UserAssignedIdentity { sub, rg, name } => parse(format!(
-                "/subscriptions/{sub}/resourceGroups/{rg}/providers/{UAMI}/{name}"
-            )),
+            Target::Compute { ws, name } => ws.scope_below(&["computes", name]),
+            Target::UserAssignedIdentity { sub, rg, name } => at(&[
+                "subscriptions",
+                sub,
+                "resourceGroups",
+                rg,
+                "providers",
+                "Microsoft.ManagedIdentity",
+                "userAssignedIdentities",
+                name,
+            ]),
             Target::RoleAssignments { scope }
             | Target::RoleAssignment { scope, .. }
             | Target::RoleDefinitions { scope }
@@ -292,16 +326,16 @@ pub fn subscription_in(path: &str) -> Option<&str> {
 fn parse_target(path: &str) -> Option<Target> {
     // Segments are percent-decoded: SDKs encode names like `rg(x)`. Only segments with a `%` are
     // copied.
-    let decoded: Vec<std::borrow::Cow<'_, str>> = path
-        .trim_start_matches('/')
-        .trim_end_matches('/')
-        .split('/')
-        .map(|s| match s.contains('%') {
-            true => percent_encoding::percent_decode_str(s).decode_utf8_lossy(),
-            false => std::borrow::Cow::Borrowed(s),
-        })
-        .collect();
-    let segments: Vec<&str> = decoded.iter().map(|s| &**s).collect();
+    // Both lists are sized up front: growing them cost more than the rest of the parse.
+    let trimmed = path.trim_start_matches('/').trim_end_matches('/');
+    let count = 1 + trimmed.bytes().filter(|b| *b == b'/').count();
+    let mut decoded: Vec<std::borrow::Cow<'_, str>> = Vec::with_capacity(count);
+    decoded.extend(trimmed.split('/').map(|s| match s.contains('%') {
+        true => percent_encoding::percent_decode_str(s).decode_utf8_lossy(),
+        false => std::borrow::Cow::Borrowed(s),
+    }));
+    let mut segments: Vec<&str> = Vec::with_capacity(count);
+    segments.extend(decoded.iter().map(|s| &**s));
     if let Some(t) = authorization_target(&segments) {
         return Some(t);
     }
@@ -433,52 +467,5 @@ fn authorization_target(segments: &[&str]) -> Option<Target> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_parse_case_insensitively() {
-        let ws =
-            parse_target("/subscriptions/S/resourcegroups/RG/providers/microsoft.machinelearningservices/Workspaces/W")
-                .unwrap();
-        assert_eq!(
-            ws,
-            Target::Workspace {
-                sub: "S".into(),
-                rg: "RG".into(),
-                name: "W".into()
-            }
-        );
-        assert_eq!(
-            ws.scope().key(),
-            "/subscriptions/s/resourcegroups/rg/providers/microsoft.machinelearningservices/workspaces/w"
-        );
-        let ra =
-            parse_target("/subscriptions/S/resourceGroups/RG/providers/Microsoft.Authorization/roleAssignments/abc")
-                .unwrap();
-        assert!(matches!(ra, Target::RoleAssignment { ref name, .. } if name == "abc"));
-        assert_eq!(ra.scope().as_str(), "/subscriptions/S/resourceGroups/RG");
-        let root = parse_target("/providers/Microsoft.Authorization/roleDefinitions").unwrap();
-        assert!(root.scope().is_root());
-        let at_ws = parse_target(
-            "/subscriptions/S/resourceGroups/RG/providers/Microsoft.MachineLearningServices/workspaces/W/providers/Microsoft.Authorization/roleAssignments",
-        )
-        .unwrap();
-        assert_eq!(
-            at_ws.scope().as_str(),
-            "/subscriptions/S/resourceGroups/RG/providers/Microsoft.MachineLearningServices/workspaces/W"
-        );
-        assert!(
-            parse_target("/subscriptions/S/resourceGroups/RG/providers/Microsoft.Storage/storageAccounts/x").is_none()
-        );
-        assert_eq!(subscription_in("/subscriptions/abc/resourceGroups"), Some("abc"));
-    }
-
-    #[test]
-    fn every_target_kind_has_an_action_entry() {
-        use strum::IntoEnumIterator;
-        for kind in Kind::iter() {
-            assert!(ACTIONS.iter().any(|(k, _, _)| *k == kind), "{kind:?}");
-        }
-    }
-}
+#[path = "route_tests.rs"]
+mod tests;
