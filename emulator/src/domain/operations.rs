@@ -143,6 +143,21 @@ impl Operations {
         self.ops().iter().find(|o| o.id == id).cloned()
     }
 
+    /// The change of the latest operation still running at `now` on the resource `resource()`
+    /// names. The id is asked for only while some operation runs: every GET shows a provisioning
+    /// state, and formatting the id for an empty list was most of a workspace GET's lookup.
+    pub fn running_change(&self, resource: impl FnOnce() -> String, now: OffsetDateTime) -> Option<Change> {
+        let ops = self.ops();
+        if ops.iter().all(|o| o.done(now)) {
+            return None;
+        }
+        let resource = resource();
+        ops.iter()
+            .rev()
+            .find(|o| !o.done(now) && o.resource.eq_ignore_ascii_case(&resource))
+            .map(|o| o.change)
+    }
+
     /// The latest operation on `resource` still running at `now`.
     pub fn running_on(&self, resource: &str, now: OffsetDateTime) -> Option<Operation> {
         self.ops()

@@ -117,7 +117,7 @@ fn endpoint_properties(ctx: &Ctx<'_>, e: &OnlineEndpoint, state: &str, id: &str,
 
 /// The endpoint as shown now: `provisioningState` from its running operation.
 fn shown(ctx: &Ctx<'_>, e: &OnlineEndpoint) -> Value {
-    endpoint_json(ctx, e, operations::provisioning_state(ctx, &endpoint_id(e)))
+    endpoint_json(ctx, e, operations::provisioning_state(ctx, || endpoint_id(e)))
 }
 
 /// The workspace GUID the endpoint's operation ids carry.

@@ -55,11 +55,11 @@ fn retry_after(op: &Operation, now: OffsetDateTime) -> String {
 }
 
 /// The `provisioningState` of `resource` now: its running operation's, else `Succeeded`.
-pub fn provisioning_state(ctx: &Ctx<'_>, resource: &str) -> &'static str {
+pub fn provisioning_state(ctx: &Ctx<'_>, resource: impl FnOnce() -> String) -> &'static str {
     ctx.state()
         .lro
-        .running_on(resource, now(ctx))
-        .and_then(|op| op.change.provisioning_state())
+        .running_change(resource, now(ctx))
+        .and_then(|change| change.provisioning_state())
         .unwrap_or("Succeeded")
 }
 

@@ -61,7 +61,7 @@ pub(super) fn ws_scope(w: &Workspace) -> Result<Scope, ArmError> {
 
 /// A workspace as shown now: `provisioningState` from its running operation.
 fn shown<'a>(ctx: &'a Ctx<'a>, w: &'a Workspace) -> WorkspaceView<'a> {
-    world_workspace_json(ctx, w, operations::provisioning_state(ctx, &ws_id(w)))
+    world_workspace_json(ctx, w, operations::provisioning_state(ctx, || ws_id(w)))
 }
 
 pub fn list(ctx: &Ctx<'_>, sub: &str, rg: Option<&str>) -> ArmResult {
