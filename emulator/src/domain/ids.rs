@@ -6,6 +6,12 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// A hash map keyed by GUIDs (object, client, tenant ids, role and assignment names), hashed with
+/// foldhash rather than SipHash: an ARM request looks up about ten of them. The keys are random
+/// GUIDs the world or a verified token names, and each map's seed is random, so no caller can
+/// pick keys that collide.
+pub type IdMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
 macro_rules! guid_newtype {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*

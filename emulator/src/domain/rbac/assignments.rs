@@ -6,8 +6,9 @@
 //! only: by name, and by principal, sorted by scope key so a decision finds the principal's
 //! assignments at each ancestor of the request scope by binary search.
 
+use crate::domain::ids::IdMap;
 use std::cmp::Ordering;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -134,9 +135,9 @@ struct Slot {
 pub(super) struct Assignments {
     slots: Vec<Option<Slot>>,
     free: Vec<u32>,
-    by_name: HashMap<Uuid, u32>,
+    by_name: IdMap<Uuid, u32>,
     /// Slots of each principal's indexed assignments, by scope key, then in order of indexing.
-    by_principal: HashMap<ObjectId, Vec<u32>>,
+    by_principal: IdMap<ObjectId, Vec<u32>>,
     stamps: HashSet<Arc<str>>,
     /// Bulk loading appends unsorted; [`Assignments::sort`] restores the order.
     unsorted: bool,
@@ -164,7 +165,7 @@ impl Assignments {
     pub fn with_capacity(n: usize) -> Self {
         Assignments {
             slots: Vec::with_capacity(n),
-            by_name: HashMap::with_capacity(n),
+            by_name: IdMap::with_capacity_and_hasher(n, Default::default()),
             ..Default::default()
         }
     }
@@ -335,7 +336,16 @@ impl Assignments {
 
     /// The principal's indexed assignments whose scope key is `key` (lower case), in order.
     pub fn at<'s>(&'s self, principal: ObjectId, key: &'s str) -> impl Iterator<Item = &'s Stored> + 's {
-        let list: &[u32] = self.by_principal.get(&principal).map_or(&[], Vec::as_slice);
+        self.at_in(self.of(principal), key)
+    }
+
+    /// The principal's indexed assignments, sorted by scope key.
+    fn of(&self, principal: ObjectId) -> &[u32] {
+        self.by_principal.get(&principal).map_or(&[], Vec::as_slice)
+    }
+
+    /// The assignments of `list` (one principal's) whose scope key is `key`, in order.
+    fn at_in<'s>(&'s self, list: &'s [u32], key: &'s str) -> impl Iterator<Item = &'s Stored> + 's {
         let slots = &self.slots;
         let from = list.partition_point(|n| cmp_key(&scope_of(slots, *n).scope, key) == Ordering::Less);
         list[from..]
@@ -344,15 +354,16 @@ impl Assignments {
             .take_while(move |s| s.scope.eq_ignore_ascii_case(key))
     }
 
-    /// Roles the principal holds at `key` (a scope key) or above, innermost scope first.
+    /// Roles the principal holds at `key` (a scope key) or above, innermost scope first. The
+    /// principal's list is looked up once for all the ancestors.
     pub fn held_at<'s>(&'s self, principal: ObjectId, key: &'s str) -> impl Iterator<Item = &'s Stored> + 's {
-        ancestors(key).flat_map(move |k| self.at(principal, k))
+        let list = self.of(principal);
+        ancestors(key).flat_map(move |k| self.at_in(list, k))
     }
 
     /// The scopes (as written) at which the principal holds an indexed assignment.
     pub fn scopes_of(&self, principal: ObjectId) -> impl Iterator<Item = &str> {
-        let list: &[u32] = self.by_principal.get(&principal).map_or(&[], Vec::as_slice);
-        list.iter().map(|n| &*scope_of(&self.slots, *n).scope)
+        self.of(principal).iter().map(|n| &*scope_of(&self.slots, *n).scope)
     }
 }
 

@@ -10,7 +10,7 @@ mod assignments;
 mod propagation;
 mod roles;
 
-use std::collections::HashMap;
+use crate::domain::ids::IdMap;
 
 use serde::Serialize;
 use uuid::Uuid;
@@ -111,7 +111,7 @@ pub struct Matched {
 /// write costs O(log n) however many assignments exist.
 #[derive(Debug, Default)]
 pub struct Rbac {
-    roles: HashMap<Uuid, RoleDefinition>,
+    roles: IdMap<Uuid, RoleDefinition>,
     assignments: Assignments,
     /// Changes waiting for their effective time (propagation delay).
     pending: Vec<Pending>,

@@ -1,5 +1,6 @@
 //! The directory: tenants, users, and applications with their service principals.
 
+use crate::domain::ids::IdMap;
 use std::collections::HashMap;
 
 use serde::Serialize;
@@ -139,13 +140,13 @@ pub struct Directory {
     pub users: Vec<User>,
     pub applications: Vec<Application>,
     pub groups: Vec<Group>,
-    tenant_by_id: HashMap<TenantId, usize>,
+    tenant_by_id: IdMap<TenantId, usize>,
     tenant_by_domain: HashMap<String, usize>,
-    app_by_client_id: HashMap<ClientId, usize>,
-    principal_by_oid: HashMap<ObjectId, Entry>,
+    app_by_client_id: IdMap<ClientId, usize>,
+    principal_by_oid: IdMap<ObjectId, Entry>,
     user_by_upn: HashMap<String, usize>,
     /// Direct parents: the groups each object is a direct member of.
-    member_of: HashMap<ObjectId, Vec<ObjectId>>,
+    member_of: IdMap<ObjectId, Vec<ObjectId>>,
 }
 
 impl Directory {
@@ -200,7 +201,7 @@ impl Directory {
             .enumerate()
             .map(|(i, u)| (u.upn.to_ascii_lowercase(), i))
             .collect();
-        self.member_of = HashMap::new();
+        self.member_of = IdMap::default();
         for g in &self.groups {
             for m in &g.members {
                 self.member_of.entry(*m).or_default().push(g.object_id);

@@ -5,6 +5,7 @@
 //! identity — system-assigned ones of workspaces, online endpoints and hosts, and user-assigned
 //! ones — each with the service principal role assignments target.
 
+use crate::domain::ids::IdMap;
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
@@ -147,8 +148,8 @@ pub struct Identities {
     pub certificates: HashMap<ClientId, Vec<Certificate>>,
     pub federated: HashMap<ClientId, Vec<FederatedCredential>>,
     pub managed: Vec<ManagedIdentity>,
-    by_client: HashMap<ClientId, usize>,
-    by_object: HashMap<ObjectId, usize>,
+    by_client: IdMap<ClientId, usize>,
+    by_object: IdMap<ObjectId, usize>,
     by_resource: HashMap<String, usize>,
     /// Host resource id (lower-case) → its identities.
     by_host: HashMap<String, HostIdentities>,
