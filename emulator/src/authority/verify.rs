@@ -16,6 +16,7 @@ use base64::Engine;
 use serde::Deserialize;
 
 use super::keys::KeySet;
+use crate::domain::{ObjectId, TenantId};
 
 /// The claims the resource surfaces read.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
@@ -38,9 +39,32 @@ pub struct AccessClaims {
     /// claim).
     #[serde(skip)]
     pub token_hash: String,
+    /// `oid` and `tid` as GUIDs, read once when the token is verified ([`AccessClaims::read_ids`]):
+    /// every request a cached token makes asks for them.
+    #[serde(skip)]
+    object_id: Option<ObjectId>,
+    #[serde(skip)]
+    tenant_id: Option<TenantId>,
 }
 
 impl AccessClaims {
+    /// Reads `oid` and `tid` as GUIDs (absent or not GUIDs: none), for the accessors below.
+    pub fn read_ids(&mut self) {
+        self.object_id = self.oid.as_deref().and_then(|o| o.parse().ok());
+        self.tenant_id = self.tid.parse().ok();
+    }
+
+    /// `oid` as a GUID, if it is one: as read at verification, else read now.
+    pub fn object_id(&self) -> Option<ObjectId> {
+        self.object_id
+            .or_else(|| self.oid.as_deref().and_then(|o| o.parse().ok()))
+    }
+
+    /// `tid` as a GUID, if it is one: as read at verification, else read now.
+    pub fn tenant_id(&self) -> Option<TenantId> {
+        self.tenant_id.or_else(|| self.tid.parse().ok())
+    }
+
     /// The calling application: `appid` (v1) or `azp` (v2).
     pub fn client_id(&self) -> Option<&str> {
         self.appid.as_deref().or(self.azp.as_deref())
@@ -74,7 +98,9 @@ struct Header {
 
 /// Checks header, key and signature, and parses the claims.
 pub fn verify(keys: &KeySet, token: &str) -> Result<AccessClaims, VerifyError> {
-    verify_with(token, |kid| keys.find(kid).map(|k| k.verify_fn()))
+    let mut claims: AccessClaims = verify_with(token, |kid| keys.find(kid).map(|k| k.verify_fn()))?;
+    claims.read_ids();
+    Ok(claims)
 }
 
 /// The same checks with any key lookup: `find(kid)` returns a verifier for the key, if known.
@@ -137,7 +163,9 @@ type Shelf<T> = Vec<(Box<[u8]>, Arc<T>)>;
 
 /// The cached tokens by place, and how many there are.
 struct Filed<T> {
-    places: HashMap<Place, Shelf<T>>,
+    /// foldhash, randomly seeded: the places are verified tokens' signature bytes, which no
+    /// caller chooses (SipHash was most of a cache hit).
+    places: HashMap<Place, Shelf<T>, foldhash::fast::RandomState>,
     count: usize,
 }
 
@@ -152,7 +180,7 @@ impl<T> TokenCache<T> {
     pub fn new(capacity: usize) -> Self {
         TokenCache {
             entries: Mutex::new(Filed {
-                places: HashMap::new(),
+                places: HashMap::default(),
                 count: 0,
             }),
             capacity,

@@ -284,7 +284,7 @@ fn key_failure(e: VerifyError, token: &[u8], retired_at: impl Fn(&str) -> Option
 
 /// The token's tenant: `tid` names a tenant of this world and `iss` is that tenant's v1 or v2 issuer.
 fn entra_tenant(world: &World, claims: &AccessClaims) -> Result<TenantId, AuthnFailure> {
-    let tenant: TenantId = claims.tid.parse().map_err(|_| invalid("tid is not a GUID"))?;
+    let tenant = claims.tenant_id().ok_or_else(|| invalid("tid is not a GUID"))?;
     // `https://sts.windows.net/{tenant}/` or `https://login.microsoftonline.com/{tenant}/v2.0`,
     // compared in place (every ARM request asks).
     let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
@@ -306,17 +306,13 @@ fn entra_tenant(world: &World, claims: &AccessClaims) -> Result<TenantId, AuthnF
 }
 
 fn entra_principal(world: &World, claims: Arc<AccessClaims>, tenant: TenantId) -> Result<Principal, AuthnFailure> {
-    let object_id: ObjectId = claims
-        .oid
-        .as_deref()
-        .and_then(|o| o.parse().ok())
-        .ok_or(AuthnFailure::NoObjectId)?;
+    let object_id = claims.object_id().ok_or(AuthnFailure::NoObjectId)?;
     let known = world.principal(object_id);
     let kind = principal_kind(known.as_ref().map(|(_, k)| *k), claims.idtyp.as_deref());
     let label = known
         .map(|(label, _)| label)
         .or_else(|| claims.upn.clone())
-        .unwrap_or_else(|| object_id.to_string());
+        .unwrap_or_else(|| object_id.text());
     Ok(Principal {
         kind,
         display_name: world.display_name(object_id),
@@ -383,7 +379,7 @@ fn aml_principal(
     Ok(Principal {
         kind: principal_kind(known, None),
         display_name: object_id.and_then(|o| world.display_name(o)),
-        label: object_id.map_or_else(|| "Azure ML token holder".into(), |o| o.to_string()),
+        label: object_id.map_or_else(|| "Azure ML token holder".into(), |o| o.text()),
         object_id,
         tenant: Some(target.tenant),
         credential: CredentialKind::AmlToken,

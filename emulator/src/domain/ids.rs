@@ -26,6 +26,15 @@ macro_rules! guid_newtype {
             }
         }
 
+        impl $name {
+            /// The GUID as Azure prints it (lower-case, hyphenated), written without the
+            /// formatting machinery: request paths label principals with it.
+            pub fn text(&self) -> String {
+                let mut buf = Uuid::encode_buffer();
+                String::from(&*self.0.hyphenated().encode_lower(&mut buf))
+            }
+        }
+
         impl FromStr for $name {
             type Err = uuid::Error;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -106,6 +115,7 @@ mod tests {
     fn guids_parse_case_insensitively_and_print_lower_case() {
         let id: TenantId = "8F3C2A1E-5B4D-4C6E-9A7B-0D1E2F3A4B5C".parse().unwrap();
         assert_eq!(id.to_string(), "8f3c2a1e-5b4d-4c6e-9a7b-0d1e2f3a4b5c");
+        assert_eq!(id.text(), id.to_string());
         assert!("not-a-guid".parse::<ClientId>().is_err());
         assert!(is_canonical_guid("8F3C2A1E-5b4d-4c6e-9a7b-0d1e2f3a4b5c"));
         assert!(!is_canonical_guid("{8f3c2a1e-5b4d-4c6e-9a7b-0d1e2f3a4b5c}"));

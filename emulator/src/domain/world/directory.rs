@@ -228,10 +228,7 @@ impl Directory {
     pub fn principal(&self, oid: ObjectId) -> Option<(String, PrincipalType)> {
         match *self.principal_by_oid.get(&oid)? {
             Entry::User(i) => Some((self.users[i].upn.clone(), PrincipalType::User)),
-            Entry::Application(i) => Some((
-                self.applications[i].object_id.to_string(),
-                PrincipalType::ServicePrincipal,
-            )),
+            Entry::Application(i) => Some((self.applications[i].object_id.text(), PrincipalType::ServicePrincipal)),
             Entry::Group(i) => Some((self.groups[i].display_name.clone(), PrincipalType::Group)),
         }
     }

@@ -278,7 +278,7 @@ impl World {
         self.directory.principal(oid).or_else(|| {
             self.identities
                 .by_object(oid)
-                .map(|_| (oid.to_string(), PrincipalType::ServicePrincipal))
+                .map(|_| (oid.text(), PrincipalType::ServicePrincipal))
         })
     }
 
