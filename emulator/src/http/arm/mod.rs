@@ -164,13 +164,13 @@ async fn handle(state: &Data<AppState>, req: &HttpRequest, body: &[u8], gate: &G
             return Err(ArmError::subscription_not_found(sub));
         }
     }
-    let base = state.origins.for_request(req).to_string();
+    let base = state.origins.for_request(req);
     let ctx = Ctx {
         data: state,
         req,
         caller: &caller,
         gate,
-        base: &base,
+        base,
         api_version: &api_version,
         body,
         world,
