@@ -150,26 +150,9 @@ pub struct Ws {
 }
 
 impl Ws {
-    /// The scope `{workspace id}/{tail…}` (at most four more segments); the root when a name
-    /// would change its shape (see [`Target::scope`]).
+    /// The scope `{workspace id}/{tail…}` (see [`resource_scope`]).
     fn scope_below(&self, tail: &[&str]) -> Scope {
-        let mut segments = [""; 12];
-        let head = [
-            "subscriptions",
-            &self.sub,
-            "resourceGroups",
-            &self.rg,
-            "providers",
-            ML,
-            "workspaces",
-            &self.name,
-        ];
-        segments[..8].copy_from_slice(&head);
-        let Some(rest) = segments.get_mut(8..8 + tail.len()) else {
-            return Scope::root();
-        };
-        rest.copy_from_slice(tail);
-        Scope::from_segments(&segments[..8 + tail.len()]).unwrap_or_else(|_| Scope::root())
+        resource_scope(&self.sub, &self.rg, ML_WORKSPACES, &self.name, tail)
     }
 
     pub fn id(&self) -> String {
@@ -181,7 +164,33 @@ impl Ws {
 }
 
 const WS: &str = "Microsoft.MachineLearningServices/workspaces";
-const ML: &str = "Microsoft.MachineLearningServices";
+/// A resource type as scope segments: its provider namespace, then its type.
+type Provider = [&'static str; 2];
+const ML_WORKSPACES: Provider = ["Microsoft.MachineLearningServices", "workspaces"];
+const UAMI: Provider = ["Microsoft.ManagedIdentity", "userAssignedIdentities"];
+
+/// The scope `/subscriptions/{sub}/resourceGroups/{rg}/providers/{namespace}/{type}/{name}/{tail…}`
+/// (at most four more segments); the root when a name would change its shape (see
+/// [`Target::scope`]).
+fn resource_scope(sub: &str, rg: &str, provider: Provider, name: &str, tail: &[&str]) -> Scope {
+    let mut segments = [""; 12];
+    let head = [
+        "subscriptions",
+        sub,
+        "resourceGroups",
+        rg,
+        "providers",
+        provider[0],
+        provider[1],
+        name,
+    ];
+    segments[..8].copy_from_slice(&head);
+    let Some(rest) = segments.get_mut(8..8 + tail.len()) else {
+        return Scope::root();
+    };
+    rest.copy_from_slice(tail);
+    Scope::from_segments(&segments[..8 + tail.len()]).unwrap_or_else(|_| Scope::root())
+}
 
 pub use super::actions::{Check, ACTIONS, COMPUTE_READ, EP_READ, RG_READ, UAMI_READ, WS_READ};
 
@@ -219,16 +228,9 @@ impl Target {
             | Target::Workspaces { sub, rg: Some(rg) }
             | Target::Resources { sub, rg: Some(rg) }
             | Target::UserAssignedIdentities { sub, rg: Some(rg) } => at(&["subscriptions", sub, "resourceGroups", rg]),
-            Target::Workspace { sub, rg, name } | Target::WorkspaceKeys { sub, rg, name } => at(&[
-                "subscriptions",
-                sub,
-                "resourceGroups",
-                rg,
-                "providers",
-                ML,
-                "workspaces",
-                name,
-            ]),
+            Target::Workspace { sub, rg, name } | Target::WorkspaceKeys { sub, rg, name } => {
+                resource_scope(sub, rg, ML_WORKSPACES, name, &[])
+            }
             Target::OnlineEndpoints { ws } | Target::Computes { ws } => ws.scope_below(&[]),
             Target::OnlineEndpoint { ws, name }
             | Target::EndpointListKeys { ws, name }
@@ -239,16 +241,7 @@ impl Target {
                 ws.scope_below(&["onlineEndpoints", endpoint, "deployments", name])
             }
             Target::Compute { ws, name } => ws.scope_below(&["computes", name]),
-            Target::UserAssignedIdentity { sub, rg, name } => at(&[
-                "subscriptions",
-                sub,
-                "resourceGroups",
-                rg,
-                "providers",
-                "Microsoft.ManagedIdentity",
-                "userAssignedIdentities",
-                name,
-            ]),
+            Target::UserAssignedIdentity { sub, rg, name } => resource_scope(sub, rg, UAMI, name, &[]),
             Target::RoleAssignments { scope }
             | Target::RoleAssignment { scope, .. }
             | Target::RoleDefinitions { scope }
