@@ -317,47 +317,32 @@ pub fn subscription_in(path: &str) -> Option<&str> {
 }
 
 fn parse_target(path: &str) -> Option<Target> {
-    // Segments are percent-decoded: SDKs encode names like `rg(x)`. Only segments with a `%` are
-    // copied.
-    let decoded = decoded_segments(path.trim_start_matches('/').trim_end_matches('/'));
-    let mut segments: Vec<&str> = Vec::with_capacity(decoded.len());
-    segments.extend(decoded.iter().map(|s| &**s));
-    if let Some(t) = authorization_target(&segments) {
+    // Segments are percent-decoded: SDKs encode names like `rg(x)`. A path without a `%` (nearly
+    // every one) is split in place: one list, sized up front.
+    let path = path.trim_start_matches('/').trim_end_matches('/');
+    if path.contains('%') {
+        let decoded: Vec<std::borrow::Cow<'_, str>> = path
+            .split('/')
+            .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy())
+            .collect();
+        let segments: Vec<&str> = decoded.iter().map(|s| &**s).collect();
+        return target_of(&segments);
+    }
+    let mut segments = Vec::with_capacity(1 + path.bytes().filter(|b| *b == b'/').count());
+    segments.extend(path.split('/'));
+    target_of(&segments)
+}
+
+/// What a path of `segments` (decoded) names.
+fn target_of(segments: &[&str]) -> Option<Target> {
+    if let Some(t) = authorization_target(segments) {
         return Some(t);
     }
     let mut names = [""; 5];
     SHAPES
         .iter()
-        .find(|(pattern, _)| captures(pattern, &segments, &mut names))
+        .find(|(pattern, _)| captures(pattern, segments, &mut names))
         .map(|(_, make)| make(&names))
-}
-
-/// `path`'s segments (between its slashes), percent-decoded where they hold a `%`: one pass over
-/// the bytes into a list sized up front (splitting and then searching each segment for `%` cost
-/// more than the rest of the parse).
-fn decoded_segments(path: &str) -> Vec<std::borrow::Cow<'_, str>> {
-    fn decode(s: &str, encoded: bool) -> std::borrow::Cow<'_, str> {
-        match encoded {
-            true => percent_encoding::percent_decode_str(s).decode_utf8_lossy(),
-            false => std::borrow::Cow::Borrowed(s),
-        }
-    }
-    let bytes = path.as_bytes();
-    let mut out = Vec::with_capacity(1 + bytes.iter().filter(|b| **b == b'/').count());
-    let (mut start, mut encoded) = (0, false);
-    for (i, b) in bytes.iter().enumerate() {
-        match b {
-            // `/` is ASCII: `i` is a character boundary.
-            b'/' => {
-                out.push(decode(&path[start..i], encoded));
-                (start, encoded) = (i + 1, false);
-            }
-            b'%' => encoded = true,
-            _ => {}
-        }
-    }
-    out.push(decode(&path[start..], encoded));
-    out
 }
 
 /// The names a path shape captures, in order (at most five).

@@ -85,24 +85,3 @@ fn scopes_from_names_match_the_parsed_text() {
         assert_eq!(scope.key(), want.to_ascii_lowercase(), "{path}");
     }
 }
-
-/// The one-pass split gives what splitting on `/` and decoding each segment with a `%` gives.
-#[test]
-fn segments_split_and_decode_as_split_would() {
-    for path in [
-        "",
-        "a",
-        "a/b",
-        "a//b/",
-        "/x%2Fy/r%28g%29/%",
-        "%E2%82%AC/plain/%zz",
-        "é/ü%20x",
-    ] {
-        let split: Vec<String> = path
-            .split('/')
-            .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
-            .collect();
-        let ours: Vec<String> = decoded_segments(path).into_iter().map(|s| s.into_owned()).collect();
-        assert_eq!(ours, split, "{path}");
-    }
-}

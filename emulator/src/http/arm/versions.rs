@@ -140,7 +140,10 @@ pub fn check(query: &str, api: ApiType, location: impl FnOnce() -> String) -> Re
     let Some(entry) = TABLE.get(api.key) else {
         return Err(ArmError::internal(format!("no api-versions for {}", api.key)));
     };
-    if let Some(v) = entry.accepted.iter().find(|v| v.eq_ignore_ascii_case(&requested)) {
+    // Clients send the canonical spelling: an exact match first (a length check and a memcmp),
+    // the case-insensitive walk only when that misses.
+    let exact = entry.accepted.iter().find(|v| **v == requested);
+    if let Some(v) = exact.or_else(|| entry.accepted.iter().find(|v| v.eq_ignore_ascii_case(&requested))) {
         return Ok(v.clone());
     }
     Err(match entry.family.as_str() {
