@@ -151,21 +151,19 @@ impl Operations {
         if ops.iter().all(|o| o.done(now)) {
             return None;
         }
-        let resource = resource();
-        ops.iter()
-            .rev()
-            .find(|o| !o.done(now) && o.resource.eq_ignore_ascii_case(&resource))
-            .map(|o| o.change)
+        latest_running(&ops, &resource(), now).map(|o| o.change)
     }
 
     /// The latest operation on `resource` still running at `now`.
     pub fn running_on(&self, resource: &str, now: OffsetDateTime) -> Option<Operation> {
-        self.ops()
-            .iter()
-            .rev()
-            .find(|o| !o.done(now) && o.resource.eq_ignore_ascii_case(resource))
-            .cloned()
+        latest_running(&self.ops(), resource, now).cloned()
     }
+}
+
+fn latest_running<'a>(ops: &'a VecDeque<Operation>, resource: &str, now: OffsetDateTime) -> Option<&'a Operation> {
+    ops.iter()
+        .rev()
+        .find(|o| !o.done(now) && o.resource.eq_ignore_ascii_case(resource))
 }
 
 #[cfg(test)]

@@ -6,7 +6,6 @@
 //! only: by name, and by principal, sorted by scope key so a decision finds the principal's
 //! assignments at each ancestor of the request scope by binary search.
 
-use crate::domain::ids::IdMap;
 use std::cmp::Ordering;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -14,6 +13,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::super::ids::IdMap;
 use super::super::scope::Scope;
 use super::super::ObjectId;
 

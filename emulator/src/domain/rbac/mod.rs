@@ -10,8 +10,6 @@ mod assignments;
 mod propagation;
 mod roles;
 
-use crate::domain::ids::IdMap;
-
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -23,6 +21,7 @@ pub use roles::{builtin_roles, wildcard_match, Permission, RoleDefinition, RoleT
 
 use assignments::{Assignments, Stored};
 
+use super::ids::IdMap;
 use super::scope::Scope;
 use super::ObjectId;
 

@@ -1,13 +1,12 @@
 //! The directory: tenants, users, and applications with their service principals.
 
-use crate::domain::ids::IdMap;
 use std::collections::HashMap;
 
 use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::super::ids::{ClientId, ObjectId, TenantId};
+use super::super::ids::{ClientId, IdMap, ObjectId, TenantId};
 use super::super::rbac::PrincipalType;
 use super::super::secret::SecretHash;
 

@@ -5,14 +5,13 @@
 //! identity — system-assigned ones of workspaces, online endpoints and hosts, and user-assigned
 //! ones — each with the service principal role assignments target.
 
-use crate::domain::ids::IdMap;
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::super::certificate::Certificate;
-use super::super::ids::{name_based, ClientId, ObjectId, SubscriptionId, TenantId};
+use super::super::ids::{name_based, ClientId, IdMap, ObjectId, SubscriptionId, TenantId};
 use super::super::services::OnlineEndpoint;
 use super::directory::Application;
 use super::resources::{Subscription, Tags, Workspace};
