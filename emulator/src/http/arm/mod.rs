@@ -171,7 +171,7 @@ async fn handle(state: &Data<AppState>, req: &HttpRequest, body: &[u8], gate: &G
         caller: &caller,
         gate,
         base,
-        api_version: &api_version,
+        api_version,
         body,
         world,
     };

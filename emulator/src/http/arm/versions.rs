@@ -24,6 +24,7 @@
 //! `?api-version=A&api-version=B` is the unknown version `A,B` (Azure/autorest.typescript#1035:
 //! ARM answered "… for api version '2020-08-01,2,0,2,0,-,0,8,-,0,1'" to a URL that repeated it).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
@@ -135,7 +136,7 @@ fn accepted(key: &str) -> &'static [String] {
 /// The request's api-version in its canonical spelling when `api` accepts it; otherwise ARM's
 /// error for the type's family. `location` gives the region a provider's error names (asked only
 /// on failure).
-pub fn check(query: &str, api: ApiType, location: impl FnOnce() -> String) -> Result<String, ArmError> {
+pub fn check(query: &str, api: ApiType, location: impl FnOnce() -> String) -> Result<&'static str, ArmError> {
     let requested = requested(query).ok_or_else(ArmError::missing_api_version)?;
     let Some(entry) = TABLE.get(api.key) else {
         return Err(ArmError::internal(format!("no api-versions for {}", api.key)));
@@ -144,7 +145,7 @@ pub fn check(query: &str, api: ApiType, location: impl FnOnce() -> String) -> Re
     // the case-insensitive walk only when that misses.
     let exact = entry.accepted.iter().find(|v| **v == requested);
     if let Some(v) = exact.or_else(|| entry.accepted.iter().find(|v| v.eq_ignore_ascii_case(&requested))) {
-        return Ok(v.clone());
+        return Ok(v.as_str());
     }
     Err(match entry.family.as_str() {
         "Microsoft.Resources" => ArmError::invalid_api_version(&requested, &entry.accepted.join(",")),
@@ -166,19 +167,20 @@ pub fn check(query: &str, api: ApiType, location: impl FnOnce() -> String) -> Re
 
 /// Every `api-version` value of the query (the name compared case-insensitively), joined with `,`
 /// as ARM joins repeated parameters; `None` when there is none or it is empty.
-fn requested(query: &str) -> Option<String> {
-    // Without `%` or `+` a query decodes to itself: read it in place (every ARM request asks).
-    if !query.contains(['%', '+']) {
+fn requested(query: &str) -> Option<Cow<'_, str>> {
+    // Without `%` or `+` a query decodes to itself: read it in place, and a single value is
+    // borrowed (every ARM request asks).
+    if !query.bytes().any(|b| b == b'%' || b == b'+') {
         let mut values = query
             .split('&')
             .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
             .filter(|(k, _)| k.eq_ignore_ascii_case("api-version"))
             .map(|(_, v)| v);
-        let first = values.next()?;
-        let mut joined = first.to_string();
+        let mut joined = Cow::Borrowed(values.next()?);
         for v in values {
-            joined.push(',');
-            joined.push_str(v);
+            let all = joined.to_mut();
+            all.push(',');
+            all.push_str(v);
         }
         return (!joined.is_empty()).then_some(joined);
     }
@@ -189,7 +191,7 @@ fn requested(query: &str) -> Option<String> {
         .map(|(_, v)| v)
         .collect();
     let joined = values.join(",");
-    (!joined.is_empty()).then_some(joined)
+    (!joined.is_empty()).then_some(Cow::Owned(joined))
 }
 
 #[cfg(test)]
