@@ -10,6 +10,7 @@ the SDK makes, so the tests assert what was sent as well as what came back.
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -76,6 +77,19 @@ def _score_call(part: dict) -> dict:
     return call
 
 
+def _wait_until_succeeded(admin, token: str, endpoint_id: str, seconds: float = 30) -> None:
+    """The endpoint's creation (a 1 s operation on the emulator clock) has finished: the scenario reads
+    its scoring URI, which Azure (and the emulator) leave out while it is Creating."""
+    deadline = time.monotonic() + seconds
+    while True:
+        got = admin.arm("GET", endpoint_id, token, emu.ONLINE_ENDPOINTS_API_VERSION)
+        state = got.json().get("properties", {}).get("provisioningState") if got.ok else got.status_code
+        if state == "Succeeded":
+            return
+        assert time.monotonic() < deadline, f"{endpoint_id} still {state}; clock: {admin.get_clock()}"
+        time.sleep(0.2)
+
+
 @pytest.fixture(scope="module")
 def v2_endpoints(emulator, admin, tmp_path_factory):
     sp = emulator["service_principal"]
@@ -89,6 +103,7 @@ def v2_endpoints(emulator, admin, tmp_path_factory):
             json={"location": emu.WORKSPACE_REGION, "properties": {"authMode": "AMLToken"}},
         )
         assert created.status_code in (200, 201), created.text
+        _wait_until_succeeded(admin, token, _endpoint_id(emulator["subscription_id"], OTHER_AMLTOKEN))
         result = emu.run_scenario(
             emulator,
             "v2_endpoint_keys_and_invoke",
