@@ -182,8 +182,9 @@ impl<'a> Gate<'a> {
         }
         let allowed = decision.allowed;
         self.set(Outcome {
-            action: Some(action.to_string()),
-            scope: Some(scope.to_string()),
+            action: Some(action.to_owned()),
+            // The text as is: `to_string` would go through the formatter.
+            scope: Some(scope.as_str().to_owned()),
             allowed,
             enforced: !log_only,
             kind: if log_only { "rbac-would-deny" } else { "authorization" },

@@ -77,14 +77,19 @@ impl Scope {
     /// percent-decoded name) would change the path's shape: such a list is an error, as
     /// [`Scope::parse`] would say of the joined text.
     pub fn from_segments(segments: &[&str]) -> Result<Self, ScopeError> {
-        if !valid_segments(segments) || segments.iter().any(|s| s.contains('/')) {
-            return Err(ScopeError(format!("/{}", segments.join("/"))));
+        let invalid = || ScopeError(format!("/{}", segments.join("/")));
+        if !valid_segments(segments) {
+            return Err(invalid());
         }
         let len: usize = segments.iter().map(|s| s.len() + 1).sum();
         let mut buf = String::with_capacity(2 * len);
         for segment in segments {
             buf.push('/');
             buf.push_str(segment);
+        }
+        // A segment holding a `/`: one count over the text, not a search in each segment.
+        if buf.bytes().filter(|&b| b == b'/').count() != segments.len() {
+            return Err(invalid());
         }
         Ok(Scope::from_text(buf))
     }
@@ -122,13 +127,7 @@ impl Scope {
     /// This scope and each ancestor, from itself up to `/`, as lower-cased keys. Resource ids step up
     /// by one type/name pair at a time; `…/providers/{ns}/{type}/{name}` steps to the resource group.
     pub fn ancestor_keys(&self) -> Vec<&str> {
-        let mut out = vec![self.key()];
-        let mut current = self.key();
-        while current != "/" {
-            current = parent_key(current);
-            out.push(current);
-        }
-        out
+        key_ancestors(self.key()).collect()
     }
 
     /// True when `self` is `other` or lies below it.
@@ -160,23 +159,33 @@ fn valid_segments(segments: &[&str]) -> bool {
     }
 }
 
-fn parent_key(key: &str) -> &str {
-    let segments = key[1..].split('/').count();
-    let cut = match segments {
-        2 => return "/",
+/// A scope key and each ancestor, from itself up to `/` (the walk of [`Scope::ancestor_keys`]).
+/// The slashes are counted once and each step cuts whole segments off the end: this runs for
+/// every RBAC check.
+pub fn key_ancestors(key: &str) -> impl Iterator<Item = &str> {
+    let slashes = key.bytes().filter(|&b| b == b'/').count();
+    std::iter::successors(Some((key, slashes)), |&(k, n)| (k != "/").then(|| parent_key(k, n))).map(|(k, _)| k)
+}
+
+/// The parent of `key` (which has `slashes` slashes) and its own count: a resource id steps up
+/// one type/name pair, `…/providers/{ns}/{type}/{name}` (eight segments) to the resource group,
+/// a resource group to its subscription, a subscription to the root.
+fn parent_key(key: &str, slashes: usize) -> (&str, usize) {
+    let keep = match slashes {
+        0..=2 => return ("/", 1),
         4 => 2,
-        // …/resourcegroups/{rg}/providers/{ns}/{type}/{name} → the resource group.
         8 => 4,
         n => n - 2,
     };
-    let mut idx = 0;
-    for (seen, (i, _)) in key.match_indices('/').enumerate() {
-        if seen == cut {
-            idx = i;
-            break;
-        }
+    let mut end = key.len();
+    for _ in keep..slashes {
+        // A byte loop: `rfind` with a `char` costs several times more on keys this short.
+        end = key.as_bytes()[..end].iter().rposition(|&b| b == b'/').unwrap_or(0);
     }
-    &key[..idx]
+    match end {
+        0 => ("/", 1),
+        end => (&key[..end], keep),
+    }
 }
 
 #[cfg(test)]
@@ -199,6 +208,37 @@ mod tests {
         assert_eq!(s.subscription(), Some("S"));
         assert_eq!(s.resource_group(), Some("RG"));
         assert_eq!(Scope::parse("/").unwrap().ancestor_keys(), vec!["/"]);
+    }
+
+    /// The walk against a plain one (split into segments, keep the parent's count).
+    #[test]
+    fn ancestors_cut_whole_segments() {
+        let plain = |key: &str| {
+            let mut out = vec![key.to_string()];
+            let mut segments: Vec<&str> = key[1..].split('/').collect();
+            while out.last().is_some_and(|k| k != "/") {
+                let keep = match segments.len() {
+                    0..=2 => 0,
+                    4 => 2,
+                    8 => 4,
+                    n => n - 2,
+                };
+                segments.truncate(keep);
+                out.push(format!("/{}", segments.join("/")));
+            }
+            out
+        };
+        for text in [
+            "/",
+            "/subscriptions/S",
+            "/subscriptions/S/resourceGroups/RG",
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/sa",
+            "/subscriptions/S/resourceGroups/RG/providers/Microsoft.MachineLearningServices/workspaces/W/onlineEndpoints/E",
+            "/subscriptions/S/resourceGroups/RG/providers/N/a/b/c/d/e/f",
+        ] {
+            let scope = Scope::parse(text).unwrap();
+            assert_eq!(scope.ancestor_keys(), plain(scope.key()), "{text}");
+        }
     }
 
     #[test]

@@ -118,6 +118,10 @@ pub async fn layer(
     Ok(ServiceResponse::new(req, rendered).map_into_right_body())
 }
 
+/// JSON's `Content-Type` on Entra ID and ARM (see [`conventions`]); hot routes label their
+/// answers with it directly, from a constant.
+pub const JSON_UTF8: HeaderValue = HeaderValue::from_static("application/json; charset=utf-8");
+
 /// The headers a surface puts on every answer, as the recordings show them
 /// (`openapi/fidelity/SOURCES.md`): Entra ID and ARM label JSON `application/json; charset=utf-8`;
 /// Entra ID names each answer with `x-ms-request-id` (its errors use their `trace_id`; ARM sets its
@@ -130,10 +134,7 @@ fn conventions(info: RequestInfo, headers: &mut HeaderMap) {
         .get(CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes() == b"application/json");
     if json {
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/json; charset=utf-8"),
-        );
+        headers.insert(CONTENT_TYPE, JSON_UTF8);
     }
     let request_id = HeaderName::from_static("x-ms-request-id");
     if info.surface == Surface::Aad && !headers.contains_key(&request_id) {

@@ -14,7 +14,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::super::ids::IdMap;
-use super::super::scope::Scope;
+use super::super::scope::{key_ancestors, Scope};
 use super::super::ObjectId;
 
 /// The type of principal an assignment names.
@@ -366,7 +366,7 @@ impl Assignments {
     /// principal's list is looked up once for all the ancestors.
     pub fn held_at<'s>(&'s self, principal: ObjectId, key: &'s str) -> impl Iterator<Item = &'s Stored> + 's {
         let list = self.of(principal);
-        ancestors(key).flat_map(move |k| self.at_in(list, k))
+        key_ancestors(key).flat_map(move |k| self.at_in(list, k))
     }
 
     /// The scopes (as written) at which the principal holds an indexed assignment.
@@ -377,26 +377,6 @@ impl Assignments {
 
 fn scope_of(slots: &[Option<Slot>], n: u32) -> &Stored {
     &slots[n as usize].as_ref().expect("indexes name live slots").stored
-}
-
-/// A scope key and each ancestor, up to `/`: resource ids step up one type/name pair at a time,
-/// `…/providers/{ns}/{type}/{name}` steps to the resource group (as [`Scope::ancestor_keys`]).
-pub(super) fn ancestors(key: &str) -> impl Iterator<Item = &str> {
-    std::iter::successors(Some(key), |k| (*k != "/").then(|| parent(k)))
-}
-
-fn parent(key: &str) -> &str {
-    // Bytes, not `split` and `match_indices`: this runs for each ancestor of every RBAC check.
-    let slashes = || key.bytes().enumerate().filter(|&(_, b)| b == b'/');
-    let segments = slashes().count();
-    let keep = match segments {
-        0..=2 => return "/",
-        4 => 2,
-        8 => 4,
-        n => n - 2,
-    };
-    // The `keep + 1`-th slash ends the kept segments.
-    slashes().nth(keep).map_or("/", |(i, _)| &key[..i])
 }
 
 #[cfg(test)]
@@ -411,21 +391,6 @@ mod tests {
             let lower = |s: &str| s.to_ascii_lowercase();
             proptest::prop_assert_eq!(cmp_key(&a, &b), lower(&a).cmp(&lower(&b)));
             proptest::prop_assert_eq!(cmp_key(&x, &y), lower(&x).cmp(&lower(&y)));
-        }
-    }
-
-    #[test]
-    fn ancestors_match_the_scope_walk() {
-        for text in [
-            "/",
-            "/subscriptions/S",
-            "/subscriptions/S/resourceGroups/RG",
-            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/sa",
-            "/subscriptions/S/resourceGroups/RG/providers/Microsoft.MachineLearningServices/workspaces/W/onlineEndpoints/E",
-            "/subscriptions/S/resourceGroups/RG/providers/N/a/b/c/d/e/f",
-        ] {
-            let scope = Scope::parse(text).unwrap();
-            assert_eq!(ancestors(scope.key()).collect::<Vec<_>>(), scope.ancestor_keys(), "{text}");
         }
     }
 }

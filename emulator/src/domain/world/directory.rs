@@ -257,6 +257,10 @@ impl Directory {
     /// (membership cycles are tolerated). Empty for an object in no group: one hash lookup.
     pub fn groups_of(&self, oid: ObjectId) -> Vec<ObjectId> {
         let mut found: Vec<ObjectId> = Vec::new();
+        // Most principals are in no group: no walk, no allocation (every RBAC check asks).
+        if !self.member_of.contains_key(&oid) {
+            return found;
+        }
         let mut frontier = vec![oid];
         while let Some(next) = frontier.pop() {
             for parent in self.member_of.get(&next).into_iter().flatten() {

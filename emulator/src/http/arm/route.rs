@@ -309,27 +309,40 @@ impl Route {
 pub fn subscription_in(path: &str) -> Option<&str> {
     // Model-management paths carry the ARM path after their own prefix.
     let path = path.strip_prefix("/modelmanagement/v1.0").unwrap_or(path);
-    let mut segments = path.trim_start_matches('/').split('/');
-    match (segments.next(), segments.next()) {
-        (Some(s), Some(id)) if eq(s, "subscriptions") && !id.is_empty() => Some(id),
-        _ => None,
-    }
+    let path = path.trim_start_matches('/');
+    let rest = path
+        .get(..14)
+        .filter(|s| eq(s, "subscriptions/"))
+        .map(|_| &path[14..])?;
+    let id = rest.split_once('/').map_or(rest, |(id, _)| id);
+    (!id.is_empty()).then_some(id)
 }
 
 fn parse_target(path: &str) -> Option<Target> {
     // Segments are percent-decoded: SDKs encode names like `rg(x)`. A path without a `%` (nearly
-    // every one) is split in place: one list, sized up front.
+    // every one) is split in place, in one pass over its bytes that also looks for a `%`.
     let path = path.trim_start_matches('/').trim_end_matches('/');
-    if path.contains('%') {
-        let decoded: Vec<std::borrow::Cow<'_, str>> = path
-            .split('/')
+    let mut segments = Vec::with_capacity(12);
+    let (mut start, mut encoded) = (0, false);
+    for (i, b) in path.bytes().enumerate() {
+        match b {
+            b'/' => {
+                segments.push(&path[start..i]);
+                start = i + 1;
+            }
+            b'%' => encoded = true,
+            _ => {}
+        }
+    }
+    segments.push(&path[start..]);
+    if encoded {
+        let decoded: Vec<std::borrow::Cow<'_, str>> = segments
+            .iter()
             .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy())
             .collect();
         let segments: Vec<&str> = decoded.iter().map(|s| &**s).collect();
         return target_of(&segments);
     }
-    let mut segments = Vec::with_capacity(1 + path.bytes().filter(|b| *b == b'/').count());
-    segments.extend(path.split('/'));
     target_of(&segments)
 }
 

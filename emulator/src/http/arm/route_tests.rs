@@ -35,6 +35,19 @@ fn paths_parse_case_insensitively() {
     );
     assert!(parse_target("/subscriptions/S/resourceGroups/RG/providers/Microsoft.Storage/storageAccounts/x").is_none());
     assert_eq!(subscription_in("/subscriptions/abc/resourceGroups"), Some("abc"));
+    for (path, sub) in [
+        ("/SUBSCRIPTIONS/abc", Some("abc")),
+        ("//subscriptions/abc/", Some("abc")),
+        ("/modelmanagement/v1.0/subscriptions/abc/resourceGroups/rg", Some("abc")),
+        ("/subscriptions", None),
+        ("/subscriptions/", None),
+        ("/subscriptions//x", None),
+        ("/subscriptionsX/abc", None),
+        ("/tenants/abc", None),
+        ("/é/subscriptions/abc", None),
+    ] {
+        assert_eq!(subscription_in(path), sub, "{path}");
+    }
 }
 
 #[test]

@@ -24,8 +24,8 @@
 //! `?api-version=A&api-version=B` is the unknown version `A,B` (Azure/autorest.typescript#1035:
 //! ARM answered "… for api version '2020-08-01,2,0,2,0,-,0,8,-,0,1'" to a URL that repeated it).
 
+use foldhash::{HashMap as FoldMap, HashSet as FoldSet};
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use serde::Deserialize;
@@ -107,20 +107,27 @@ impl Target {
 
 #[derive(Deserialize)]
 struct File {
-    types: HashMap<String, TypeEntry>,
+    types: FoldMap<String, TypeEntry>,
 }
 
 #[derive(Deserialize)]
 struct TypeEntry {
     family: String,
     accepted: Vec<String>,
+    /// `accepted` as a set: the exact spelling every client sends is one hash away.
+    #[serde(skip)]
+    exact: FoldSet<String>,
 }
 
-static TABLE: LazyLock<HashMap<String, TypeEntry>> = LazyLock::new(|| {
+static TABLE: LazyLock<FoldMap<String, TypeEntry>> = LazyLock::new(|| {
     // The file is part of the build; `table_parses_and_covers_every_kind` keeps it valid.
-    serde_json::from_str::<File>(include_str!("../../../../openapi/fidelity/api-versions.json"))
+    let mut types = serde_json::from_str::<File>(include_str!("../../../../openapi/fidelity/api-versions.json"))
         .map(|f| f.types)
-        .unwrap_or_default()
+        .unwrap_or_default();
+    for entry in types.values_mut() {
+        entry.exact = entry.accepted.iter().cloned().collect();
+    }
+    types
 });
 
 /// Regions the Azure ML resource provider lists in `NoRegisteredProviderFound` (the list ARM sent
@@ -141,9 +148,9 @@ pub fn check(query: &str, api: ApiType, location: impl FnOnce() -> String) -> Re
     let Some(entry) = TABLE.get(api.key) else {
         return Err(ArmError::internal(format!("no api-versions for {}", api.key)));
     };
-    // Clients send the canonical spelling: an exact match first (a length check and a memcmp),
-    // the case-insensitive walk only when that misses.
-    let exact = entry.accepted.iter().find(|v| **v == requested);
+    // Clients send the canonical spelling: the set first, the case-insensitive walk only when
+    // that misses.
+    let exact = entry.exact.get(&*requested);
     if let Some(v) = exact.or_else(|| entry.accepted.iter().find(|v| v.eq_ignore_ascii_case(&requested))) {
         return Ok(v.as_str());
     }
@@ -168,8 +175,14 @@ pub fn check(query: &str, api: ApiType, location: impl FnOnce() -> String) -> Re
 /// Every `api-version` value of the query (the name compared case-insensitively), joined with `,`
 /// as ARM joins repeated parameters; `None` when there is none or it is empty.
 fn requested(query: &str) -> Option<Cow<'_, str>> {
+    // Nearly every request's query is `api-version={v}` alone: the value itself.
+    if let Some(v) = query.strip_prefix("api-version=") {
+        if !v.is_empty() && !v.bytes().any(|b| matches!(b, b'&' | b'%' | b'+')) {
+            return Some(Cow::Borrowed(v));
+        }
+    }
     // Without `%` or `+` a query decodes to itself: read it in place, and a single value is
-    // borrowed (every ARM request asks).
+    // borrowed.
     if !query.bytes().any(|b| b == b'%' || b == b'+') {
         let mut values = query
             .split('&')
@@ -278,6 +291,15 @@ mod tests {
                 "MissingApiVersionParameter"
             );
         }
+        // An encoded value is decoded, a trailing parameter is not part of the value.
+        assert_eq!(
+            check("api-version=2021%2D04-01", RG, String::new).unwrap(),
+            "2021-04-01"
+        );
+        assert_eq!(
+            check("api-version=2021-04-01&x=1", RG, String::new).unwrap(),
+            "2021-04-01"
+        );
         // Repeated values are joined with ',' as ARM joins them: never an accepted version.
         let e = check("api-version=2021-04-01&api-version=2021-04-01", RG, String::new).unwrap_err();
         assert_eq!(e.code, "InvalidApiVersionParameter");
