@@ -34,6 +34,11 @@ fn paths_parse_case_insensitively() {
         "/subscriptions/S/resourceGroups/RG/providers/Microsoft.MachineLearningServices/workspaces/W"
     );
     assert!(parse_target("/subscriptions/S/resourceGroups/RG/providers/Microsoft.Storage/storageAccounts/x").is_none());
+}
+
+/// The subscription a 401's challenge names, read before the path is understood.
+#[test]
+fn the_subscription_segment_is_read_from_the_prefix() {
     assert_eq!(subscription_in("/subscriptions/abc/resourceGroups"), Some("abc"));
     for (path, sub) in [
         ("/SUBSCRIPTIONS/abc", Some("abc")),
