@@ -51,6 +51,11 @@ impl Cell {
 
     fn load(&self) -> Mode {
         let (frozen, nanos) = self.load_raw();
+        Self::mode_of(frozen, nanos)
+    }
+
+    /// The mode [`Cell::load_raw`]'s reading stands for.
+    fn mode_of(frozen: bool, nanos: i128) -> Mode {
         if frozen {
             Mode::Frozen {
                 at: OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(OffsetDateTime::UNIX_EPOCH),
@@ -131,10 +136,14 @@ impl Clock {
     /// The emulator's time and the system's, from one reading of the system clock.
     pub fn now_and_system(&self) -> (OffsetDateTime, OffsetDateTime) {
         let system = OffsetDateTime::now_utc();
-        match self.mode.load() {
-            // `set`/`advance` keep the clock within 1971–9000, so this cannot overflow.
-            Mode::Running { offset } => (system + offset, system),
-            Mode::Frozen { at } => (at, system),
+        match self.mode.load_raw() {
+            // A clock never moved is the system's: no 128-bit division, no date arithmetic.
+            (false, 0) => (system, system),
+            (frozen, nanos) => match Cell::mode_of(frozen, nanos) {
+                // `set`/`advance` keep the clock within 1971–9000, so this cannot overflow.
+                Mode::Running { offset } => (system + offset, system),
+                Mode::Frozen { at } => (at, system),
+            },
         }
     }
 

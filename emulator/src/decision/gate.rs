@@ -121,12 +121,6 @@ impl<'a> Gate<'a> {
         failure
     }
 
-    /// The principals whose assignments count for `principal`: itself, then every group it
-    /// belongs to, directly or through nested groups (a member holds its groups' roles).
-    fn subjects(&self, principal: ObjectId) -> Vec<ObjectId> {
-        subjects(self.state, principal)
-    }
-
     /// `action` at `scope` for the authenticated principal, or a denial — which log-only mode
     /// turns into an allow that is journaled as `rbac-would-deny`.
     pub fn require(&self, action: &str, scope: &Scope) -> Result<(), Denial> {
@@ -150,8 +144,7 @@ impl<'a> Gate<'a> {
         let Some(oid) = self.object_id() else {
             return Err(self.denial(action, scope));
         };
-        let subjects = self.subjects(oid);
-        if self.state.rbac().has_access_within(&subjects, scope) {
+        if with_subjects(self.state, oid, |who| self.state.rbac().has_access_within(who, scope)) {
             return Ok(());
         }
         let decision = Decision::deny(format!("{oid} holds no role at, above or below {scope}"));
@@ -161,7 +154,7 @@ impl<'a> Gate<'a> {
     /// Whether the principal holds any role in, above or below `scope`, without journaling.
     pub fn has_access_within(&self, scope: &Scope) -> bool {
         self.object_id()
-            .is_some_and(|oid| self.state.rbac().has_access_within(&self.subjects(oid), scope))
+            .is_some_and(|oid| with_subjects(self.state, oid, |who| self.state.rbac().has_access_within(who, scope)))
     }
 
     fn object_id(&self) -> Option<ObjectId> {
@@ -170,7 +163,7 @@ impl<'a> Gate<'a> {
 
     fn decide(&self, action: &str, scope: &Scope) -> Decision {
         match self.object_id() {
-            Some(oid) => decide(self.state, &self.subjects(oid), action, scope),
+            Some(oid) => with_subjects(self.state, oid, |who| decide(self.state, who, action, scope)),
             None => Decision::deny("the credential names no principal".into()),
         }
     }
@@ -227,12 +220,24 @@ impl<'a> Gate<'a> {
     }
 }
 
-/// The principals whose assignments count for `principal`: itself (and, once groups exist, the
-/// groups it belongs to). The gate and `POST /_emulator/explain` both ask here.
+/// The principals whose assignments count for `principal`: itself, then every group it belongs
+/// to, directly or through nested groups (a member holds its groups' roles). The gate and
+/// `POST /_emulator/explain` both ask here.
 pub fn subjects(state: &AppState, principal: ObjectId) -> Vec<ObjectId> {
-    let mut subjects = vec![principal];
-    subjects.extend(state.world().groups_of(principal));
-    subjects
+    with_subjects(state, principal, <[ObjectId]>::to_vec)
+}
+
+/// `f` of [`subjects`], with no list built for a principal in no group (most callers): every
+/// RBAC check asks.
+fn with_subjects<R>(state: &AppState, principal: ObjectId, f: impl FnOnce(&[ObjectId]) -> R) -> R {
+    let groups = state.world().groups_of(principal);
+    if groups.is_empty() {
+        return f(&[principal]);
+    }
+    let mut all = Vec::with_capacity(1 + groups.len());
+    all.push(principal);
+    all.extend(groups);
+    f(&all)
 }
 
 /// The RBAC decision for `subjects` — what the gate enforces and what explain answers — with a
