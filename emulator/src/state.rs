@@ -262,6 +262,13 @@ impl AppState {
         ops.push_back((id, status));
     }
 
+    /// Forgets every long-running operation, running or finished (a reset): a resource the world
+    /// file has is no longer shown mid-change, and old polls answer `OperationNotFound`.
+    pub fn forget_operations(&self) {
+        self.lro.clear();
+        self.operations.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
     pub fn operation(&self, id: Uuid) -> Option<serde_json::Value> {
         let ops = self.operations.lock().unwrap_or_else(|e| e.into_inner());
         ops.iter().find(|(i, _)| *i == id).map(|(_, v)| v.clone())

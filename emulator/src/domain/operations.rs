@@ -139,6 +139,11 @@ impl Operations {
         op
     }
 
+    /// Forgets every operation, running or finished (a reset: the world they changed is gone).
+    pub fn clear(&self) {
+        self.ops().clear();
+    }
+
     pub fn get(&self, id: &str) -> Option<Operation> {
         self.ops().iter().find(|o| o.id == id).cloned()
     }

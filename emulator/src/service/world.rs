@@ -5,7 +5,7 @@ use crate::state::AppState;
 use crate::store::StoreError;
 
 /// Back to the world loaded at start: the database in one transaction, then the index, RBAC, the
-/// token caches, the fault rules and the settings.
+/// token caches, the long-running operations, the fault rules and the settings.
 pub fn reset(state: &AppState) -> ServiceResult<()> {
     let w = state.writer();
     let spec = state.source.load().map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -17,6 +17,7 @@ pub fn reset(state: &AppState) -> ServiceResult<()> {
     state.tokens.clear();
     state.aml_tokens.clear();
     state.sessions.clear();
+    state.forget_operations();
     // Run-time fault rules and settings go too; the fixtures' come back.
     let now = state.clock.now();
     state.faults.reset(&spec.faults, now).map_err(StoreError::Corrupt)?;

@@ -426,3 +426,24 @@ fn subscription_ids_must_be_guids_in_their_36_character_form() {
     );
     assert_eq!(app.arm("GET", &upper, Some(&admin), None).status, 200);
 }
+
+/// A reset forgets the operations in flight: the world file's workspace is back and `Succeeded`
+/// at once (not `Deleting` until the old deletion's time is up), and the old poll is unknown.
+#[test]
+fn reset_forgets_operations_in_flight() {
+    let app = TestApp::spawn();
+    let t = app.arm_token(ADMIN_CLIENT, ADMIN_SECRET);
+    let path = v(&ws_path(WS), "2024-04-01");
+    let deleted = app.arm("DELETE", &path, Some(&t), None);
+    assert_eq!(deleted.status, 202);
+    let location = deleted.header("location").unwrap().to_string();
+    let during = app.arm("GET", &path, Some(&t), None);
+    assert_eq!(during.body["properties"]["provisioningState"], "Deleting");
+    assert_eq!(app.post_json("/_emulator/reset", json!({})).status, 200);
+    let back = app.arm("GET", &path, Some(&t), None);
+    assert_eq!(back.status, 200);
+    assert_eq!(back.body["properties"]["provisioningState"], "Succeeded");
+    let poll = app.poll(&location, &t);
+    assert_eq!(poll.status, 404, "{:?}", poll.body);
+    assert_eq!(poll.body["error"]["details"][0]["code"], "OperationNotFound");
+}
