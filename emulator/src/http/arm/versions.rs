@@ -24,10 +24,10 @@
 //! `?api-version=A&api-version=B` is the unknown version `A,B` (Azure/autorest.typescript#1035:
 //! ARM answered "… for api version '2020-08-01,2,0,2,0,-,0,8,-,0,1'" to a URL that repeated it).
 
-use foldhash::{HashMap as FoldMap, HashSet as FoldSet};
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
+use foldhash::{HashMap as FoldMap, HashSet as FoldSet};
 use serde::Deserialize;
 
 use super::route::{Kind, MlPoll, Target};
