@@ -213,10 +213,13 @@ fn region_of(world: &crate::domain::World, target: &Target, body: &[u8]) -> Stri
 }
 
 /// The one handler for the target's kind and the method ([`Route::parse`] refused other methods).
+/// Writes and the `POST` actions are boxed: their futures (a few KB, holding a store write) would
+/// otherwise set the size of every ARM request's future, which actix moves into the heap and
+/// copies on each request, reads included.
 async fn call(ctx: &Ctx<'_>, target: &Target, method: &Method) -> ArmResult {
     match *method {
-        Method::PUT | Method::PATCH => put(ctx, target).await,
-        Method::DELETE => delete(ctx, target).await,
+        Method::PUT | Method::PATCH => Box::pin(put(ctx, target)).await,
+        Method::DELETE => Box::pin(delete(ctx, target)).await,
         _ => read(ctx, target).await,
     }
 }
@@ -262,8 +265,8 @@ async fn read(ctx: &Ctx<'_>, target: &Target) -> ArmResult {
         Target::OnlineEndpoints { ws } => online_endpoints::list(ctx, ws),
         Target::OnlineEndpoint { ws, name } => online_endpoints::get(ctx, ws, name),
         Target::EndpointListKeys { ws, name } => online_endpoints::list_keys(ctx, ws, name),
-        Target::EndpointRegenerateKeys { ws, name } => online_endpoints::regenerate_keys(ctx, ws, name).await,
-        Target::EndpointToken { ws, name } => online_endpoints::token(ctx, ws, name).await,
+        Target::EndpointRegenerateKeys { ws, name } => Box::pin(online_endpoints::regenerate_keys(ctx, ws, name)).await,
+        Target::EndpointToken { ws, name } => Box::pin(online_endpoints::token(ctx, ws, name)).await,
         Target::Deployments { ws, endpoint } => deployments::list(ctx, ws, endpoint),
         Target::Deployment { ws, endpoint, name } => deployments::get(ctx, ws, endpoint, name),
         Target::RoleAssignments { scope } => role_assignments::list(ctx, scope),
@@ -287,6 +290,23 @@ async fn read(ctx: &Ctx<'_>, target: &Target) -> ArmResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The size of the future `handler` returns, without calling it.
+    fn future_size<F, Fut>(_handler: F) -> usize
+    where
+        F: Fn(Data<AppState>, HttpRequest, Bytes) -> Fut,
+    {
+        std::mem::size_of::<Fut>()
+    }
+
+    #[test]
+    fn a_request_future_is_not_sized_by_the_writes() {
+        // 4,240 bytes before writes and POST actions were boxed; a GET's future is copied into
+        // the heap whole on every request.
+        let size = future_size(dispatch);
+        assert!(size <= 1024, "dispatch's future is {size} bytes");
+        assert!(future_size(crate::http::fallback) <= 1024);
+    }
 
     #[test]
     fn routing_ids_are_written_as_write_would() {

@@ -112,19 +112,20 @@ async fn handle(state: &Data<AppState>, req: &HttpRequest, body: &[u8], gate: &G
     call(&cx, op, body).await
 }
 
-/// The one handler for the operation and the method.
+/// The one handler for the operation and the method. Writes and token requests are boxed, so
+/// that their futures do not set the size of every request's (see `arm::call`).
 async fn call(cx: &Cx<'_>, op: Op, body: &[u8]) -> MmsResult {
     use services as s;
     match (op, cx.req.method()) {
         (Op::Services, &Method::GET) => s::list(cx),
-        (Op::Services, &Method::POST) => s::create(cx, body).await,
+        (Op::Services, &Method::POST) => Box::pin(s::create(cx, body)).await,
         (Op::Service(name), &Method::GET) => s::get(cx, &name),
-        (Op::Service(name), &Method::DELETE) => s::delete(cx, &name).await,
+        (Op::Service(name), &Method::DELETE) => Box::pin(s::delete(cx, &name)).await,
         (Op::ServiceAction(name, a), &Method::POST) if a == "listkeys" => s::list_keys(cx, &name),
         (Op::ServiceAction(name, a), &Method::POST) if a == "regeneratekeys" => {
-            s::regenerate_keys(cx, &name, body).await
+            Box::pin(s::regenerate_keys(cx, &name, body)).await
         }
-        (Op::ServiceAction(name, a), &Method::POST) if a == "token" => s::token(cx, &name).await,
+        (Op::ServiceAction(name, a), &Method::POST) if a == "token" => Box::pin(s::token(cx, &name)).await,
         (Op::Operation(id), &Method::GET) => s::operation(cx, &id),
         (_, m) => Err(MmsError::new(
             405,
